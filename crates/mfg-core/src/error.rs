@@ -1,0 +1,126 @@
+//! Error types of the core crate.
+//!
+//! Two families: [`ProblemError`] for input a user can get wrong when building a grid or a
+//! problem (it names the field and what to change), and [`SolveError`] for a numerical
+//! breakdown inside a solver (it names the time level and, where known, the grid index).
+//! The coupling iteration wraps a [`SolveError`] in [`MfgError::Iteration`] with the Picard
+//! iteration it happened in.
+
+use thiserror::Error;
+
+/// A grid, problem or settings value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum ProblemError {
+    /// A scalar parameter is out of range or not finite.
+    #[error("invalid {field} = {value}: {hint}")]
+    InvalidParameter {
+        /// The parameter, spelled as in the config file (`grid.nx`, `model.sigma`, ...).
+        field: &'static str,
+        /// The value given.
+        value: f64,
+        /// What a valid value looks like.
+        hint: &'static str,
+    },
+    /// A sampled function (potential, terminal cost, initial density) is not finite somewhere.
+    #[error("{field} is not finite at x = {point:?} (value {value}): check the expression there")]
+    NonFiniteData {
+        /// Which function.
+        field: &'static str,
+        /// Coordinates of the first offending grid point.
+        point: Vec<f64>,
+        /// The value computed there.
+        value: f64,
+    },
+    /// The initial density is negative somewhere.
+    #[error("model.initial_density is negative ({value}) at x = {point:?}: a density must be >= 0 everywhere")]
+    NegativeDensity {
+        /// Coordinates of the first offending grid point.
+        point: Vec<f64>,
+        /// The value computed there.
+        value: f64,
+    },
+    /// The initial density integrates to zero (or less).
+    #[error("model.initial_density has zero mass on the grid: make it positive somewhere inside the domain")]
+    ZeroMass,
+    /// An array handed in has the wrong length.
+    #[error("{field} has {got} values but the grid has {expected} points")]
+    Length {
+        /// Which array.
+        field: &'static str,
+        /// Its length.
+        got: usize,
+        /// The number of grid points.
+        expected: usize,
+    },
+    /// A feature that is not available for this kind of grid yet.
+    #[error("{what} is not supported yet")]
+    Unsupported {
+        /// What was asked for.
+        what: &'static str,
+    },
+}
+
+/// A numerical breakdown inside an HJB or FP solve.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum SolveError {
+    /// A non-finite value appeared.
+    #[error("{field} became non-finite at time level {time_level}, grid index {index}: reduce the time step or the coupling strength")]
+    NonFinite {
+        /// `u` or `m`.
+        field: &'static str,
+        /// The time level being computed.
+        time_level: usize,
+        /// The first grid index with a non-finite value.
+        index: usize,
+    },
+    /// Newton's method did not reach its tolerance.
+    #[error("Newton did not converge at time level {time_level} after {iterations} iterations (last update {last_update:e})")]
+    NewtonFailed {
+        /// The time level being computed.
+        time_level: usize,
+        /// Iterations taken.
+        iterations: usize,
+        /// Sup norm of the last Newton update.
+        last_update: f64,
+    },
+    /// The solver cannot handle this problem (for example a grid dimension it was not built for).
+    #[error("{solver} cannot solve this problem: {what}")]
+    Unsupported {
+        /// The solver's name.
+        solver: &'static str,
+        /// What it does not support.
+        what: &'static str,
+    },
+}
+
+/// An error of the coupled solve.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum MfgError {
+    /// The iteration settings are invalid.
+    #[error(transparent)]
+    Settings(#[from] ProblemError),
+    /// A solver broke down in a Picard iteration.
+    #[error("{solver} failed in Picard iteration {iteration}: {source}")]
+    Iteration {
+        /// The Picard iteration (1-based).
+        iteration: usize,
+        /// Which solver (`hjb` name or `fp` name).
+        solver: &'static str,
+        /// What went wrong.
+        #[source]
+        source: SolveError,
+    },
+    /// The residual became non-finite or exploded.
+    #[error("the coupling iteration diverged at iteration {iteration} (residual_u = {residual_u:e}, residual_m = {residual_m:e}): increase damping stability by lowering iteration.damping")]
+    Diverged {
+        /// The Picard iteration (1-based).
+        iteration: usize,
+        /// Relative change of u.
+        residual_u: f64,
+        /// Relative change of m.
+        residual_m: f64,
+    },
+}

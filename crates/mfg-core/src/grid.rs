@@ -1,0 +1,364 @@
+//! Vertex-centred tensor grids in space and the uniform time grid.
+//!
+//! An axis with bounds `[a, b]` and `n` intervals has `dx = (b - a) / n` and points
+//! `x_i = a + i dx`: `i = 0..=n` for [`Boundary::NoFlux`] and `i = 0..n` for
+//! [`Boundary::Periodic`] (the point `b ≡ a` is not repeated). In several dimensions the flat
+//! index is row-major (the first axis slowest), as NumPy's C order.
+//!
+//! Mass quadrature: trapezoid weights for no-flux axes (`dx / 2` at the two walls, `dx`
+//! inside) and `dx` for periodic axes; in several dimensions the product. These are the
+//! weights in which the finite-difference Fokker–Planck scheme conserves mass exactly.
+
+use crate::error::ProblemError;
+
+/// Boundary condition on every wall of the domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Boundary {
+    /// Reflecting walls: `∂n u = 0` for HJB and zero total flux for FP.
+    NoFlux,
+    /// Periodic in every direction.
+    Periodic,
+}
+
+impl Boundary {
+    /// The name used in config files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Boundary::NoFlux => "no-flux",
+            Boundary::Periodic => "periodic",
+        }
+    }
+}
+
+/// One axis of a tensor grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    lo: f64,
+    hi: f64,
+    intervals: usize,
+    boundary: Boundary,
+}
+
+impl Axis {
+    /// An axis over `[lo, hi]` with `intervals` intervals.
+    ///
+    /// `field` names the config key in errors (`grid.nx`, `grid.ny`).
+    pub fn new(
+        lo: f64,
+        hi: f64,
+        intervals: usize,
+        boundary: Boundary,
+        field: &'static str,
+    ) -> Result<Self, ProblemError> {
+        if !(lo.is_finite() && hi.is_finite() && hi > lo) {
+            return Err(ProblemError::InvalidParameter {
+                field: if field == "grid.ny" { "grid.y" } else { "grid.x" },
+                value: hi - lo,
+                hint: "bounds must be finite with lower < upper",
+            });
+        }
+        let min = match boundary {
+            Boundary::NoFlux => 2,
+            Boundary::Periodic => 3,
+        };
+        if intervals < min {
+            return Err(ProblemError::InvalidParameter {
+                field,
+                value: intervals as f64,
+                hint: "need at least 2 intervals (3 when periodic)",
+            });
+        }
+        Ok(Self {
+            lo,
+            hi,
+            intervals,
+            boundary,
+        })
+    }
+
+    /// Lower bound.
+    pub fn lo(&self) -> f64 {
+        self.lo
+    }
+
+    /// Upper bound.
+    pub fn hi(&self) -> f64 {
+        self.hi
+    }
+
+    /// Number of intervals.
+    pub fn intervals(&self) -> usize {
+        self.intervals
+    }
+
+    /// Boundary condition of this axis.
+    pub fn boundary(&self) -> Boundary {
+        self.boundary
+    }
+
+    /// Number of grid points on this axis.
+    pub fn len(&self) -> usize {
+        match self.boundary {
+            Boundary::NoFlux => self.intervals + 1,
+            Boundary::Periodic => self.intervals,
+        }
+    }
+
+    /// Always false: an axis has at least three points.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Spacing.
+    pub fn dx(&self) -> f64 {
+        (self.hi - self.lo) / self.intervals as f64
+    }
+
+    /// Coordinate of point `i`.
+    pub fn coord(&self, i: usize) -> f64 {
+        self.lo + i as f64 * self.dx()
+    }
+
+    /// All coordinates.
+    pub fn coords(&self) -> Vec<f64> {
+        (0..self.len()).map(|i| self.coord(i)).collect()
+    }
+
+    /// The one-dimensional quadrature weight of point `i`.
+    pub fn weight(&self, i: usize) -> f64 {
+        let dx = self.dx();
+        match self.boundary {
+            Boundary::NoFlux if i == 0 || i + 1 == self.len() => 0.5 * dx,
+            _ => dx,
+        }
+    }
+
+    /// The neighbours `(previous, next)` of point `i` along this axis.
+    ///
+    /// Periodic axes wrap. No-flux axes reflect: the ghost value beyond a wall equals the value
+    /// one point inside (`u_{-1} = u_1`), so the previous neighbour of point 0 is point 1 and
+    /// the next neighbour of the last point is the one before it. With this reflection the
+    /// upwind operator is the finite-volume scheme on half cells at the walls.
+    #[inline]
+    pub fn neighbours(&self, i: usize) -> (usize, usize) {
+        let n = self.len();
+        match self.boundary {
+            Boundary::Periodic => ((i + n - 1) % n, (i + 1) % n),
+            Boundary::NoFlux => {
+                let prev = if i == 0 { 1 } else { i - 1 };
+                let next = if i + 1 == n { n - 2 } else { i + 1 };
+                (prev, next)
+            }
+        }
+    }
+}
+
+/// A vertex-centred tensor grid in one or two space dimensions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    axes: Vec<Axis>,
+    boundary: Boundary,
+    weights: Vec<f64>,
+    points: Vec<f64>,
+}
+
+impl Grid {
+    /// A one-dimensional grid on `[lo, hi]` with `nx` intervals.
+    pub fn line(lo: f64, hi: f64, nx: usize, boundary: Boundary) -> Result<Self, ProblemError> {
+        Ok(Self::from_axes(vec![Axis::new(
+            lo, hi, nx, boundary, "grid.nx",
+        )?]))
+    }
+
+    /// A two-dimensional grid on `[x0, x1] × [y0, y1]`.
+    pub fn rectangle(
+        x: [f64; 2],
+        nx: usize,
+        y: [f64; 2],
+        ny: usize,
+        boundary: Boundary,
+    ) -> Result<Self, ProblemError> {
+        Ok(Self::from_axes(vec![
+            Axis::new(x[0], x[1], nx, boundary, "grid.nx")?,
+            Axis::new(y[0], y[1], ny, boundary, "grid.ny")?,
+        ]))
+    }
+
+    fn from_axes(axes: Vec<Axis>) -> Self {
+        let boundary = axes[0].boundary();
+        let len: usize = axes.iter().map(Axis::len).product();
+        let dim = axes.len();
+        let mut weights = vec![1.0; len];
+        let mut points = vec![0.0; len * dim];
+        for flat in 0..len {
+            let mut rest = flat;
+            // Row-major: the last axis is the fastest.
+            for (d, axis) in axes.iter().enumerate().rev() {
+                let i = rest % axis.len();
+                rest /= axis.len();
+                weights[flat] *= axis.weight(i);
+                points[flat * dim + d] = axis.coord(i);
+            }
+        }
+        Self {
+            axes,
+            boundary,
+            weights,
+            points,
+        }
+    }
+
+    /// Number of space dimensions.
+    pub fn dim(&self) -> usize {
+        self.axes.len()
+    }
+
+    /// The axes, first (slowest) first.
+    pub fn axes(&self) -> &[Axis] {
+        &self.axes
+    }
+
+    /// Axis `d`.
+    pub fn axis(&self, d: usize) -> &Axis {
+        &self.axes[d]
+    }
+
+    /// Boundary condition.
+    pub fn boundary(&self) -> Boundary {
+        self.boundary
+    }
+
+    /// Total number of grid points.
+    pub fn len(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Always false: a grid has points.
+    pub fn is_empty(&self) -> bool {
+        self.weights.is_empty()
+    }
+
+    /// Quadrature weights (see the module docs).
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+
+    /// Coordinates of the point with flat index `idx`.
+    pub fn point(&self, idx: usize) -> &[f64] {
+        let dim = self.dim();
+        &self.points[idx * dim..(idx + 1) * dim]
+    }
+
+    /// Sample a function of the coordinates at every grid point.
+    pub fn sample(&self, f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+        (0..self.len()).map(|i| f(self.point(i))).collect()
+    }
+
+    /// The quadrature `Σ w_i v_i` (the mass when `v` is a density).
+    pub fn integrate(&self, v: &[f64]) -> f64 {
+        assert_eq!(v.len(), self.len(), "integrate: wrong length");
+        self.weights.iter().zip(v).map(|(w, x)| w * x).sum()
+    }
+}
+
+/// Uniform time grid: `nt` intervals on `[0, t_final]`, levels `t_k = k dt`, `k = 0..=nt`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeGrid {
+    t_final: f64,
+    nt: usize,
+}
+
+impl TimeGrid {
+    /// `nt` intervals on `[0, t_final]`.
+    pub fn new(t_final: f64, nt: usize) -> Result<Self, ProblemError> {
+        if !(t_final.is_finite() && t_final > 0.0) {
+            return Err(ProblemError::InvalidParameter {
+                field: "grid.t_final",
+                value: t_final,
+                hint: "the horizon must be finite and > 0",
+            });
+        }
+        if nt < 1 {
+            return Err(ProblemError::InvalidParameter {
+                field: "grid.nt",
+                value: nt as f64,
+                hint: "need at least 1 time interval",
+            });
+        }
+        Ok(Self { t_final, nt })
+    }
+
+    /// Horizon T.
+    pub fn t_final(&self) -> f64 {
+        self.t_final
+    }
+
+    /// Number of intervals.
+    pub fn nt(&self) -> usize {
+        self.nt
+    }
+
+    /// Number of levels, `nt + 1`.
+    pub fn levels(&self) -> usize {
+        self.nt + 1
+    }
+
+    /// Time step.
+    pub fn dt(&self) -> f64 {
+        self.t_final / self.nt as f64
+    }
+
+    /// Time of level `k`.
+    pub fn t(&self, k: usize) -> f64 {
+        k as f64 * self.dt()
+    }
+
+    /// All levels.
+    pub fn times(&self) -> Vec<f64> {
+        (0..self.levels()).map(|k| self.t(k)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_flux_axis_has_end_points_and_trapezoid_weights() {
+        let g = Grid::line(0.0, 1.0, 4, Boundary::NoFlux).unwrap();
+        assert_eq!(g.len(), 5);
+        assert_eq!(g.point(4), &[1.0]);
+        assert_eq!(g.weights(), &[0.125, 0.25, 0.25, 0.25, 0.125]);
+        assert!((g.integrate(&[1.0; 5]) - 1.0).abs() < 1e-15);
+        assert_eq!(g.axis(0).neighbours(0), (1, 1));
+        assert_eq!(g.axis(0).neighbours(4), (3, 3));
+        assert_eq!(g.axis(0).neighbours(2), (1, 3));
+    }
+
+    #[test]
+    fn periodic_axis_does_not_repeat_the_end_point() {
+        let g = Grid::line(0.0, 1.0, 4, Boundary::Periodic).unwrap();
+        assert_eq!(g.len(), 4);
+        assert_eq!(g.point(3), &[0.75]);
+        assert_eq!(g.axis(0).neighbours(0), (3, 1));
+        assert_eq!(g.axis(0).neighbours(3), (2, 0));
+        assert!((g.integrate(&[1.0; 4]) - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn two_dimensional_flat_index_is_row_major() {
+        let g = Grid::rectangle([0.0, 1.0], 2, [0.0, 2.0], 4, Boundary::NoFlux).unwrap();
+        assert_eq!(g.len(), 15);
+        // Index (i, j) = (1, 3) is flat 1 * 5 + 3 = 8.
+        assert_eq!(g.point(8), &[0.5, 1.5]);
+        assert!((g.integrate(&vec![1.0; 15]) - 2.0).abs() < 1e-14);
+    }
+
+    #[test]
+    fn too_few_intervals_is_an_error_naming_the_key() {
+        let e = Grid::line(0.0, 1.0, 1, Boundary::NoFlux).unwrap_err();
+        assert!(e.to_string().contains("grid.nx"), "{e}");
+        let e = TimeGrid::new(1.0, 0).unwrap_err();
+        assert!(e.to_string().contains("grid.nt"), "{e}");
+    }
+}

@@ -1,0 +1,56 @@
+//! # mfg-core
+//!
+//! The shared core of mfg-rs: grids, the validated [`Problem`], the [`HjbSolver`] and
+//! [`FpSolver`] traits, the coupling iteration [`FixedPointIterator`], results
+//! ([`MfgSolution`]), errors, and [`test_problems`] with exact solutions.
+//!
+//! ## The equations
+//!
+//! On a domain Ω, time `t ∈ [0, T]`, `ν = σ²/2`, a Mean Field Game couples
+//!
+//! ```text
+//! HJB (backward):  −∂t u − ν Δu + H(x, ∇u) = f(x, m(t, x)),     u(T, x) = g(x)
+//! FP  (forward):    ∂t m − ν Δm − div(m ∂pH(x, ∇u)) = 0,         m(0, x) = m0(x)
+//! ```
+//!
+//! with `H(x, p) = |p|²/(2λ)` (optimal drift `−∇u/λ`) and `f(x, m) = V(x) + F(m)`, where `F`
+//! is one of the [`Coupling`]s. Walls are no-flux (reflecting) or periodic. `m0` is normalised
+//! to unit mass in the grid's quadrature ([`Grid::weights`]: trapezoid at no-flux walls).
+//!
+//! ## Example
+//!
+//! ```
+//! use mfg_core::{Boundary, Grid, Problem, TimeGrid, test_problems::LqGaussian};
+//! let lq = LqGaussian::default();
+//! let p: Problem = lq.problem(80, 10);
+//! assert_eq!(p.grid().len(), 81);
+//! assert!((lq.mean(1.0) - 0.315698).abs() < 1e-6);
+//! ```
+//!
+//! The concrete solvers live in `hjb-solver` and `fp-solver`; the command line in `mfg-cli`.
+//!
+//! # References
+//! Y. Achdou, I. Capuzzo-Dolcetta, *Mean field games: numerical methods*, SIAM J. Numer.
+//! Anal. 48 (2010) 1136–1162.
+
+pub mod error;
+pub mod expr;
+pub mod grid;
+pub mod hamiltonian;
+pub mod linalg;
+pub mod picard;
+pub mod problem;
+pub mod settings;
+pub mod solution;
+pub mod solver;
+pub mod test_problems;
+pub mod upwind;
+
+pub use error::{MfgError, ProblemError, SolveError};
+pub use grid::{Axis, Boundary, Grid, TimeGrid};
+pub use hamiltonian::Hamiltonian;
+pub use picard::FixedPointIterator;
+pub use problem::{Coupling, Forcing, Problem, ProblemBuilder, LOG_DENSITY_FLOOR};
+pub use settings::IterationSettings;
+pub use solution::{IterationRecord, MfgSolution, TerminationReason, Timings};
+pub use solver::{FpSolver, FpStats, HjbSolver, HjbStats};

@@ -1,0 +1,456 @@
+//! The Mean Field Game to solve: grid, horizon, σ, H, the running cost `f = V + F(m)`, the
+//! terminal cost `g` and the initial density `m0`, validated once at construction.
+
+use std::fmt;
+
+use ndarray::Array2;
+
+use crate::error::ProblemError;
+use crate::grid::{Grid, TimeGrid};
+use crate::hamiltonian::Hamiltonian;
+
+/// Floor applied to the density inside `ln` for [`Coupling::Log`]: `F(m) = c ln(max(m, floor))`.
+pub const LOG_DENSITY_FLOOR: f64 = 1e-12;
+
+/// The density-dependent part `F(m)` of the running cost `f(x, m) = V(x) + F(m)`.
+///
+/// `strength > 0` is crowd aversion (monotone coupling: a unique solution); `< 0` is
+/// attraction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Coupling {
+    /// `F = 0`.
+    None,
+    /// `F = c m`.
+    Linear {
+        /// `c`.
+        strength: f64,
+    },
+    /// `F = c ln(max(m, LOG_DENSITY_FLOOR))`.
+    Log {
+        /// `c`.
+        strength: f64,
+    },
+    /// `F = c max(m, 0)^p`.
+    Power {
+        /// `c`.
+        strength: f64,
+        /// `p > 0`.
+        exponent: f64,
+    },
+}
+
+impl Coupling {
+    /// `F(m)`.
+    #[inline]
+    pub fn eval(&self, m: f64) -> f64 {
+        match *self {
+            Coupling::None => 0.0,
+            Coupling::Linear { strength } => strength * m,
+            Coupling::Log { strength } => strength * m.max(LOG_DENSITY_FLOOR).ln(),
+            Coupling::Power { strength, exponent } => strength * m.max(0.0).powf(exponent),
+        }
+    }
+
+    /// The name used in config files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Coupling::None => "none",
+            Coupling::Linear { .. } => "linear",
+            Coupling::Log { .. } => "log",
+            Coupling::Power { .. } => "power",
+        }
+    }
+
+    fn validate(&self) -> Result<(), ProblemError> {
+        let strength = match *self {
+            Coupling::None => return Ok(()),
+            Coupling::Linear { strength } | Coupling::Log { strength } => strength,
+            Coupling::Power { strength, exponent } => {
+                if !(exponent.is_finite() && exponent > 0.0) {
+                    return Err(ProblemError::InvalidParameter {
+                        field: "model.coupling_power",
+                        value: exponent,
+                        hint: "the exponent p must be finite and > 0",
+                    });
+                }
+                strength
+            }
+        };
+        if !strength.is_finite() {
+            return Err(ProblemError::InvalidParameter {
+                field: "model.coupling_strength",
+                value: strength,
+                hint: "must be a finite number",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Source terms added to the equations, on every time level (shape `(nt + 1, n_space)`):
+/// `hjb` is added to the running cost `f`, `fp` to the right-hand side of FP. Mostly for
+/// manufactured solutions; an FP source whose integral is not zero changes the mass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forcing {
+    /// Added to `f` (HJB right-hand side).
+    pub hjb: Array2<f64>,
+    /// Added to `∂t m − ν Δm − div(m ∂pH)` (FP right-hand side).
+    pub fp: Array2<f64>,
+}
+
+/// A validated Mean Field Game on a grid.
+///
+/// ```
+/// use mfg_core::{Boundary, Coupling, Grid, Problem, TimeGrid};
+/// let grid = Grid::line(0.0, 1.0, 50, Boundary::NoFlux).unwrap();
+/// let p = Problem::builder(grid, TimeGrid::new(1.0, 20).unwrap())
+///     .sigma(0.3)
+///     .coupling(Coupling::Linear { strength: 1.0 })
+///     .terminal_cost_fn(|x| (x[0] - 0.5).powi(2))
+///     .initial_density_fn(|x| (-50.0 * (x[0] - 0.5).powi(2)).exp())
+///     .build()
+///     .unwrap();
+/// assert!((p.grid().integrate(p.initial_density()) - 1.0).abs() < 1e-14);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    grid: Grid,
+    time: TimeGrid,
+    sigma: f64,
+    hamiltonian: Hamiltonian,
+    coupling: Coupling,
+    potential: Vec<f64>,
+    terminal_cost: Vec<f64>,
+    initial_density: Vec<f64>,
+    initial_mass_raw: f64,
+    forcing: Option<Forcing>,
+}
+
+impl Problem {
+    /// Start building a problem on `grid` over `time`.
+    pub fn builder(grid: Grid, time: TimeGrid) -> ProblemBuilder {
+        let n = grid.len();
+        ProblemBuilder {
+            grid,
+            time,
+            sigma: 0.3,
+            control_cost: 1.0,
+            coupling: Coupling::None,
+            potential: vec![0.0; n],
+            terminal_cost: vec![0.0; n],
+            initial_density: vec![1.0; n],
+            forcing: None,
+        }
+    }
+
+    /// The space grid.
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    /// The time grid.
+    pub fn time(&self) -> &TimeGrid {
+        &self.time
+    }
+
+    /// σ.
+    pub fn sigma(&self) -> f64 {
+        self.sigma
+    }
+
+    /// ν = σ²/2, the diffusion coefficient.
+    pub fn nu(&self) -> f64 {
+        0.5 * self.sigma * self.sigma
+    }
+
+    /// The Hamiltonian.
+    pub fn hamiltonian(&self) -> &Hamiltonian {
+        &self.hamiltonian
+    }
+
+    /// The coupling `F(m)`.
+    pub fn coupling(&self) -> &Coupling {
+        &self.coupling
+    }
+
+    /// V at the grid points.
+    pub fn potential(&self) -> &[f64] {
+        &self.potential
+    }
+
+    /// g at the grid points.
+    pub fn terminal_cost(&self) -> &[f64] {
+        &self.terminal_cost
+    }
+
+    /// m0 at the grid points, normalised to unit mass in the grid's quadrature.
+    pub fn initial_density(&self) -> &[f64] {
+        &self.initial_density
+    }
+
+    /// The mass of m0 before normalisation.
+    pub fn initial_mass_unnormalised(&self) -> f64 {
+        self.initial_mass_raw
+    }
+
+    /// Source terms, if any.
+    pub fn forcing(&self) -> Option<&Forcing> {
+        self.forcing.as_ref()
+    }
+
+    /// The running cost `f = V + F(m) (+ HJB forcing)` at time level `level`, written into `out`.
+    #[inline]
+    pub fn running_cost_into(&self, level: usize, m: &[f64], out: &mut [f64]) {
+        assert!(m.len() == out.len() && out.len() == self.potential.len());
+        let c = self.coupling;
+        for ((o, v), mi) in out.iter_mut().zip(&self.potential).zip(m) {
+            *o = v + c.eval(*mi);
+        }
+        if let Some(fc) = &self.forcing {
+            let row = fc.hjb.row(level);
+            for (o, s) in out.iter_mut().zip(row) {
+                *o += s;
+            }
+        }
+    }
+}
+
+/// Builder for [`Problem`]; `build` validates everything.
+#[derive(Debug, Clone)]
+pub struct ProblemBuilder {
+    grid: Grid,
+    time: TimeGrid,
+    sigma: f64,
+    control_cost: f64,
+    coupling: Coupling,
+    potential: Vec<f64>,
+    terminal_cost: Vec<f64>,
+    initial_density: Vec<f64>,
+    forcing: Option<Forcing>,
+}
+
+impl ProblemBuilder {
+    /// σ ≥ 0 (default 0.3).
+    pub fn sigma(mut self, sigma: f64) -> Self {
+        self.sigma = sigma;
+        self
+    }
+
+    /// λ > 0 in `H = |p|²/(2λ)` (default 1).
+    pub fn control_cost(mut self, lambda: f64) -> Self {
+        self.control_cost = lambda;
+        self
+    }
+
+    /// The coupling `F(m)` (default none).
+    pub fn coupling(mut self, coupling: Coupling) -> Self {
+        self.coupling = coupling;
+        self
+    }
+
+    /// V from a function of the coordinates (default 0).
+    pub fn potential_fn(mut self, f: impl Fn(&[f64]) -> f64) -> Self {
+        self.potential = self.grid.sample(f);
+        self
+    }
+
+    /// g from a function of the coordinates (default 0).
+    pub fn terminal_cost_fn(mut self, f: impl Fn(&[f64]) -> f64) -> Self {
+        self.terminal_cost = self.grid.sample(f);
+        self
+    }
+
+    /// m0 (before normalisation) from a function of the coordinates (default uniform).
+    pub fn initial_density_fn(mut self, f: impl Fn(&[f64]) -> f64) -> Self {
+        self.initial_density = self.grid.sample(f);
+        self
+    }
+
+    /// V from values at the grid points.
+    pub fn potential(mut self, values: Vec<f64>) -> Self {
+        self.potential = values;
+        self
+    }
+
+    /// g from values at the grid points.
+    pub fn terminal_cost(mut self, values: Vec<f64>) -> Self {
+        self.terminal_cost = values;
+        self
+    }
+
+    /// m0 (before normalisation) from values at the grid points.
+    pub fn initial_density(mut self, values: Vec<f64>) -> Self {
+        self.initial_density = values;
+        self
+    }
+
+    /// Source terms (see [`Forcing`]).
+    pub fn forcing(mut self, forcing: Forcing) -> Self {
+        self.forcing = Some(forcing);
+        self
+    }
+
+    /// Validate and build.
+    pub fn build(self) -> Result<Problem, ProblemError> {
+        let n = self.grid.len();
+        if !(self.sigma.is_finite() && self.sigma >= 0.0) {
+            return Err(ProblemError::InvalidParameter {
+                field: "model.sigma",
+                value: self.sigma,
+                hint: "sigma must be finite and >= 0",
+            });
+        }
+        if !(self.control_cost.is_finite() && self.control_cost > 0.0) {
+            return Err(ProblemError::InvalidParameter {
+                field: "model.control_cost",
+                value: self.control_cost,
+                hint: "the control cost lambda must be finite and > 0",
+            });
+        }
+        self.coupling.validate()?;
+        for (field, v) in [
+            ("model.potential", &self.potential),
+            ("model.terminal_cost", &self.terminal_cost),
+            ("model.initial_density", &self.initial_density),
+        ] {
+            if v.len() != n {
+                return Err(ProblemError::Length {
+                    field,
+                    got: v.len(),
+                    expected: n,
+                });
+            }
+            if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                return Err(ProblemError::NonFiniteData {
+                    field,
+                    point: self.grid.point(i).to_vec(),
+                    value: v[i],
+                });
+            }
+        }
+        if let Some(i) = self.initial_density.iter().position(|&x| x < 0.0) {
+            return Err(ProblemError::NegativeDensity {
+                point: self.grid.point(i).to_vec(),
+                value: self.initial_density[i],
+            });
+        }
+        let mass = self.grid.integrate(&self.initial_density);
+        if !(mass > 0.0 && mass.is_finite()) {
+            return Err(ProblemError::ZeroMass);
+        }
+        let mut m0 = self.initial_density;
+        m0.iter_mut().for_each(|v| *v /= mass);
+        if let Some(fc) = &self.forcing {
+            let shape = [self.time.levels(), n];
+            for (field, a) in [("forcing.hjb", &fc.hjb), ("forcing.fp", &fc.fp)] {
+                if a.shape() != shape {
+                    return Err(ProblemError::Length {
+                        field,
+                        got: a.len(),
+                        expected: shape[0] * shape[1],
+                    });
+                }
+                if a.iter().any(|x| !x.is_finite()) {
+                    return Err(ProblemError::NonFiniteData {
+                        field,
+                        point: vec![],
+                        value: f64::NAN,
+                    });
+                }
+            }
+        }
+        Ok(Problem {
+            grid: self.grid,
+            time: self.time,
+            sigma: self.sigma,
+            hamiltonian: Hamiltonian::quadratic(self.control_cost),
+            coupling: self.coupling,
+            potential: self.potential,
+            terminal_cost: self.terminal_cost,
+            initial_density: m0,
+            initial_mass_raw: mass,
+            forcing: self.forcing,
+        })
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}D MFG: {} points, {} time steps to T = {}, sigma = {}, lambda = {}, coupling {}, {}",
+            self.grid.dim(),
+            self.grid.len(),
+            self.time.nt(),
+            self.time.t_final(),
+            self.sigma,
+            self.hamiltonian.control_cost(),
+            self.coupling.name(),
+            self.grid.boundary().name()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::Boundary;
+
+    fn builder() -> ProblemBuilder {
+        Problem::builder(
+            Grid::line(0.0, 1.0, 10, Boundary::NoFlux).unwrap(),
+            TimeGrid::new(1.0, 5).unwrap(),
+        )
+    }
+
+    #[test]
+    fn initial_density_is_normalised_in_the_grid_quadrature() {
+        let p = builder().initial_density_fn(|x| 3.0 + x[0]).build().unwrap();
+        assert!((p.grid().integrate(p.initial_density()) - 1.0).abs() < 1e-15);
+        assert!((p.initial_mass_unnormalised() - 3.5).abs() < 1e-14);
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let e = builder().sigma(-1.0).build().unwrap_err();
+        assert!(e.to_string().contains("model.sigma"), "{e}");
+        let e = builder().control_cost(0.0).build().unwrap_err();
+        assert!(e.to_string().contains("model.control_cost"), "{e}");
+        let e = builder()
+            .initial_density_fn(|x| x[0] - 0.5)
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, ProblemError::NegativeDensity { .. }), "{e}");
+        let e = builder().initial_density_fn(|_| 0.0).build().unwrap_err();
+        assert_eq!(e, ProblemError::ZeroMass);
+        let e = builder()
+            .potential_fn(|x| 1.0 / (x[0] - 0.5))
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("model.potential"), "{e}");
+        let e = builder()
+            .coupling(Coupling::Power {
+                strength: 1.0,
+                exponent: -1.0,
+            })
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("model.coupling_power"), "{e}");
+    }
+
+    #[test]
+    fn couplings_evaluate_as_documented() {
+        assert_eq!(Coupling::Linear { strength: -0.5 }.eval(2.0), -1.0);
+        assert_eq!(
+            Coupling::Power {
+                strength: 2.0,
+                exponent: 2.0
+            }
+            .eval(3.0),
+            18.0
+        );
+        let log = Coupling::Log { strength: 1.0 };
+        assert_eq!(log.eval(0.0), LOG_DENSITY_FLOOR.ln());
+        assert_eq!(log.eval(1.0), 0.0);
+    }
+}

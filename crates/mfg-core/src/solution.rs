@@ -1,0 +1,104 @@
+//! The result of a coupled solve.
+
+use std::fmt;
+
+use ndarray::Array2;
+
+/// Why the coupling iteration stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TerminationReason {
+    /// Both residuals fell below the tolerance.
+    Converged,
+    /// `max_iterations` was reached first.
+    MaxIterations,
+    /// No progress over a window of iterations.
+    Stagnation,
+    /// `time_limit_s` was reached first.
+    TimeLimit,
+}
+
+impl TerminationReason {
+    /// The name written to `summary.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Converged => "converged",
+            Self::MaxIterations => "max-iterations",
+            Self::Stagnation => "stagnation",
+            Self::TimeLimit => "time-limit",
+        }
+    }
+}
+
+/// One Picard iteration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IterationRecord {
+    /// 1-based.
+    pub iteration: usize,
+    /// `‖u^{k+1} − u^k‖ / ‖u^{k+1}‖` (1 at the first iteration).
+    pub residual_u: f64,
+    /// `‖Φ(m^k) − m^k‖ / ‖Φ(m^k)‖`.
+    pub residual_m: f64,
+    /// Mass of `Φ(m^k)` at the final time level.
+    pub mass: f64,
+}
+
+/// Wall-clock time split of a solve, in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// The whole coupled solve.
+    pub total: f64,
+    /// All HJB solves.
+    pub hjb: f64,
+    /// All FP solves.
+    pub fp: f64,
+}
+
+/// The result of [`crate::FixedPointIterator::solve`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct MfgSolution {
+    /// u from the last HJB solve, shape `(nt + 1, n_space)`.
+    pub u: Array2<f64>,
+    /// m = Φ of the last iterate: the FP solution driven by `u` (so the pair satisfies FP).
+    pub m: Array2<f64>,
+    /// Why the iteration stopped.
+    pub termination: TerminationReason,
+    /// One record per iteration.
+    pub history: Vec<IterationRecord>,
+    /// Time split.
+    pub timings: Timings,
+    /// Mass of m at t = 0.
+    pub mass_initial: f64,
+    /// Mass of m at t = T.
+    pub mass_final: f64,
+}
+
+impl MfgSolution {
+    /// Whether the iteration converged.
+    pub fn converged(&self) -> bool {
+        self.termination == TerminationReason::Converged
+    }
+
+    /// Number of Picard iterations done.
+    pub fn iterations(&self) -> usize {
+        self.history.len()
+    }
+}
+
+impl fmt::Display for MfgSolution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let last = self.history.last();
+        write!(
+            f,
+            "{} after {} iterations (residual_u {:.2e}, residual_m {:.2e}); mass {:.15} -> {:.15}; {:.1} ms (hjb {:.1}, fp {:.1})",
+            self.termination.name(),
+            self.iterations(),
+            last.map_or(f64::NAN, |r| r.residual_u),
+            last.map_or(f64::NAN, |r| r.residual_m),
+            self.mass_initial,
+            self.mass_final,
+            1e3 * self.timings.total,
+            1e3 * self.timings.hjb,
+            1e3 * self.timings.fp,
+        )
+    }
+}

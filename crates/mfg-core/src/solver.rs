@@ -1,0 +1,68 @@
+//! The traits every HJB and FP solver implements.
+
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+use crate::error::SolveError;
+use crate::problem::Problem;
+
+/// What an HJB solve did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct HjbStats {
+    /// Newton iterations summed over all time levels (0 for explicit schemes).
+    pub newton_iterations: usize,
+    /// The most Newton iterations one time level needed.
+    pub max_newton_per_level: usize,
+}
+
+/// What an FP solve did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FpStats {
+    /// Largest relative deviation of the quadrature mass from its initial value over the levels.
+    pub max_mass_drift: f64,
+}
+
+/// A solver of the backward HJB equation for a given density.
+///
+/// Solvers own their work buffers: they are allocated on the first solve (or when the problem
+/// size changes) and reused by every later call, so a Picard iteration allocates nothing.
+pub trait HjbSolver: Send {
+    /// A short name (`fdm`, `weno5`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Given `m` on all time levels (shape `(nt + 1, n_space)`), overwrite `u` on all levels.
+    ///
+    /// # Panics
+    /// If the array shapes do not match the problem (a contract violation, not a user error).
+    fn solve_into(
+        &mut self,
+        problem: &Problem,
+        m: ArrayView2<'_, f64>,
+        u: ArrayViewMut2<'_, f64>,
+    ) -> Result<HjbStats, SolveError>;
+}
+
+/// A solver of the forward FP equation for a given value function.
+pub trait FpSolver: Send {
+    /// A short name (`fdm`, `particle`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Given `u` on all time levels, overwrite `m` on all levels (row 0 is `m0`).
+    ///
+    /// # Panics
+    /// If the array shapes do not match the problem.
+    fn solve_into(
+        &mut self,
+        problem: &Problem,
+        u: ArrayView2<'_, f64>,
+        m: ArrayViewMut2<'_, f64>,
+    ) -> Result<FpStats, SolveError>;
+}
+
+/// Panic unless `a` has shape `(nt + 1, n_space)` for `problem`.
+pub fn check_shape(problem: &Problem, shape: &[usize], what: &str) {
+    let expected = [problem.time().levels(), problem.grid().len()];
+    assert_eq!(
+        shape, expected,
+        "{what} has shape {shape:?}, the problem needs (nt + 1, n_space) = {expected:?}"
+    );
+}

@@ -1,0 +1,296 @@
+//! Problems with known solutions, shared by tests, benches and examples.
+//!
+//! * [`LqGaussian`]: the linear–quadratic game without coupling, whose value function is a
+//!   quadratic with a Riccati coefficient and whose density stays Gaussian.
+//! * [`Manufactured`]: a fully coupled periodic problem with linear coupling, made to have a
+//!   chosen smooth solution `(u*, m*)` by adding the source terms it needs ([`Forcing`]).
+
+use std::f64::consts::PI;
+
+use ndarray::Array2;
+
+use crate::grid::{Boundary, Grid, TimeGrid};
+use crate::problem::{Coupling, Forcing, Problem};
+
+/// The linear–quadratic Gaussian game (no coupling, λ = 1):
+/// `f = (q/2)(x − z)²`, `g = (c/2)(x − z)²`, `m0 = N(μ0, Σ0)`, `ν = σ²/2`.
+///
+/// With `r = √q`, `τ = T − t` and `φ(τ) = cosh(rτ) + (c/r) sinh(rτ)`:
+///
+/// ```text
+/// P(t) = r (c + r tanh rτ) / (r + c tanh rτ) = φ'(τ)/φ(τ)
+/// u(t, x) = ½ P(t) (x − z)² + ν ln φ(τ)
+/// m(t) = N(μ(t), Σ(t)),  μ = z + (μ0 − z) φ(τ)/φ(T),
+/// Σ = φ(τ)² [Σ0/φ(T)² + (2ν/r)(sinh(rT)/φ(T) − sinh(rτ)/φ(τ))]
+/// ```
+///
+/// The default is the case of the foundation issue: `ν = 0.3`, `q = 2`, `c = 0.5`, `z = 0.7`,
+/// `μ0 = −0.4`, `Σ0 = 0.05`, `T = 1`, on `[−4, 4]` with no-flux walls (the Gaussians are
+/// negligible there).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LqGaussian {
+    /// ν = σ²/2.
+    pub nu: f64,
+    /// Running cost weight.
+    pub q: f64,
+    /// Terminal cost weight.
+    pub c: f64,
+    /// Target.
+    pub z: f64,
+    /// Initial mean.
+    pub mu0: f64,
+    /// Initial variance.
+    pub var0: f64,
+    /// Horizon.
+    pub t_final: f64,
+    /// Domain.
+    pub domain: [f64; 2],
+}
+
+impl Default for LqGaussian {
+    fn default() -> Self {
+        Self {
+            nu: 0.3,
+            q: 2.0,
+            c: 0.5,
+            z: 0.7,
+            mu0: -0.4,
+            var0: 0.05,
+            t_final: 1.0,
+            domain: [-4.0, 4.0],
+        }
+    }
+}
+
+impl LqGaussian {
+    fn r(&self) -> f64 {
+        self.q.sqrt()
+    }
+
+    fn phi(&self, tau: f64) -> f64 {
+        let r = self.r();
+        (r * tau).cosh() + self.c / r * (r * tau).sinh()
+    }
+
+    /// σ = √(2ν).
+    pub fn sigma(&self) -> f64 {
+        (2.0 * self.nu).sqrt()
+    }
+
+    /// The Riccati coefficient P(t).
+    pub fn p(&self, t: f64) -> f64 {
+        let (r, c) = (self.r(), self.c);
+        let th = (r * (self.t_final - t)).tanh();
+        r * (c + r * th) / (r + c * th)
+    }
+
+    /// The exact value function.
+    pub fn u(&self, t: f64, x: f64) -> f64 {
+        let tau = self.t_final - t;
+        0.5 * self.p(t) * (x - self.z).powi(2) + self.nu * self.phi(tau).ln()
+    }
+
+    /// Mean of m(t).
+    pub fn mean(&self, t: f64) -> f64 {
+        let tau = self.t_final - t;
+        self.z + (self.mu0 - self.z) * self.phi(tau) / self.phi(self.t_final)
+    }
+
+    /// Variance of m(t).
+    pub fn variance(&self, t: f64) -> f64 {
+        let r = self.r();
+        let (tau, big_t) = (self.t_final - t, self.t_final);
+        let (pt, pbig) = (self.phi(tau), self.phi(big_t));
+        pt * pt
+            * (self.var0 / (pbig * pbig)
+                + 2.0 * self.nu / r * ((r * big_t).sinh() / pbig - (r * tau).sinh() / pt))
+    }
+
+    /// The exact density.
+    pub fn m(&self, t: f64, x: f64) -> f64 {
+        let (mu, var) = (self.mean(t), self.variance(t));
+        (-(x - mu).powi(2) / (2.0 * var)).exp() / (2.0 * PI * var).sqrt()
+    }
+
+    /// The problem on `nx` intervals and `nt` time steps.
+    pub fn problem(&self, nx: usize, nt: usize) -> Problem {
+        let grid = Grid::line(self.domain[0], self.domain[1], nx, Boundary::NoFlux)
+            .expect("valid LQ grid");
+        let s = *self;
+        Problem::builder(grid, TimeGrid::new(self.t_final, nt).expect("valid LQ time grid"))
+            .sigma(self.sigma())
+            .control_cost(1.0)
+            .coupling(Coupling::None)
+            .potential_fn(|x| 0.5 * s.q * (x[0] - s.z).powi(2))
+            .terminal_cost_fn(|x| 0.5 * s.c * (x[0] - s.z).powi(2))
+            .initial_density_fn(|x| (-(x[0] - s.mu0).powi(2) / (2.0 * s.var0)).exp())
+            .build()
+            .expect("valid LQ problem")
+    }
+}
+
+/// A manufactured solution of the fully coupled system on the periodic `[0, 1]`:
+///
+/// ```text
+/// u*(t, x) = a (1 + ½ cos t) cos 2πx
+/// m*(t, x) = 1 + b cos(πt/2) sin 2πx          (unit mass, m* ≥ 1 − b > 0)
+/// ```
+///
+/// with linear coupling `F = c m`, λ and σ given, `V = 0`, and the sources
+///
+/// ```text
+/// S_u = −∂t u* − ν ∂xx u* + (∂x u*)²/(2λ) − c m*      (added to f)
+/// S_m = ∂t m* − ν ∂xx m* − ∂x(m* ∂x u*/λ)            (added to the FP right-hand side)
+/// ```
+///
+/// `∫ S_m dx = 0`, so the mass stays one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Manufactured {
+    /// Amplitude of u*.
+    pub a: f64,
+    /// Amplitude of m* − 1 (< 1).
+    pub b: f64,
+    /// Coupling strength c.
+    pub strength: f64,
+    /// σ.
+    pub sigma: f64,
+    /// λ.
+    pub control_cost: f64,
+    /// Horizon.
+    pub t_final: f64,
+}
+
+impl Default for Manufactured {
+    fn default() -> Self {
+        Self {
+            a: 0.2,
+            b: 0.5,
+            strength: 1.0,
+            sigma: 0.5,
+            control_cost: 1.0,
+            t_final: 1.0,
+        }
+    }
+}
+
+const K: f64 = 2.0 * PI;
+
+impl Manufactured {
+    /// u*.
+    pub fn u(&self, t: f64, x: f64) -> f64 {
+        self.a * (1.0 + 0.5 * t.cos()) * (K * x).cos()
+    }
+
+    /// m*.
+    pub fn m(&self, t: f64, x: f64) -> f64 {
+        1.0 + self.b * (0.5 * PI * t).cos() * (K * x).sin()
+    }
+
+    /// The HJB source S_u.
+    pub fn source_u(&self, t: f64, x: f64) -> f64 {
+        let nu = 0.5 * self.sigma * self.sigma;
+        let amp = self.a * (1.0 + 0.5 * t.cos());
+        let u_t = -0.5 * self.a * t.sin() * (K * x).cos();
+        let u_x = -amp * K * (K * x).sin();
+        let u_xx = -amp * K * K * (K * x).cos();
+        -u_t - nu * u_xx + u_x * u_x / (2.0 * self.control_cost) - self.strength * self.m(t, x)
+    }
+
+    /// The FP source S_m.
+    pub fn source_m(&self, t: f64, x: f64) -> f64 {
+        let nu = 0.5 * self.sigma * self.sigma;
+        let amp = self.a * (1.0 + 0.5 * t.cos());
+        let bt = self.b * (0.5 * PI * t).cos();
+        let m_t = -0.5 * PI * self.b * (0.5 * PI * t).sin() * (K * x).sin();
+        let m_x = bt * K * (K * x).cos();
+        let m_xx = -bt * K * K * (K * x).sin();
+        let u_x = -amp * K * (K * x).sin();
+        let u_xx = -amp * K * K * (K * x).cos();
+        m_t - nu * m_xx - (m_x * u_x + self.m(t, x) * u_xx) / self.control_cost
+    }
+
+    /// The forced problem on `nx` intervals and `nt` time steps.
+    pub fn problem(&self, nx: usize, nt: usize) -> Problem {
+        let grid = Grid::line(0.0, 1.0, nx, Boundary::Periodic).expect("valid grid");
+        let time = TimeGrid::new(self.t_final, nt).expect("valid time grid");
+        let n = grid.len();
+        let mut hjb = Array2::zeros((time.levels(), n));
+        let mut fp = Array2::zeros((time.levels(), n));
+        for k in 0..time.levels() {
+            for i in 0..n {
+                let x = grid.point(i)[0];
+                hjb[[k, i]] = self.source_u(time.t(k), x);
+                fp[[k, i]] = self.source_m(time.t(k), x);
+            }
+        }
+        let s = *self;
+        Problem::builder(grid, time)
+            .sigma(self.sigma)
+            .control_cost(self.control_cost)
+            .coupling(Coupling::Linear {
+                strength: self.strength,
+            })
+            .terminal_cost_fn(|x| s.u(s.t_final, x[0]))
+            .initial_density_fn(|x| s.m(0.0, x[0]))
+            .forcing(Forcing { hjb, fp })
+            .build()
+            .expect("valid manufactured problem")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lq_closed_form_matches_the_check_values() {
+        let lq = LqGaussian::default();
+        assert!((lq.p(0.0) - 1.336563).abs() < 5e-7, "{}", lq.p(0.0));
+        assert!((lq.mean(1.0) - 0.315698).abs() < 5e-7, "{}", lq.mean(1.0));
+        assert!((lq.variance(1.0) - 0.292925).abs() < 5e-7, "{}", lq.variance(1.0));
+        assert!((lq.variance(0.0) - lq.var0).abs() < 1e-15);
+        assert!((lq.p(1.0) - lq.c).abs() < 1e-15);
+    }
+
+    #[test]
+    fn lq_value_function_solves_the_hjb_equation() {
+        // −u_t − ν u_xx + u_x²/2 = (q/2)(x − z)², checked by central differences.
+        let lq = LqGaussian::default();
+        let h = 1e-4;
+        for (t, x) in [(0.2, -0.3), (0.5, 0.9), (0.9, 1.7)] {
+            let u_t = (lq.u(t + h, x) - lq.u(t - h, x)) / (2.0 * h);
+            let u_x = (lq.u(t, x + h) - lq.u(t, x - h)) / (2.0 * h);
+            let u_xx = (lq.u(t, x + h) - 2.0 * lq.u(t, x) + lq.u(t, x - h)) / (h * h);
+            let lhs = -u_t - lq.nu * u_xx + 0.5 * u_x * u_x;
+            assert!((lhs - 0.5 * lq.q * (x - lq.z).powi(2)).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn lq_density_solves_the_fp_equation() {
+        // m_t − ν m_xx − (m u_x)_x = 0, checked by central differences.
+        let lq = LqGaussian::default();
+        let h = 1e-3;
+        let flux = |t: f64, x: f64| {
+            let u_x = (lq.u(t, x + h) - lq.u(t, x - h)) / (2.0 * h);
+            lq.m(t, x) * u_x
+        };
+        for (t, x) in [(0.2, -0.3), (0.5, 0.2), (0.9, 0.5)] {
+            let m_t = (lq.m(t + h, x) - lq.m(t - h, x)) / (2.0 * h);
+            let m_xx = (lq.m(t, x + h) - 2.0 * lq.m(t, x) + lq.m(t, x - h)) / (h * h);
+            let div = (flux(t, x + h) - flux(t, x - h)) / (2.0 * h);
+            let r = m_t - lq.nu * m_xx - div;
+            assert!(r.abs() < 1e-4 * (1.0 + m_t.abs()), "residual {r} at ({t}, {x})");
+        }
+    }
+
+    #[test]
+    fn manufactured_sources_have_zero_mean() {
+        let mfd = Manufactured::default();
+        let n = 64;
+        for t in [0.0, 0.3, 1.0] {
+            let s: f64 = (0..n).map(|i| mfd.source_m(t, i as f64 / n as f64)).sum();
+            assert!(s.abs() / (n as f64) < 1e-12);
+        }
+    }
+}
