@@ -1,1 +1,33 @@
-//! placeholder
+//! # fp-solver
+//!
+//! Solvers of the forward Fokker–Planck equation of a Mean Field Game,
+//!
+//! ```text
+//! ∂t m − ν Δm − div(m ∂pH(x, ∇u)) = 0,   m(0, x) = m0(x),   ∂pH = ∇u/λ,
+//! ```
+//!
+//! for a given value function `u`, implementing [`mfg_core::FpSolver`]. The drift is always
+//! derived from the same Hamiltonian as the HJB equation.
+//!
+//! * [`FdmFp`]: implicit Euler whose matrix is the transpose of the linearised upwind HJB
+//!   operator (the discrete adjoint): mass conserved to round-off, `m ≥ 0`.
+//!
+//! ```
+//! use fp_solver::FdmFp;
+//! use mfg_core::{FpSolver, Grid, Problem, TimeGrid, Boundary};
+//! use ndarray::Array2;
+//! let grid = Grid::line(0.0, 1.0, 20, Boundary::Periodic).unwrap();
+//! let p = Problem::builder(grid, TimeGrid::new(1.0, 10).unwrap()).build().unwrap();
+//! let u = Array2::from_shape_fn((11, 20), |(_, i)| (i as f64 * 0.3).sin());
+//! let mut m = Array2::zeros((11, 20));
+//! let stats = FdmFp::new().solve_into(&p, u.view(), m.view_mut()).unwrap();
+//! assert!(stats.max_mass_drift < 1e-13);
+//! ```
+//!
+//! # References
+//! Y. Achdou, I. Capuzzo-Dolcetta, *Mean field games: numerical methods*, SIAM J. Numer.
+//! Anal. 48 (2010) 1136–1162.
+
+mod fdm;
+
+pub use fdm::FdmFp;

@@ -1,1 +1,31 @@
-//! placeholder
+//! # hjb-solver
+//!
+//! Solvers of the backward Hamilton–Jacobi–Bellman equation of a Mean Field Game,
+//!
+//! ```text
+//! −∂t u − ν Δu + H(x, ∇u) = f(x, m(t, x)),   u(T, x) = g(x),   H = |p|²/(2λ),
+//! ```
+//!
+//! for a given density `m`, implementing [`mfg_core::HjbSolver`].
+//!
+//! * [`FdmHjb`]: implicit Euler in time, the monotone upwind numerical Hamiltonian of
+//!   Achdou–Capuzzo-Dolcetta, Newton's method at every time level with a (cyclic) tridiagonal
+//!   solve. First order, unconditionally stable.
+//!
+//! ```
+//! use hjb_solver::FdmHjb;
+//! use mfg_core::{HjbSolver, test_problems::LqGaussian};
+//! use ndarray::Array2;
+//! let p = LqGaussian::default().problem(100, 20);
+//! let (m, mut u) = (Array2::zeros((21, 101)), Array2::zeros((21, 101)));
+//! let stats = FdmHjb::default().solve_into(&p, m.view(), u.view_mut()).unwrap();
+//! assert!(stats.max_newton_per_level <= 10);
+//! ```
+//!
+//! # References
+//! Y. Achdou, I. Capuzzo-Dolcetta, *Mean field games: numerical methods*, SIAM J. Numer.
+//! Anal. 48 (2010) 1136–1162.
+
+mod fdm;
+
+pub use fdm::{FdmHjb, NewtonSettings};

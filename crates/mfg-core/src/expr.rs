@@ -215,7 +215,11 @@ impl Expr {
     /// Evaluate at the point `vars` (as many values as variable names given to `parse`).
     #[inline]
     pub fn eval(&self, vars: &[f64]) -> f64 {
-        assert_eq!(vars.len(), self.nvars, "Expr::eval: wrong number of variables");
+        assert_eq!(
+            vars.len(),
+            self.nvars,
+            "Expr::eval: wrong number of variables"
+        );
         self.root.eval(vars)
     }
 
@@ -441,7 +445,13 @@ mod tests {
         assert!((ev("sin(pi/2) + ln(e)", 0.0) - 2.0).abs() < 1e-15);
         assert_eq!(ev("max(x, 1) + min(x, 1)", 3.0), 4.0);
         assert_eq!(ev("1e-3 * 2.5E2", 0.0), 0.25);
-        assert_eq!(ev("abs(-x) + sqrt(4) + tanh(0) + exp(0) + cos(0) + tan(0)", 2.0), 6.0);
+        assert_eq!(
+            ev(
+                "abs(-x) + sqrt(4) + tanh(0) + exp(0) + cos(0) + tan(0)",
+                2.0
+            ),
+            6.0
+        );
         assert_eq!(ev(".5", 0.0), 0.5);
     }
 
@@ -454,13 +464,18 @@ mod tests {
     #[test]
     fn rejections_are_typed_and_positioned() {
         let bad = |s: &str| Expr::parse(s, &["x"]).unwrap_err();
-        assert!(matches!(bad("foo(x)"), ExprError::UnknownName { ref name, pos: 0, .. } if name == "foo"));
+        assert!(
+            matches!(bad("foo(x)"), ExprError::UnknownName { ref name, pos: 0, .. } if name == "foo")
+        );
         assert!(matches!(bad("y + 1"), ExprError::UnknownName { ref name, .. } if name == "y"));
         assert!(matches!(bad("1 +"), ExprError::Expected { pos: 3, .. }));
         assert!(matches!(bad("(1"), ExprError::Expected { .. }));
         assert!(matches!(bad("1)"), ExprError::Expected { pos: 1, .. }));
         assert!(matches!(bad("2 x"), ExprError::Expected { .. }));
-        assert!(matches!(bad("1 $ 2"), ExprError::UnexpectedChar { ch: '$', .. }));
+        assert!(matches!(
+            bad("1 $ 2"),
+            ExprError::UnexpectedChar { ch: '$', .. }
+        ));
         assert!(matches!(bad("min(1)"), ExprError::Arity { .. }));
         assert!(matches!(bad("   "), ExprError::Empty));
         assert!(matches!(bad("1e999"), ExprError::BadNumber { .. }));

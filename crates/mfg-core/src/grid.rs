@@ -52,7 +52,11 @@ impl Axis {
     ) -> Result<Self, ProblemError> {
         if !(lo.is_finite() && hi.is_finite() && hi > lo) {
             return Err(ProblemError::InvalidParameter {
-                field: if field == "grid.ny" { "grid.y" } else { "grid.x" },
+                field: if field == "grid.ny" {
+                    "grid.y"
+                } else {
+                    "grid.x"
+                },
                 value: hi - lo,
                 hint: "bounds must be finite with lower < upper",
             });

@@ -100,7 +100,15 @@ mod tests {
         assert!(to_prev > 0.0 && to_next > 0.0);
         let d_ul = (hh(ul + eps, ui, ur) - hh(ul - eps, ui, ur)) / (2.0 * eps);
         let d_ur = (hh(ul, ui, ur + eps) - hh(ul, ui, ur - eps)) / (2.0 * eps);
-        assert!((d_ul + to_prev / dx).abs() < 1e-5, "{d_ul} vs {}", -to_prev / dx);
-        assert!((d_ur + to_next / dx).abs() < 1e-5, "{d_ur} vs {}", -to_next / dx);
+        assert!(
+            (d_ul + to_prev / dx).abs() < 1e-5,
+            "{d_ul} vs {}",
+            -to_prev / dx
+        );
+        assert!(
+            (d_ur + to_next / dx).abs() < 1e-5,
+            "{d_ur} vs {}",
+            -to_next / dx
+        );
     }
 }

@@ -94,7 +94,8 @@ impl Tridiagonal {
         self.z[0] = gamma;
         self.z[n - 1] = alpha;
         thomas(&self.sub, &self.bb, &self.sup, &mut self.z, &mut self.c);
-        let fact = (x[0] + beta * x[n - 1] / gamma) / (1.0 + self.z[0] + beta * self.z[n - 1] / gamma);
+        let fact =
+            (x[0] + beta * x[n - 1] / gamma) / (1.0 + self.z[0] + beta * self.z[n - 1] / gamma);
         for (xi, zi) in x.iter_mut().zip(&self.z) {
             *xi -= fact * zi;
         }
@@ -138,7 +139,10 @@ mod tests {
     fn residual(a: &Tridiagonal, x: &[f64], b: &[f64]) -> f64 {
         let mut y = vec![0.0; b.len()];
         a.matvec(x, &mut y);
-        y.iter().zip(b).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max)
+        y.iter()
+            .zip(b)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f64::max)
     }
 
     #[test]

@@ -154,8 +154,7 @@ impl FixedPointIterator {
                 termination = TerminationReason::Converged;
                 break;
             }
-            if s
-                .time_limit_s
+            if s.time_limit_s
                 .is_some_and(|limit| start.elapsed().as_secs_f64() >= limit)
             {
                 termination = TerminationReason::TimeLimit;

@@ -405,7 +405,10 @@ mod tests {
 
     #[test]
     fn initial_density_is_normalised_in_the_grid_quadrature() {
-        let p = builder().initial_density_fn(|x| 3.0 + x[0]).build().unwrap();
+        let p = builder()
+            .initial_density_fn(|x| 3.0 + x[0])
+            .build()
+            .unwrap();
         assert!((p.grid().integrate(p.initial_density()) - 1.0).abs() < 1e-15);
         assert!((p.initial_mass_unnormalised() - 3.5).abs() < 1e-14);
     }

@@ -117,15 +117,18 @@ impl LqGaussian {
         let grid = Grid::line(self.domain[0], self.domain[1], nx, Boundary::NoFlux)
             .expect("valid LQ grid");
         let s = *self;
-        Problem::builder(grid, TimeGrid::new(self.t_final, nt).expect("valid LQ time grid"))
-            .sigma(self.sigma())
-            .control_cost(1.0)
-            .coupling(Coupling::None)
-            .potential_fn(|x| 0.5 * s.q * (x[0] - s.z).powi(2))
-            .terminal_cost_fn(|x| 0.5 * s.c * (x[0] - s.z).powi(2))
-            .initial_density_fn(|x| (-(x[0] - s.mu0).powi(2) / (2.0 * s.var0)).exp())
-            .build()
-            .expect("valid LQ problem")
+        Problem::builder(
+            grid,
+            TimeGrid::new(self.t_final, nt).expect("valid LQ time grid"),
+        )
+        .sigma(self.sigma())
+        .control_cost(1.0)
+        .coupling(Coupling::None)
+        .potential_fn(|x| 0.5 * s.q * (x[0] - s.z).powi(2))
+        .terminal_cost_fn(|x| 0.5 * s.c * (x[0] - s.z).powi(2))
+        .initial_density_fn(|x| (-(x[0] - s.mu0).powi(2) / (2.0 * s.var0)).exp())
+        .build()
+        .expect("valid LQ problem")
     }
 }
 
@@ -247,7 +250,11 @@ mod tests {
         let lq = LqGaussian::default();
         assert!((lq.p(0.0) - 1.336563).abs() < 5e-7, "{}", lq.p(0.0));
         assert!((lq.mean(1.0) - 0.315698).abs() < 5e-7, "{}", lq.mean(1.0));
-        assert!((lq.variance(1.0) - 0.292925).abs() < 5e-7, "{}", lq.variance(1.0));
+        assert!(
+            (lq.variance(1.0) - 0.292925).abs() < 5e-7,
+            "{}",
+            lq.variance(1.0)
+        );
         assert!((lq.variance(0.0) - lq.var0).abs() < 1e-15);
         assert!((lq.p(1.0) - lq.c).abs() < 1e-15);
     }
@@ -280,7 +287,10 @@ mod tests {
             let m_xx = (lq.m(t, x + h) - 2.0 * lq.m(t, x) + lq.m(t, x - h)) / (h * h);
             let div = (flux(t, x + h) - flux(t, x - h)) / (2.0 * h);
             let r = m_t - lq.nu * m_xx - div;
-            assert!(r.abs() < 1e-4 * (1.0 + m_t.abs()), "residual {r} at ({t}, {x})");
+            assert!(
+                r.abs() < 1e-4 * (1.0 + m_t.abs()),
+                "residual {r} at ({t}, {x})"
+            );
         }
     }
 

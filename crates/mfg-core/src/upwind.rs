@@ -100,7 +100,15 @@ mod tests {
             let (g, u) = setup(b);
             let n = g.len();
             let (mut tp, mut tn) = (vec![0.0; n], vec![0.0; n]);
-            upwind_rates(g.axis(0), 0.1, &Hamiltonian::quadratic(1.0), &u, &mut tp, &mut tn, None);
+            upwind_rates(
+                g.axis(0),
+                0.1,
+                &Hamiltonian::quadratic(1.0),
+                &u,
+                &mut tp,
+                &mut tn,
+                None,
+            );
             let mut a = Tridiagonal::new(n, b == Boundary::Periodic);
             assemble_implicit(g.axis(0), 0.05, &tp, &tn, true, &mut a);
             // 1ᵀ A = 1ᵀ  <=>  Aᵀ 1 = 1.
@@ -123,7 +131,15 @@ mod tests {
             let (mut tp, mut tn, mut hv) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
             let nu = 0.1;
             let dx = ax.dx();
-            upwind_rates(ax, nu, &Hamiltonian::quadratic(0.5), &u, &mut tp, &mut tn, Some(&mut hv));
+            upwind_rates(
+                ax,
+                nu,
+                &Hamiltonian::quadratic(0.5),
+                &u,
+                &mut tp,
+                &mut tn,
+                Some(&mut hv),
+            );
             for i in 0..n {
                 let (l, r) = ax.neighbours(i);
                 let lu = tp[i] * (u[l] - u[i]) + tn[i] * (u[r] - u[i]);
