@@ -5,13 +5,16 @@ use tracing::trace;
 
 use mfg_core::linalg::Tridiagonal;
 use mfg_core::solver::check_shape;
-use mfg_core::upwind::{assemble_implicit, upwind_rates};
+use mfg_core::upwind::{assemble_implicit, for_each_stencil, upwind_rates};
 use mfg_core::{Boundary, HjbSolver, HjbStats, Problem, SolveError};
 
 /// Newton settings of [`FdmHjb`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NewtonSettings {
-    /// Stop when the update satisfies `‖δ‖∞ ≤ tolerance · (1 + ‖u‖∞)`. Default 1e-11.
+    /// Stop when the scaled residual satisfies `‖G(u)‖∞ ≤ tolerance · (1 + ‖u‖∞)`, where
+    /// `G(u) = u − u^{k+1} − dt (ν Δu − H + f)`. Since `‖(I − dt L)⁻¹‖∞ ≤ 1` (an M-matrix with
+    /// unit row sums of the identity part), the next Newton update would be no larger. Default
+    /// 1e-11.
     pub tolerance: f64,
     /// Give up (an error) after this many iterations at one time level. Default 50.
     pub max_iterations: usize,
@@ -36,6 +39,9 @@ struct Work {
     u_next: Vec<f64>,
     step: Vec<f64>,
     matrix: Tridiagonal,
+    /// The previous solve's u (all levels), Newton's initial guess when `warm` is set.
+    previous: Vec<f64>,
+    warm: bool,
 }
 
 impl Work {
@@ -48,6 +54,8 @@ impl Work {
             u_next: vec![0.0; n],
             step: vec![0.0; n],
             matrix: Tridiagonal::new(n, cyclic),
+            previous: Vec::new(),
+            warm: false,
         }
     }
 
@@ -67,6 +75,11 @@ impl Work {
 /// solved by Newton's method, whose Jacobian `I − dt L(u)` (see [`mfg_core::upwind`]) is a
 /// (cyclic) tridiagonal M-matrix solved by the Thomas algorithm. First order in `dt` and `dx`;
 /// unconditionally stable (no CFL restriction). No-flux walls use the reflected ghost value.
+///
+/// Warm start: inside a Picard loop successive solves differ little, so Newton at level `k`
+/// starts from the previous solve's `u^k` (kept by the solver) instead of `u^{k+1}`; near
+/// convergence one residual evaluation then suffices. The answer is the same to the Newton
+/// tolerance. [`FdmHjb::reset`] forgets the previous solve.
 ///
 /// ```
 /// use hjb_solver::FdmHjb;
@@ -104,6 +117,13 @@ impl FdmHjb {
     pub fn settings(&self) -> &NewtonSettings {
         &self.settings
     }
+
+    /// Forget the previous solve (the next solve starts Newton from `u^{k+1}`).
+    pub fn reset(&mut self) {
+        if let Some(w) = self.work.as_mut() {
+            w.warm = false;
+        }
+    }
 }
 
 impl HjbSolver for FdmHjb {
@@ -138,8 +158,11 @@ impl HjbSolver for FdmHjb {
         let dt = problem.time().dt();
         let nu = problem.nu();
         let h = problem.hamiltonian();
-        let inv_dx2 = 1.0 / (axis.dx() * axis.dx());
         let mut stats = HjbStats::default();
+        if w.previous.len() != problem.time().levels() * n {
+            w.previous = vec![0.0; problem.time().levels() * n];
+            w.warm = false;
+        }
 
         u.row_mut(nt)
             .as_slice_mut()
@@ -153,13 +176,15 @@ impl HjbSolver for FdmHjb {
                 .copy_from_slice(u.row(k + 1).as_slice().expect("contiguous row"));
             let mut row = u.row_mut(k);
             let uk = row.as_slice_mut().expect("contiguous row");
-            uk.copy_from_slice(&w.u_next);
+            if w.warm {
+                uk.copy_from_slice(&w.previous[k * n..(k + 1) * n]);
+            } else {
+                uk.copy_from_slice(&w.u_next);
+            }
 
-            let mut converged = false;
-            let mut last_update = f64::INFINITY;
             let mut iterations = 0;
-            while iterations < settings.max_iterations {
-                iterations += 1;
+            let mut last_residual;
+            loop {
                 upwind_rates(
                     axis,
                     nu,
@@ -169,21 +194,25 @@ impl HjbSolver for FdmHjb {
                     &mut w.to_next,
                     Some(&mut w.ham),
                 );
-                // Right-hand side: −G(u) with G = u − u^{k+1} − dt (ν Δu − H + f).
-                for i in 0..n {
-                    let (l, r) = axis.neighbours(i);
-                    let lap = (uk[l] - 2.0 * uk[i] + uk[r]) * inv_dx2;
-                    w.step[i] = -(uk[i] - w.u_next[i] - dt * (nu * lap - w.ham[i] + w.cost[i]));
-                }
-                assemble_implicit(axis, dt, &w.to_prev, &w.to_next, false, &mut w.matrix);
-                w.matrix.solve_in_place(&mut w.step);
-                let (mut du, mut umax) = (0.0_f64, 0.0_f64);
-                for (ui, di) in uk.iter_mut().zip(&w.step) {
-                    *ui += di;
-                    du = du.max(di.abs());
-                    umax = umax.max(ui.abs());
-                }
-                if !du.is_finite() || !umax.is_finite() {
+                // −G(u), with ν Δu − H = Σ_j rate_ij (u_j − u_i) + H (see mfg_core::upwind).
+                let (mut gmax, mut umax) = (0.0_f64, 0.0_f64);
+                let (tp, tn, ham, cost, un, step) = (
+                    &w.to_prev,
+                    &w.to_next,
+                    &w.ham,
+                    &w.cost,
+                    &w.u_next,
+                    &mut w.step,
+                );
+                for_each_stencil(axis, |i, l, r| {
+                    let lu = tp[i] * (uk[l] - uk[i]) + tn[i] * (uk[r] - uk[i]);
+                    let g = uk[i] - un[i] - dt * (lu + ham[i] + cost[i]);
+                    step[i] = -g;
+                    gmax = gmax.max(g.abs());
+                    umax = umax.max(uk[i].abs());
+                });
+                last_residual = gmax;
+                if !(gmax.is_finite() && umax.is_finite()) {
                     let index = uk.iter().position(|v| !v.is_finite()).unwrap_or(0);
                     return Err(SolveError::NonFinite {
                         field: "u",
@@ -191,23 +220,31 @@ impl HjbSolver for FdmHjb {
                         index,
                     });
                 }
-                last_update = du;
-                if du <= settings.tolerance * (1.0 + umax) {
-                    converged = true;
+                if gmax <= settings.tolerance * (1.0 + umax) {
                     break;
                 }
+                if iterations == settings.max_iterations {
+                    return Err(SolveError::NewtonFailed {
+                        time_level: k,
+                        iterations,
+                        last_update: last_residual,
+                    });
+                }
+                iterations += 1;
+                assemble_implicit(axis, dt, &w.to_prev, &w.to_next, false, &mut w.matrix);
+                w.matrix.solve_in_place(&mut w.step);
+                for (ui, di) in uk.iter_mut().zip(&w.step) {
+                    *ui += di;
+                }
             }
-            if !converged {
-                return Err(SolveError::NewtonFailed {
-                    time_level: k,
-                    iterations,
-                    last_update,
-                });
-            }
-            trace!(level = k, newton = iterations);
+            trace!(level = k, newton = iterations, residual = last_residual);
             stats.newton_iterations += iterations;
             stats.max_newton_per_level = stats.max_newton_per_level.max(iterations);
         }
+        for (k, row) in u.rows().into_iter().enumerate() {
+            w.previous[k * n..(k + 1) * n].copy_from_slice(row.as_slice().expect("contiguous row"));
+        }
+        w.warm = true;
         Ok(stats)
     }
 }

@@ -76,13 +76,13 @@ pub enum SolveError {
         index: usize,
     },
     /// Newton's method did not reach its tolerance.
-    #[error("Newton did not converge at time level {time_level} after {iterations} iterations (last update {last_update:e})")]
+    #[error("Newton did not converge at time level {time_level} after {iterations} iterations (residual {last_update:e}): reduce grid.nt's time step or the coupling strength")]
     NewtonFailed {
         /// The time level being computed.
         time_level: usize,
         /// Iterations taken.
         iterations: usize,
-        /// Sup norm of the last Newton update.
+        /// Sup norm of the last scaled residual.
         last_update: f64,
     },
     /// The solver cannot handle this problem (for example a grid dimension it was not built for).

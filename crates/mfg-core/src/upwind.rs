@@ -37,8 +37,7 @@ pub fn upwind_rates(
     );
     let inv_dx = 1.0 / axis.dx();
     let diff = nu * inv_dx * inv_dx;
-    for i in 0..n {
-        let (l, r) = axis.neighbours(i);
+    for_each_stencil(axis, |i, l, r| {
         let back = (u[i] - u[l]) * inv_dx;
         let fwd = (u[r] - u[i]) * inv_dx;
         let (sp, sn) = h.upwind_speeds(back, fwd);
@@ -47,7 +46,21 @@ pub fn upwind_rates(
         if let Some(hv) = hamiltonian.as_deref_mut() {
             hv[i] = h.upwind(back, fwd);
         }
+    });
+}
+
+/// Call `f(i, previous, next)` for every point of `axis`: the interior in a branch-free loop,
+/// the two end points with their wrapped or reflected neighbours ([`Axis::neighbours`]).
+#[inline(always)]
+pub fn for_each_stencil(axis: &Axis, mut f: impl FnMut(usize, usize, usize)) {
+    let n = axis.len();
+    let (l, r) = axis.neighbours(0);
+    f(0, l, r);
+    for i in 1..n - 1 {
+        f(i, i - 1, i + 1);
     }
+    let (l, r) = axis.neighbours(n - 1);
+    f(n - 1, l, r);
 }
 
 /// Fill `a` with `I − dt L` (or its transpose) from the rates of [`upwind_rates`].

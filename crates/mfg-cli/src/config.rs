@@ -1,0 +1,641 @@
+//! The config file (DESIGN.md §5): typed sections with documented defaults, layered as
+//! built-in defaults < preset < file < `--set`, then validated into a [`Problem`].
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use mfg_core::expr::Expr;
+use mfg_core::{Boundary, Coupling, Grid, IterationSettings, Problem, ProblemError, TimeGrid};
+
+use crate::error::CliError;
+use crate::presets;
+
+/// The whole config; every key is optional.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// A built-in problem to start from.
+    pub preset: String,
+    /// `[grid]`.
+    pub grid: GridConfig,
+    /// `[model]`.
+    pub model: ModelConfig,
+    /// `[hjb]`.
+    pub hjb: HjbConfig,
+    /// `[fp]`.
+    pub fp: FpConfig,
+    /// `[iteration]`.
+    pub iteration: IterationConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            preset: presets::DEFAULT_PRESET.to_owned(),
+            grid: GridConfig::default(),
+            model: ModelConfig::default(),
+            hjb: HjbConfig::default(),
+            fp: FpConfig::default(),
+            iteration: IterationConfig::default(),
+        }
+    }
+}
+
+/// `[grid]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GridConfig {
+    /// Bounds of x.
+    pub x: [f64; 2],
+    /// Intervals in x.
+    pub nx: usize,
+    /// Bounds of y (2D).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<[f64; 2]>,
+    /// Intervals in y (2D).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ny: Option<usize>,
+    /// Horizon T.
+    pub t_final: f64,
+    /// Time intervals.
+    pub nt: usize,
+    /// Walls.
+    pub boundary: BoundaryKind,
+}
+
+impl Default for GridConfig {
+    fn default() -> Self {
+        Self {
+            x: [0.0, 1.0],
+            nx: 100,
+            y: None,
+            ny: None,
+            t_final: 1.0,
+            nt: 50,
+            boundary: BoundaryKind::NoFlux,
+        }
+    }
+}
+
+/// `grid.boundary`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BoundaryKind {
+    /// Reflecting walls.
+    NoFlux,
+    /// Periodic.
+    Periodic,
+}
+
+/// `[model]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// σ (ν = σ²/2).
+    pub sigma: f64,
+    /// λ in H = |p|²/(2λ).
+    pub control_cost: f64,
+    /// V(x).
+    pub potential: ExprText,
+    /// The kind of F(m).
+    pub coupling: CouplingKind,
+    /// c.
+    pub coupling_strength: f64,
+    /// p, for `power`.
+    pub coupling_power: f64,
+    /// g(x).
+    pub terminal_cost: ExprText,
+    /// m0(x) before normalisation.
+    pub initial_density: ExprText,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            sigma: 0.3,
+            control_cost: 1.0,
+            potential: ExprText("0".into()),
+            coupling: CouplingKind::Linear,
+            coupling_strength: 1.0,
+            coupling_power: 2.0,
+            terminal_cost: ExprText("(x-0.5)^2".into()),
+            initial_density: ExprText("exp(-50*(x-0.5)^2)".into()),
+        }
+    }
+}
+
+/// `model.coupling`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CouplingKind {
+    /// F = 0.
+    None,
+    /// F = c m.
+    Linear,
+    /// F = c ln m.
+    Log,
+    /// F = c m^p.
+    Power,
+}
+
+/// The text of an expression; a bare number is accepted too (`potential = 0`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ExprText(pub String);
+
+impl<'de> Deserialize<'de> for ExprText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            S(String),
+            I(i64),
+            F(f64),
+        }
+        match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "expected an expression in x (a string such as \"(x-0.5)^2\") or a number",
+            )
+        })? {
+            Raw::S(s) => Ok(Self(s)),
+            Raw::I(i) => Ok(Self(i.to_string())),
+            Raw::F(f) => Ok(Self(format!("{f:?}"))),
+        }
+    }
+}
+
+impl fmt::Display for ExprText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `[hjb]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HjbConfig {
+    /// The scheme.
+    pub method: HjbMethod,
+}
+
+impl Default for HjbConfig {
+    fn default() -> Self {
+        Self {
+            method: HjbMethod::Fdm,
+        }
+    }
+}
+
+/// `hjb.method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HjbMethod {
+    /// Implicit upwind finite differences with Newton.
+    Fdm,
+    /// HJ-WENO5 (Jiang–Shu weights) with TVD-RK3.
+    Weno5,
+    /// HJ-WENO5 with WENO-Z weights.
+    WenoZ,
+    /// HJ-WENO5 with WENO-M weights.
+    WenoM,
+}
+
+/// `[fp]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FpConfig {
+    /// The scheme.
+    pub method: FpMethod,
+    /// Number of particles (particle method).
+    pub particles: usize,
+    /// Random seed (particle method).
+    pub seed: u64,
+    /// KDE bandwidth: `silverman`, `scott` or a number (particle method).
+    pub bandwidth: Bandwidth,
+}
+
+impl Default for FpConfig {
+    fn default() -> Self {
+        Self {
+            method: FpMethod::Fdm,
+            particles: 50_000,
+            seed: 0,
+            bandwidth: Bandwidth::Rule("silverman".into()),
+        }
+    }
+}
+
+/// `fp.method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FpMethod {
+    /// Implicit finite differences (adjoint of the HJB operator).
+    Fdm,
+    /// Particles with kernel density estimation.
+    Particle,
+}
+
+/// `fp.bandwidth`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Bandwidth {
+    /// A fixed bandwidth.
+    Value(f64),
+    /// A rule of thumb by name.
+    Rule(String),
+}
+
+/// `[iteration]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IterationConfig {
+    /// Maximal Picard iterations.
+    pub max_iterations: usize,
+    /// Relative residual tolerance.
+    pub tolerance: f64,
+    /// θ in (0, 1].
+    pub damping: f64,
+    /// Anderson depth, 0 = plain damped Picard.
+    pub anderson_depth: usize,
+    /// Wall-clock limit in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_limit_s: Option<f64>,
+}
+
+impl Default for IterationConfig {
+    fn default() -> Self {
+        let s = IterationSettings::default();
+        Self {
+            max_iterations: s.max_iterations,
+            tolerance: s.tolerance,
+            damping: s.damping,
+            anderson_depth: s.anderson_depth,
+            time_limit_s: s.time_limit_s,
+        }
+    }
+}
+
+impl IterationConfig {
+    /// The core settings.
+    pub fn settings(&self) -> IterationSettings {
+        IterationSettings {
+            max_iterations: self.max_iterations,
+            tolerance: self.tolerance,
+            damping: self.damping,
+            anderson_depth: self.anderson_depth,
+            time_limit_s: self.time_limit_s,
+            ..Default::default()
+        }
+    }
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> CliError {
+    CliError::Config {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// Parse one `--set KEY=VALUE` into a (dotted key, value) pair. The value is read as a TOML
+/// value when it parses as exactly one, else it is taken as a bare string.
+pub fn parse_set(arg: &str) -> Result<(Vec<String>, toml::Value), CliError> {
+    let Some((key, value)) = arg.split_once('=') else {
+        return Err(invalid(
+            "--set",
+            format!("'{arg}' is not KEY=VALUE (for example --set grid.nx=200)"),
+        ));
+    };
+    let path: Vec<String> = key.trim().split('.').map(|s| s.trim().to_owned()).collect();
+    if path.iter().any(|s| s.is_empty()) {
+        return Err(invalid(
+            "--set",
+            format!("'{key}' is not a key (for example grid.nx or model.sigma)"),
+        ));
+    }
+    let value = value.trim();
+    let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+        .ok()
+        .filter(|t| t.len() == 1)
+        .and_then(|mut t| t.remove("v"));
+    Ok((
+        path,
+        parsed.unwrap_or_else(|| toml::Value::String(value.to_owned())),
+    ))
+}
+
+fn insert(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), CliError> {
+    let (last, parents) = path.split_last().expect("non-empty path");
+    let mut t = table;
+    for (depth, seg) in parents.iter().enumerate() {
+        let entry = t
+            .entry(seg.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        t = entry.as_table_mut().ok_or_else(|| {
+            invalid(
+                path[..=depth].join("."),
+                "is a value, not a section: set a key inside a section such as grid.nx",
+            )
+        })?;
+    }
+    t.insert(last.clone(), value);
+    Ok(())
+}
+
+/// Overlay `top` onto `base`, merging sections key by key.
+fn merge(base: &mut toml::Table, top: toml::Table) {
+    for (k, v) in top {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(t)) => merge(b, t),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Resolve the config: defaults < preset < the file's keys < `--set` overrides.
+pub fn resolve(file: Option<&Path>, sets: &[String]) -> Result<Config, CliError> {
+    let file_table = match file {
+        None => toml::Table::new(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                invalid(
+                    "CONFIG",
+                    format!("cannot read {}: {e}; check the path", path.display()),
+                )
+            })?;
+            text.parse::<toml::Table>().map_err(|e| {
+                invalid(
+                    "CONFIG",
+                    format!("{} is not valid TOML: {e}", path.display()),
+                )
+            })?
+        }
+    };
+    let mut set_table = toml::Table::new();
+    for s in sets {
+        let (path, value) = parse_set(s)?;
+        insert(&mut set_table, &path, value)?;
+    }
+    let preset_name = match set_table.get("preset").or_else(|| file_table.get("preset")) {
+        None => presets::DEFAULT_PRESET.to_owned(),
+        Some(toml::Value::String(s)) => s.clone(),
+        Some(other) => {
+            return Err(invalid(
+                "preset",
+                format!(
+                    "expected a preset name, got {other}; one of {}",
+                    presets::names()
+                ),
+            ))
+        }
+    };
+    let preset = presets::find(&preset_name).ok_or_else(|| {
+        invalid(
+            "preset",
+            format!(
+                "unknown preset '{preset_name}': use one of {} (see `mfg-cli presets`)",
+                presets::names()
+            ),
+        )
+    })?;
+    let mut table: toml::Table = preset
+        .toml
+        .parse()
+        .expect("built-in presets are valid TOML");
+    merge(&mut table, file_table);
+    merge(&mut table, set_table);
+    table.insert("preset".into(), toml::Value::String(preset_name));
+    let config: Config =
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            let hint = if inner.starts_with("unknown field") {
+                "; remove it or fix its spelling"
+            } else {
+                ""
+            };
+            invalid(key, format!("{}{hint}", inner.trim_end()))
+        })?;
+    config.check_built()?;
+    Ok(config)
+}
+
+impl Config {
+    /// Reject what the config language allows but this build cannot do yet.
+    fn check_built(&self) -> Result<(), CliError> {
+        match (self.grid.y, self.grid.ny) {
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(invalid(
+                    "grid.ny",
+                    "grid.y is set but grid.ny is not: give both for a 2D grid, or neither",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "grid.y",
+                    "grid.ny is set but grid.y is not: give both for a 2D grid, or neither",
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "grid.y",
+                    "2D grids are not built yet: remove grid.y and grid.ny",
+                ))
+            }
+        }
+        if self.hjb.method != HjbMethod::Fdm {
+            return Err(invalid(
+                "hjb.method",
+                format!(
+                    "'{}' is not built yet: use \"fdm\"",
+                    serde_name(&self.hjb.method)
+                ),
+            ));
+        }
+        if self.fp.method != FpMethod::Fdm {
+            return Err(invalid(
+                "fp.method",
+                "'particle' is not built yet: use \"fdm\"",
+            ));
+        }
+        if self.iteration.anderson_depth > 0 {
+            return Err(invalid(
+                "iteration.anderson_depth",
+                "Anderson acceleration is not built yet: set it to 0",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Build the validated problem.
+    pub fn problem(&self) -> Result<Problem, CliError> {
+        let boundary = match self.grid.boundary {
+            BoundaryKind::NoFlux => Boundary::NoFlux,
+            BoundaryKind::Periodic => Boundary::Periodic,
+        };
+        let grid = Grid::line(self.grid.x[0], self.grid.x[1], self.grid.nx, boundary)
+            .map_err(from_problem)?;
+        let time = TimeGrid::new(self.grid.t_final, self.grid.nt).map_err(from_problem)?;
+        let vars = ["x"];
+        let parse = |key: &'static str, text: &ExprText| {
+            Expr::parse(&text.0, &vars).map_err(|e| invalid(key, format!("'{}': {e}", text.0)))
+        };
+        let potential = parse("model.potential", &self.model.potential)?;
+        let terminal = parse("model.terminal_cost", &self.model.terminal_cost)?;
+        let initial = parse("model.initial_density", &self.model.initial_density)?;
+        let m = &self.model;
+        let coupling = match m.coupling {
+            CouplingKind::None => Coupling::None,
+            CouplingKind::Linear => Coupling::Linear {
+                strength: m.coupling_strength,
+            },
+            CouplingKind::Log => Coupling::Log {
+                strength: m.coupling_strength,
+            },
+            CouplingKind::Power => Coupling::Power {
+                strength: m.coupling_strength,
+                exponent: m.coupling_power,
+            },
+        };
+        Problem::builder(grid, time)
+            .sigma(m.sigma)
+            .control_cost(m.control_cost)
+            .coupling(coupling)
+            .potential_fn(|x| potential.eval(x))
+            .terminal_cost_fn(|x| terminal.eval(x))
+            .initial_density_fn(|x| initial.eval(x))
+            .build()
+            .map_err(from_problem)
+    }
+
+    /// The validated iteration settings.
+    pub fn settings(&self) -> Result<IterationSettings, CliError> {
+        let s = self.iteration.settings();
+        s.validate().map_err(from_problem)?;
+        Ok(s)
+    }
+
+    /// The resolved config as TOML text.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("the config serialises")
+    }
+}
+
+fn serde_name<T: Serialize>(v: &T) -> String {
+    match toml::Value::try_from(v) {
+        Ok(toml::Value::String(s)) => s,
+        _ => String::from("?"),
+    }
+}
+
+/// Map a core validation error to a config error naming the key.
+fn from_problem(e: ProblemError) -> CliError {
+    let key = match &e {
+        ProblemError::InvalidParameter { field, .. } => (*field).to_owned(),
+        ProblemError::NonFiniteData { field, .. } | ProblemError::Length { field, .. } => {
+            (*field).to_owned()
+        }
+        ProblemError::NegativeDensity { .. } | ProblemError::ZeroMass => {
+            "model.initial_density".to_owned()
+        }
+        _ => "config".to_owned(),
+    };
+    invalid(key, e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_values_are_toml_when_they_parse_else_strings() {
+        let (p, v) = parse_set("grid.nx=200").unwrap();
+        assert_eq!(p, ["grid", "nx"]);
+        assert_eq!(v, toml::Value::Integer(200));
+        let (_, v) = parse_set("hjb.method=weno5").unwrap();
+        assert_eq!(v, toml::Value::String("weno5".into()));
+        let (_, v) = parse_set("model.potential=x^2 + 1").unwrap();
+        assert_eq!(v, toml::Value::String("x^2 + 1".into()));
+        let (_, v) = parse_set("grid.x=[0, 2]").unwrap();
+        assert!(v.is_array());
+        // A value that would smuggle in a second key stays a string.
+        let (_, v) = parse_set("model.sigma=1\nnx = 3").unwrap();
+        assert!(v.is_str());
+        assert!(parse_set("nokey").is_err());
+        assert!(parse_set("grid..nx=1").is_err());
+    }
+
+    #[test]
+    fn precedence_is_defaults_preset_file_set() {
+        let c = resolve(None, &[]).unwrap();
+        assert_eq!(c.preset, "crowd");
+        assert_eq!(c.model.coupling_strength, 0.3); // from the preset
+        assert_eq!(c.iteration.damping, 0.5); // from the defaults
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "preset = \"lq-gaussian\"\n[grid]\nnx = 64\nnt = 7\n").unwrap();
+        let c = resolve(Some(&f), &["grid.nt=9".into()]).unwrap();
+        assert_eq!(c.preset, "lq-gaussian");
+        assert_eq!((c.grid.nx, c.grid.nt), (64, 9));
+        assert_eq!(c.grid.x, [-4.0, 4.0]);
+        let c = resolve(Some(&f), &["preset=mfg-pde-tutorial".into()]).unwrap();
+        assert_eq!(c.model.coupling_strength, -0.5);
+        assert_eq!(c.grid.nx, 64);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let key = |sets: &[&str]| match resolve(
+            None,
+            &sets.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        ) {
+            Err(CliError::Config { key, .. }) => key,
+            other => panic!("expected a config error, got {other:?}"),
+        };
+        assert_eq!(key(&["grid.nxx=3"]), "grid.nxx");
+        assert_eq!(key(&["bogus=3"]), "bogus");
+        assert_eq!(key(&["grid.nx=-3"]), "grid.nx");
+        assert_eq!(key(&["grid.boundary=open"]), "grid.boundary");
+        assert_eq!(key(&["hjb.method=weno5"]), "hjb.method");
+        assert_eq!(key(&["grid.y=[0,1]"]), "grid.ny");
+        assert_eq!(key(&["preset=nope"]), "preset");
+        assert_eq!(key(&["grid=3", "grid.nx=4"]), "grid");
+        let problem_key = |sets: &[&str]| {
+            let c = resolve(
+                None,
+                &sets.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+            .unwrap();
+            match c.problem() {
+                Err(CliError::Config { key, .. }) => key,
+                other => panic!("expected a config error, got {other:?}"),
+            }
+        };
+        assert_eq!(problem_key(&["grid.nx=0"]), "grid.nx");
+        assert_eq!(problem_key(&["model.sigma=-1"]), "model.sigma");
+        assert_eq!(problem_key(&["model.potential=foo(x)"]), "model.potential");
+        assert_eq!(
+            problem_key(&["model.initial_density=x-0.5"]),
+            "model.initial_density"
+        );
+        assert_eq!(
+            problem_key(&["model.terminal_cost=ln(x)"]),
+            "model.terminal_cost"
+        );
+        let c = resolve(None, &["iteration.damping=0".into()]).unwrap();
+        assert!(
+            matches!(c.settings(), Err(CliError::Config { key, .. }) if key == "iteration.damping")
+        );
+    }
+
+    #[test]
+    fn the_resolved_config_round_trips() {
+        let c = resolve(None, &["preset=lq-gaussian".into()]).unwrap();
+        let back: Config = toml::from_str(&c.to_toml()).unwrap();
+        assert_eq!(back, c);
+    }
+}

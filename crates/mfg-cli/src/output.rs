@@ -1,0 +1,101 @@
+//! Result files, each written to a temporary file in the output directory and renamed into
+//! place only after every file has been written, so a failed run leaves earlier results intact.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array1, Array2};
+use ndarray_npy::WriteNpyExt;
+
+use crate::error::CliError;
+
+/// Files staged in temporary names, renamed into place by [`Staged::commit`].
+#[derive(Debug)]
+pub struct Staged {
+    dir: PathBuf,
+    files: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Staged {
+    /// Start staging into `dir`.
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            files: Vec::new(),
+        }
+    }
+
+    fn write_with(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+    ) -> Result<(), CliError> {
+        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let result = (|| {
+            let mut w = BufWriter::new(File::create(&tmp)?);
+            f(&mut w)?;
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()
+        })();
+        if let Err(source) = result {
+            let _ = fs::remove_file(&tmp);
+            return Err(CliError::Write { path: tmp, source });
+        }
+        self.files.push((tmp, self.dir.join(name)));
+        Ok(())
+    }
+
+    /// Stage a 2D array as `.npy` (float64, C order).
+    pub fn npy2(&mut self, name: &str, a: &Array2<f64>) -> Result<(), CliError> {
+        self.write_with(name, |w| a.write_npy(w).map_err(std::io::Error::other))
+    }
+
+    /// Stage a 1D array as `.npy`.
+    pub fn npy1(&mut self, name: &str, a: &Array1<f64>) -> Result<(), CliError> {
+        self.write_with(name, |w| a.write_npy(w).map_err(std::io::Error::other))
+    }
+
+    /// Stage a text file.
+    pub fn text(&mut self, name: &str, text: &str) -> Result<(), CliError> {
+        self.write_with(name, |w| w.write_all(text.as_bytes()))
+    }
+
+    /// Rename every staged file into place.
+    pub fn commit(mut self) -> Result<Vec<PathBuf>, CliError> {
+        let files = std::mem::take(&mut self.files);
+        let mut done = Vec::with_capacity(files.len());
+        for (tmp, dest) in &files {
+            fs::rename(tmp, dest).map_err(|source| CliError::Write {
+                path: dest.clone(),
+                source,
+            })?;
+            done.push(dest.clone());
+        }
+        Ok(done)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Staged but never committed (an error came first): remove the temporary files.
+        for (tmp, _) in &self.files {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
+/// Create `dir` if needed and check that files can be created in it, before any solve.
+pub fn check_writable(dir: &Path) -> Result<(), CliError> {
+    let bad = |e: std::io::Error| CliError::Config {
+        key: "--out".into(),
+        message: format!(
+            "cannot write to {}: {e}; choose a writable directory with --out DIR",
+            dir.display()
+        ),
+    };
+    fs::create_dir_all(dir).map_err(bad)?;
+    let probe = dir.join(format!(".mfg-write-check.{}.tmp", std::process::id()));
+    File::create(&probe).map_err(bad)?;
+    fs::remove_file(&probe).map_err(bad)?;
+    Ok(())
+}

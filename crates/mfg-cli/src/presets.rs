@@ -1,0 +1,94 @@
+//! Built-in problems. Each is a partial config in TOML, layered over the defaults.
+
+/// A built-in problem.
+#[derive(Debug, Clone, Copy)]
+pub struct Preset {
+    /// Name used by `preset = "..."`.
+    pub name: &'static str,
+    /// One line for `mfg-cli presets`.
+    pub description: &'static str,
+    /// The keys it sets.
+    pub toml: &'static str,
+}
+
+/// The preset used when none is named.
+pub const DEFAULT_PRESET: &str = "crowd";
+
+/// All built-in presets.
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "crowd",
+        description: "crowd aversion on [0, 1]: a crowd starting near x = 0.2 crosses a potential bump to reach the exit near x = 0.8, spreading to avoid congestion",
+        toml: r#"
+[grid]
+x = [0.0, 1.0]
+nx = 100
+t_final = 1.0
+nt = 50
+boundary = "no-flux"
+[model]
+sigma = 0.3
+control_cost = 1.0
+potential = "0.5*exp(-50*(x-0.5)^2)"
+coupling = "linear"
+coupling_strength = 0.3
+terminal_cost = "2*(x-0.8)^2"
+initial_density = "exp(-100*(x-0.2)^2)"
+"#,
+    },
+    Preset {
+        name: "mfg-pde-tutorial",
+        description: "MFG_PDE's tutorial problem in our conventions: attraction c = -0.5, sigma = 0.3, g = (x-0.5)^2, no-flux [0, 1]",
+        toml: r#"
+[grid]
+x = [0.0, 1.0]
+nx = 100
+t_final = 1.0
+nt = 50
+boundary = "no-flux"
+[model]
+sigma = 0.3
+control_cost = 1.0
+potential = "0"
+coupling = "linear"
+coupling_strength = -0.5
+terminal_cost = "(x-0.5)^2"
+initial_density = "exp(-50*(x-0.5)^2)"
+[iteration]
+tolerance = 1e-8
+"#,
+    },
+    Preset {
+        name: "lq-gaussian",
+        description: "linear-quadratic game with a closed-form solution: f = (x-0.7)^2, g = 0.25 (x-0.7)^2, m0 = N(-0.4, 0.05), nu = 0.3, on [-4, 4]",
+        toml: r#"
+[grid]
+x = [-4.0, 4.0]
+nx = 400
+t_final = 1.0
+nt = 100
+boundary = "no-flux"
+[model]
+sigma = 0.7745966692414834
+control_cost = 1.0
+potential = "(x-0.7)^2"
+coupling = "none"
+terminal_cost = "0.25*(x-0.7)^2"
+initial_density = "exp(-10*(x+0.4)^2)"
+"#,
+    },
+];
+
+/// Look a preset up by name.
+pub fn find(name: &str) -> Option<&'static Preset> {
+    PRESETS.iter().find(|p| p.name == name)
+}
+
+/// The names, comma-separated (for error messages).
+pub fn names() -> String {
+    PRESETS
+        .iter()
+        .map(|p| p.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

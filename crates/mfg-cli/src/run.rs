@@ -1,0 +1,149 @@
+//! `mfg-cli solve`: resolve the config, solve, write the files.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ndarray::Array1;
+use serde_json::json;
+
+use fp_solver::FdmFp;
+use hjb_solver::{FdmHjb, NewtonSettings};
+use mfg_core::{FixedPointIterator, FpSolver, HjbSolver, IterationRecord, MfgSolution, Problem};
+
+use crate::config::{self, Config};
+use crate::error::CliError;
+use crate::output::{self, Staged};
+
+/// What `solve` needs.
+#[derive(Debug, Clone)]
+pub struct SolveOptions {
+    /// The config file, if any.
+    pub config: Option<PathBuf>,
+    /// The output directory.
+    pub out: PathBuf,
+    /// `--set KEY=VALUE` overrides, in order.
+    pub sets: Vec<String>,
+}
+
+/// The result of a successful run (converged or not).
+#[derive(Debug)]
+pub struct Outcome {
+    /// The fully resolved config.
+    pub config: Config,
+    /// The solution.
+    pub solution: MfgSolution,
+    /// The files written.
+    pub files: Vec<PathBuf>,
+}
+
+/// Resolve, solve and write. `observer` sees every Picard iteration.
+pub fn solve(
+    opts: &SolveOptions,
+    observer: &mut dyn FnMut(&IterationRecord),
+) -> Result<Outcome, CliError> {
+    let start = Instant::now();
+    let config = config::resolve(opts.config.as_deref(), &opts.sets)?;
+    let problem = config.problem()?;
+    let settings = config.settings()?;
+    output::check_writable(&opts.out)?;
+    let newton = NewtonSettings::default();
+    let mut hjb: Box<dyn HjbSolver> = Box::new(FdmHjb::new(newton));
+    let mut fp: Box<dyn FpSolver> = Box::new(FdmFp::new());
+    let setup_s = start.elapsed().as_secs_f64();
+    tracing::info!(%problem, "solving");
+    let solution = FixedPointIterator::new(settings).solve_with_observer(
+        &problem,
+        hjb.as_mut(),
+        fp.as_mut(),
+        observer,
+    )?;
+    let files = write_results(&opts.out, &config, &problem, &solution, &newton, setup_s)?;
+    Ok(Outcome {
+        config,
+        solution,
+        files,
+    })
+}
+
+fn write_results(
+    dir: &Path,
+    config: &Config,
+    problem: &Problem,
+    sol: &MfgSolution,
+    newton: &NewtonSettings,
+    setup_s: f64,
+) -> Result<Vec<PathBuf>, CliError> {
+    let grid = problem.grid();
+    let x = Array1::from(grid.axis(0).coords());
+    let t = Array1::from(problem.time().times());
+    let history: Vec<_> = sol
+        .history
+        .iter()
+        .map(|r| {
+            json!({
+                "iteration": r.iteration,
+                "residual_u": r.residual_u,
+                "residual_m": r.residual_m,
+                "mass": r.mass,
+            })
+        })
+        .collect();
+    let summary = json!({
+        "converged": sol.converged(),
+        "termination": sol.termination.name(),
+        "iterations": sol.iterations(),
+        "history": history,
+        "mass_initial": sol.mass_initial,
+        "mass_final": sol.mass_final,
+        "mass_quadrature": match grid.boundary() {
+            mfg_core::Boundary::NoFlux => "trapezoid (weights dx/2 at the walls, dx inside)",
+            mfg_core::Boundary::Periodic => "uniform (weight dx at every point)",
+        },
+        "timings_s": {
+            "total": sol.timings.total,
+            "hjb": sol.timings.hjb,
+            "fp": sol.timings.fp,
+            "setup": setup_s,
+        },
+        "solver": {
+            "hjb": {
+                "method": "fdm",
+                "scheme": "implicit Euler, upwind Hamiltonian (Achdou-Capuzzo-Dolcetta), Newton + Thomas",
+                "newton_tolerance": newton.tolerance,
+                "newton_max_iterations": newton.max_iterations,
+            },
+            "fp": {
+                "method": "fdm",
+                "scheme": "implicit Euler, transpose of the linearised HJB operator",
+            },
+            "iteration": {
+                "method": "damped Picard",
+                "damping": config.iteration.damping,
+                "tolerance": config.iteration.tolerance,
+                "max_iterations": config.iteration.max_iterations,
+                "anderson_depth": config.iteration.anderson_depth,
+            },
+        },
+        "grid": {
+            "dim": grid.dim(),
+            "nx_pts": grid.axis(0).len(),
+            "dx": grid.axis(0).dx(),
+            "nt": problem.time().nt(),
+            "dt": problem.time().dt(),
+            "boundary": grid.boundary().name(),
+        },
+        "preset": config.preset,
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    let mut staged = Staged::new(dir);
+    staged.npy2("u.npy", &sol.u)?;
+    staged.npy2("m.npy", &sol.m)?;
+    staged.npy1("x.npy", &x)?;
+    staged.npy1("t.npy", &t)?;
+    staged.text(
+        "summary.json",
+        &serde_json::to_string_pretty(&summary).expect("summary serialises"),
+    )?;
+    staged.text("config.toml", &config.to_toml())?;
+    staged.commit()
+}
