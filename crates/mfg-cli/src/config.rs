@@ -161,7 +161,10 @@ impl<'de> Deserialize<'de> for ExprText {
         })? {
             Raw::S(s) => Ok(Self(s)),
             Raw::I(i) => Ok(Self(i.to_string())),
-            Raw::F(f) => Ok(Self(format!("{f:?}"))),
+            Raw::F(f) if f.is_finite() => Ok(Self(format!("{f:?}"))),
+            Raw::F(f) => Err(serde::de::Error::custom(format!(
+                "{f} is not a finite number: give a finite value or an expression"
+            ))),
         }
     }
 }
@@ -412,6 +415,8 @@ pub fn resolve(file: Option<&Path>, sets: &[String]) -> Result<Config, CliError>
         serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner().to_string();
+            // The deserialiser appends "in `section`": the key already says where.
+            let inner = inner.lines().next().unwrap_or_default().to_owned();
             let hint = if inner.starts_with("unknown field") {
                 "; remove it or fix its spelling"
             } else {

@@ -1,0 +1,239 @@
+//! End-to-end tests of the `mfg-cli` binary: the file contract and the exit codes of DESIGN.md §5.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use ndarray::{Array1, Array2};
+use ndarray_npy::read_npy;
+
+fn mfg(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mfg-cli"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run mfg-cli")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn solve_without_arguments_writes_the_default_preset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mfg(&["solve"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = tmp.path().join("mfg-out");
+    let u: Array2<f64> = read_npy(out.join("u.npy")).unwrap();
+    let m: Array2<f64> = read_npy(out.join("m.npy")).unwrap();
+    let x: Array1<f64> = read_npy(out.join("x.npy")).unwrap();
+    let t: Array1<f64> = read_npy(out.join("t.npy")).unwrap();
+    assert_eq!(u.shape(), &[51, 101]);
+    assert_eq!(m.shape(), &[51, 101]);
+    assert_eq!((x.len(), t.len()), (101, 51));
+    assert_eq!((x[0], x[100], t[50]), (0.0, 1.0, 1.0));
+    let s = summary(&out);
+    assert_eq!(s["converged"], true);
+    assert_eq!(s["termination"], "converged");
+    assert_eq!(s["preset"], "crowd");
+    let iterations = s["iterations"].as_u64().unwrap() as usize;
+    assert_eq!(s["history"].as_array().unwrap().len(), iterations);
+    for key in ["residual_u", "residual_m", "mass", "iteration"] {
+        assert!(s["history"][0].get(key).is_some(), "history lacks {key}");
+    }
+    assert!((s["mass_initial"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    assert!((s["mass_final"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    for key in ["total", "hjb", "fp"] {
+        assert!(s["timings_s"][key].as_f64().unwrap() >= 0.0);
+    }
+    assert_eq!(s["solver"]["hjb"]["method"], "fdm");
+    assert!(s["version"].is_string());
+    // The written m is the FP solution: unit trapezoid mass on every level, non-negative.
+    let dx = x[1] - x[0];
+    for row in m.rows() {
+        let mass = dx * (row.sum() - 0.5 * (row[0] + row[100]));
+        assert!((mass - 1.0).abs() < 1e-12);
+        assert!(row.iter().all(|&v| v >= 0.0));
+    }
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(config.contains("preset = \"crowd\""), "{config}");
+    // No temporary file is left behind.
+    for e in std::fs::read_dir(&out).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        assert!(!name.ends_with(".tmp"), "left over {name}");
+    }
+}
+
+#[test]
+fn set_overrides_and_config_files_are_applied() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("p.toml"),
+        "preset = \"lq-gaussian\"\n[grid]\nnx = 80\nnt = 20\n",
+    )
+    .unwrap();
+    let o = mfg(
+        &[
+            "solve",
+            "p.toml",
+            "--out",
+            "r",
+            "--set",
+            "grid.nt=10",
+            "--quiet",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stderr.is_empty(), "--quiet printed: {}", stderr(&o));
+    let u: Array2<f64> = read_npy(tmp.path().join("r/u.npy")).unwrap();
+    assert_eq!(u.shape(), &[11, 81]);
+    let resolved: toml::Table = std::fs::read_to_string(tmp.path().join("r/config.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(resolved["grid"]["nt"].as_integer(), Some(10));
+    assert_eq!(resolved["grid"]["nx"].as_integer(), Some(80));
+    assert_eq!(resolved["model"]["coupling"].as_str(), Some("none"));
+}
+
+#[test]
+fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--set", "grid.nx=0"], "grid.nx"),
+        (&["--set", "model.sigma=-1"], "model.sigma"),
+        (&["--set", "model.potential=foo(x)"], "model.potential"),
+        (&["--set", "model.potential=nan"], "model.potential"),
+        (&["--set", "grid.nxx=10"], "grid.nxx"),
+        (&["--set", "iteration.damping=0"], "iteration.damping"),
+        (&["--set", "iteration.damping=1.5"], "iteration.damping"),
+        (
+            &["--set", "model.initial_density=x-0.5"],
+            "model.initial_density",
+        ),
+        (
+            &["--set", "model.initial_density=0"],
+            "model.initial_density",
+        ),
+        (&["--set", "hjb.method=weno5"], "hjb.method"),
+        (&["--set", "fp.method=particle"], "fp.method"),
+        (&["--set", "grid.y=[0, 1]"], "grid.ny"),
+        (&["--set", "preset=unknown"], "preset"),
+        (&["--set", "nokeyvalue"], "--set"),
+    ];
+    for (args, key) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut all = vec!["solve", "--out", "r"];
+        all.extend_from_slice(args);
+        let o = mfg(&all, tmp.path());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(key),
+            "{args:?}: message does not name {key}: {err}"
+        );
+        assert!(!tmp.path().join("r").exists(), "{args:?}: output written");
+    }
+}
+
+#[test]
+fn a_config_that_is_not_toml_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("bad.toml"), "this is = = not toml").unwrap();
+    let o = mfg(&["solve", "bad.toml", "--out", "r"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not valid TOML"), "{}", stderr(&o));
+    assert!(!tmp.path().join("r").exists());
+}
+
+#[test]
+fn an_unwritable_output_directory_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("file"), "x").unwrap();
+    let o = mfg(&["solve", "--out", "file/sub"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
+}
+
+#[test]
+fn not_converging_exits_3_with_files_flagged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mfg(
+        &["solve", "--out", "r", "--set", "iteration.max_iterations=3"],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let s = summary(&tmp.path().join("r"));
+    assert_eq!(s["converged"], false);
+    assert_eq!(s["termination"], "max-iterations");
+    assert_eq!(s["iterations"], 3);
+}
+
+#[test]
+fn a_numerical_failure_exits_1_and_keeps_previous_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ok = mfg(&["solve", "--out", "r", "--set", "grid.nx=20"], tmp.path());
+    assert_eq!(ok.status.code(), Some(0));
+    let before = std::fs::read(tmp.path().join("r/u.npy")).unwrap();
+    // H = p²/(2λ) overflows for a vanishing control cost.
+    let o = mfg(
+        &["solve", "--out", "r", "--set", "model.control_cost=1e-308"],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("iteration"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(tmp.path().join("r/u.npy")).unwrap(), before);
+    // A bad config does not touch them either.
+    let o = mfg(&["solve", "--out", "r", "--set", "grid.nx=0"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(tmp.path().join("r/u.npy")).unwrap(), before);
+}
+
+#[test]
+fn presets_are_listed_and_each_converges() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mfg(&["presets"], tmp.path());
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8(o.stdout).unwrap();
+    for name in ["crowd", "mfg-pde-tutorial", "lq-gaussian"] {
+        assert!(text.contains(name), "{text}");
+        let o = mfg(
+            &[
+                "solve",
+                "--quiet",
+                "--out",
+                name,
+                "--set",
+                &format!("preset={name}"),
+            ],
+            tmp.path(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn the_tutorial_preset_converges_to_1e_8_in_a_pinned_number_of_iterations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mfg(
+        &[
+            "solve",
+            "--quiet",
+            "--out",
+            "r",
+            "--set",
+            "preset=mfg-pde-tutorial",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&tmp.path().join("r"));
+    let last = s["history"].as_array().unwrap().last().unwrap().clone();
+    assert!(last["residual_u"].as_f64().unwrap() < 1e-8);
+    assert!(last["residual_m"].as_f64().unwrap() < 1e-8);
+    assert_eq!(s["iterations"], 70, "a change in behaviour: review it");
+}
