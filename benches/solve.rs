@@ -1,1 +1,79 @@
-fn main() {}
+//! End-to-end benchmarks of whole solves, and of one HJB and one FP solve per grid point.
+//!
+//! `cargo bench --bench solve`. Figures and decisions: docs/PERFORMANCE.md.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ndarray::Array2;
+
+use mfg_rs::core::{FixedPointIterator, FpSolver, HjbSolver};
+use mfg_rs::fp::FdmFp;
+use mfg_rs::hjb::FdmHjb;
+
+/// The CLI's whole job in-process: resolve the preset, solve, write the six files.
+fn presets(c: &mut Criterion) {
+    let mut g = c.benchmark_group("preset");
+    g.sample_size(20).measurement_time(Duration::from_secs(4));
+    let out = tempfile::tempdir().unwrap();
+    for name in ["mfg-pde-tutorial", "crowd", "lq-gaussian"] {
+        let opts = mfg_cli::run::SolveOptions {
+            config: None,
+            out: out.path().to_owned(),
+            sets: vec![format!("preset={name}")],
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let o = mfg_cli::run::solve(&opts, &mut |_| {}).unwrap();
+                assert!(o.solution.converged());
+                black_box(o.solution.iterations())
+            })
+        });
+    }
+    g.finish();
+}
+
+/// One HJB solve and one FP solve of the tutorial problem, at growing nx (nt = 50):
+/// throughput is in grid points × time steps.
+fn components(c: &mut Criterion) {
+    let mut g = c.benchmark_group("component");
+    g.sample_size(30).measurement_time(Duration::from_secs(3));
+    for nx in [100, 400, 1600] {
+        let config = mfg_cli::config::resolve(
+            None,
+            &["preset=mfg-pde-tutorial".into(), format!("grid.nx={nx}")],
+        )
+        .unwrap();
+        let p = config.problem().unwrap();
+        let (levels, n) = (p.time().levels(), p.grid().len());
+        g.throughput(Throughput::Elements((n * (levels - 1)) as u64));
+        // A realistic (u, m) pair: the converged solution.
+        let sol = FixedPointIterator::new(config.settings().unwrap())
+            .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
+            .unwrap();
+        let mut u = Array2::zeros((levels, n));
+        let mut m = Array2::zeros((levels, n));
+        // Cold: Newton starts from u^{k+1} (a first Picard iteration).
+        g.bench_with_input(BenchmarkId::new("hjb-fdm-cold", nx), &nx, |b, _| {
+            let mut hjb = FdmHjb::default();
+            b.iter(|| {
+                hjb.reset();
+                hjb.solve_into(&p, sol.m.view(), u.view_mut()).unwrap()
+            })
+        });
+        // Warm: Newton starts from the previous solve (late Picard iterations).
+        g.bench_with_input(BenchmarkId::new("hjb-fdm-warm", nx), &nx, |b, _| {
+            let mut hjb = FdmHjb::default();
+            b.iter(|| hjb.solve_into(&p, sol.m.view(), u.view_mut()).unwrap())
+        });
+        g.bench_with_input(BenchmarkId::new("fp-fdm", nx), &nx, |b, _| {
+            let mut fp = FdmFp::new();
+            b.iter(|| fp.solve_into(&p, sol.u.view(), m.view_mut()).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, presets, components);
+criterion_main!(benches);

@@ -40,9 +40,9 @@ fn main() {
         let mut umax: f64 = 0.0;
         for k in 0..=nt {
             let t = p.time().t(k);
-            for i in 0..g.len() {
-                if lq.m(t, xs[i]) > 1e-3 {
-                    umax = umax.max((sol.u[[k, i]] - lq.u(t, xs[i])).abs());
+            for (i, &x) in xs.iter().enumerate() {
+                if lq.m(t, x) > 1e-3 {
+                    umax = umax.max((sol.u[[k, i]] - lq.u(t, x)).abs());
                 }
             }
         }

@@ -56,9 +56,9 @@ fn lq_gaussian_moments_and_value_converge_at_first_order() {
         let mut eu: f64 = 0.0;
         for k in 0..=nt {
             let t = p.time().t(k);
-            for i in 0..g.len() {
-                if lq.m(t, x[i]) > 1e-3 {
-                    eu = eu.max((sol.u[[k, i]] - lq.u(t, x[i])).abs());
+            for (i, &xi) in x.iter().enumerate() {
+                if lq.m(t, xi) > 1e-3 {
+                    eu = eu.max((sol.u[[k, i]] - lq.u(t, xi)).abs());
                 }
             }
         }

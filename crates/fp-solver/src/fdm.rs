@@ -12,21 +12,30 @@ struct Work {
     to_prev: Vec<f64>,
     to_next: Vec<f64>,
     mass: Vec<f64>,
+    inv_weights: Vec<f64>,
     matrix: Tridiagonal,
 }
 
 impl Work {
-    fn new(n: usize, cyclic: bool) -> Self {
+    fn new(weights: &[f64], cyclic: bool) -> Self {
+        let n = weights.len();
         Self {
             to_prev: vec![0.0; n],
             to_next: vec![0.0; n],
             mass: vec![0.0; n],
+            inv_weights: weights.iter().map(|w| 1.0 / w).collect(),
             matrix: Tridiagonal::new(n, cyclic),
         }
     }
 
-    fn fits(&self, n: usize, cyclic: bool) -> bool {
-        self.mass.len() == n && self.matrix.is_cyclic() == cyclic
+    fn fits(&self, weights: &[f64], cyclic: bool) -> bool {
+        self.matrix.is_cyclic() == cyclic
+            && self.inv_weights.len() == weights.len()
+            && self
+                .inv_weights
+                .iter()
+                .zip(weights)
+                .all(|(iw, w)| *iw == 1.0 / w)
     }
 }
 
@@ -94,13 +103,12 @@ impl FpSolver for FdmFp {
             });
         }
         let axis = grid.axis(0);
-        let n = grid.len();
+        let weights = grid.weights();
         let cyclic = grid.boundary() == Boundary::Periodic;
-        if !self.work.as_ref().is_some_and(|w| w.fits(n, cyclic)) {
-            self.work = Some(Work::new(n, cyclic));
+        if !self.work.as_ref().is_some_and(|w| w.fits(weights, cyclic)) {
+            self.work = Some(Work::new(weights, cyclic));
         }
         let w = self.work.as_mut().expect("work allocated above");
-        let weights = grid.weights();
         let nt = problem.time().nt();
         let dt = problem.time().dt();
         let nu = problem.nu();
@@ -133,8 +141,8 @@ impl FpSolver for FdmFp {
             let mut next = m.row_mut(k + 1);
             let next = next.as_slice_mut().expect("contiguous row");
             let mut mass = 0.0;
-            for ((mi, mu), wi) in next.iter_mut().zip(&w.mass).zip(weights) {
-                *mi = mu / wi;
+            for ((mi, mu), iw) in next.iter_mut().zip(&w.mass).zip(&w.inv_weights) {
+                *mi = mu * iw;
                 mass += mu;
             }
             if !mass.is_finite() {

@@ -355,7 +355,7 @@ mod tests {
         assert_eq!(g.len(), 15);
         // Index (i, j) = (1, 3) is flat 1 * 5 + 3 = 8.
         assert_eq!(g.point(8), &[0.5, 1.5]);
-        assert!((g.integrate(&vec![1.0; 15]) - 2.0).abs() < 1e-14);
+        assert!((g.integrate(&[1.0; 15]) - 2.0).abs() < 1e-14);
     }
 
     #[test]

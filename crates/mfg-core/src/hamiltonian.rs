@@ -19,12 +19,16 @@
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hamiltonian {
     control_cost: f64,
+    inv_control_cost: f64,
 }
 
 impl Hamiltonian {
     /// The quadratic Hamiltonian with control cost `λ > 0` (validated by [`crate::Problem`]).
     pub fn quadratic(control_cost: f64) -> Self {
-        Self { control_cost }
+        Self {
+            control_cost,
+            inv_control_cost: 1.0 / control_cost,
+        }
     }
 
     /// `λ`.
@@ -35,13 +39,13 @@ impl Hamiltonian {
     /// `H(p)` for a one-dimensional momentum.
     #[inline]
     pub fn value(&self, p: f64) -> f64 {
-        p * p / (2.0 * self.control_cost)
+        0.5 * p * p * self.inv_control_cost
     }
 
     /// `∂H/∂p`; the optimal drift is `−∂H/∂p = −p/λ`.
     #[inline]
     pub fn dp(&self, p: f64) -> f64 {
-        p / self.control_cost
+        p * self.inv_control_cost
     }
 
     /// Upwind numerical Hamiltonian `H_h(D⁻u, D⁺u)` along one axis.
@@ -49,7 +53,7 @@ impl Hamiltonian {
     pub fn upwind(&self, back: f64, fwd: f64) -> f64 {
         let a = back.max(0.0);
         let b = fwd.min(0.0);
-        (a * a + b * b) / (2.0 * self.control_cost)
+        0.5 * (a * a + b * b) * self.inv_control_cost
     }
 
     /// Upwind drift speeds `(towards the previous point, towards the next point)`, both ≥ 0:
@@ -58,8 +62,8 @@ impl Hamiltonian {
     #[inline]
     pub fn upwind_speeds(&self, back: f64, fwd: f64) -> (f64, f64) {
         (
-            back.max(0.0) / self.control_cost,
-            (-fwd).max(0.0) / self.control_cost,
+            back.max(0.0) * self.inv_control_cost,
+            (-fwd).max(0.0) * self.inv_control_cost,
         )
     }
 }
