@@ -467,12 +467,6 @@ impl Config {
                 "'particle' is not built yet: use \"fdm\"",
             ));
         }
-        if self.iteration.anderson_depth > 0 {
-            return Err(invalid(
-                "iteration.anderson_depth",
-                "Anderson acceleration is not built yet: set it to 0",
-            ));
-        }
         Ok(())
     }
 

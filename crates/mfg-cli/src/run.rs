@@ -85,6 +85,7 @@ fn write_results(
                 "residual_u": r.residual_u,
                 "residual_m": r.residual_m,
                 "mass": r.mass,
+                "step": r.step.map_or("none", |k| k.name()),
             })
         })
         .collect();
@@ -117,7 +118,11 @@ fn write_results(
                 "scheme": "implicit Euler, transpose of the linearised HJB operator",
             },
             "iteration": {
-                "method": "damped Picard",
+                "method": if config.iteration.anderson_depth > 0 {
+                    "Anderson-accelerated Picard (safeguarded)"
+                } else {
+                    "damped Picard"
+                },
                 "damping": config.iteration.damping,
                 "tolerance": config.iteration.tolerance,
                 "max_iterations": config.iteration.max_iterations,

@@ -42,7 +42,7 @@ fn solve_without_arguments_writes_the_default_preset() {
     assert_eq!(s["preset"], "crowd");
     let iterations = s["iterations"].as_u64().unwrap() as usize;
     assert_eq!(s["history"].as_array().unwrap().len(), iterations);
-    for key in ["residual_u", "residual_m", "mass", "iteration"] {
+    for key in ["residual_u", "residual_m", "mass", "iteration", "step"] {
         assert!(s["history"][0].get(key).is_some(), "history lacks {key}");
     }
     assert!((s["mass_initial"].as_f64().unwrap() - 1.0).abs() < 1e-12);
@@ -236,4 +236,46 @@ fn the_tutorial_preset_converges_to_1e_8_in_a_pinned_number_of_iterations() {
     assert!(last["residual_u"].as_f64().unwrap() < 1e-8);
     assert!(last["residual_m"].as_f64().unwrap() < 1e-8);
     assert_eq!(s["iterations"], 70, "a change in behaviour: review it");
+}
+
+#[test]
+fn anderson_is_selected_by_depth_and_marked_in_the_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mfg(
+        &[
+            "solve",
+            "--quiet",
+            "--out",
+            "r",
+            "--set",
+            "preset=mfg-pde-tutorial",
+            "--set",
+            "iteration.anderson_depth=5",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&tmp.path().join("r"));
+    let steps: Vec<&str> = s["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["step"].as_str().unwrap())
+        .collect();
+    assert!(steps.contains(&"accelerated"), "{steps:?}");
+    assert_eq!(*steps.last().unwrap(), "none");
+    assert_eq!(s["solver"]["iteration"]["anderson_depth"], 5);
+    assert!(s["iterations"].as_u64().unwrap() <= 23);
+}
+
+#[test]
+fn stagnation_exits_3_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mfg(
+        &["solve", "--out", "r", "--set", "iteration.damping=1"],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("stagnation"), "{}", stderr(&o));
+    assert_eq!(summary(&tmp.path().join("r"))["termination"], "stagnation");
 }

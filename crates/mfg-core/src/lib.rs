@@ -33,6 +33,7 @@
 //! Y. Achdou, I. Capuzzo-Dolcetta, *Mean field games: numerical methods*, SIAM J. Numer.
 //! Anal. 48 (2010) 1136–1162.
 
+pub mod anderson;
 pub mod error;
 pub mod expr;
 pub mod grid;
@@ -46,11 +47,12 @@ pub mod solver;
 pub mod test_problems;
 pub mod upwind;
 
+pub use anderson::{Anderson, Safeguard, StepKind};
 pub use error::{MfgError, ProblemError, SolveError};
 pub use grid::{Axis, Boundary, Grid, TimeGrid};
 pub use hamiltonian::Hamiltonian;
 pub use picard::FixedPointIterator;
 pub use problem::{Coupling, Forcing, Problem, ProblemBuilder, LOG_DENSITY_FLOOR};
-pub use settings::IterationSettings;
+pub use settings::{AndersonTarget, IterationSettings};
 pub use solution::{IterationRecord, MfgSolution, TerminationReason, Timings};
 pub use solver::{FpSolver, FpStats, HjbSolver, HjbStats};

@@ -1,19 +1,28 @@
-//! The damped Picard iteration on the density.
+//! The damped Picard iteration on the density, optionally Anderson-accelerated.
 //!
 //! `m^{k+1} = (1 − θ) m^k + θ Φ(m^k)`, where `Φ(m)` solves HJB with `m` and FP with the
-//! resulting `u`; the initial guess is `m^0(t) = m0` on every level. Residuals are relative
+//! resulting `u`; the initial guess is `m^0(t) = m0` on every level. With
+//! `anderson_depth > 0` the next iterate is the safeguarded Anderson extrapolation
+//! ([`crate::anderson`]) of the same map, with mixing θ; after an accelerated step every time
+//! level is projected back to `m ≥ 0` with its mass unchanged (negative values are cut and the
+//! level rescaled to the mass it had before the cut). Residuals are relative
 //! quadrature-weighted L2 norms over space–time (weights `w_i dt` on every level), undamped:
 //! `residual_m = ‖Φ(m^k) − m^k‖ / ‖Φ(m^k)‖` and `residual_u = ‖u^{k+1} − u^k‖ / ‖u^{k+1}‖`
 //! (1 at the first iteration). The iteration has converged when both are below the tolerance.
+//!
+//! Termination: converged; `max_iterations` reached; stagnation (the larger residual has not
+//! improved on its best by 0.1 % over `stagnation_window` iterations); `time_limit_s` reached.
+//! Non-finite or exploding residuals are an error ([`MfgError::Diverged`]).
 
 use std::time::Instant;
 
 use ndarray::{Array2, Zip};
 use tracing::{debug, info, info_span};
 
+use crate::anderson::{Anderson, Safeguard, StepKind};
 use crate::error::MfgError;
 use crate::problem::Problem;
-use crate::settings::IterationSettings;
+use crate::settings::{AndersonTarget, IterationSettings};
 use crate::solution::{IterationRecord, MfgSolution, TerminationReason, Timings};
 use crate::solver::{FpSolver, HjbSolver};
 
@@ -101,9 +110,33 @@ impl FixedPointIterator {
         let mut u = Array2::<f64>::zeros((levels, n));
         let mut u_prev = Array2::<f64>::zeros((levels, n));
         let mut phi = Array2::<f64>::zeros((levels, n));
-        let mut history = Vec::with_capacity(s.max_iterations.min(10_000));
+        let mut history: Vec<IterationRecord> = Vec::with_capacity(s.max_iterations.min(10_000));
         let mut timings = Timings::default();
         let mut termination = TerminationReason::MaxIterations;
+
+        // Anderson works on flat vectors: x = m (and u_iter), G(x) = Φ(m) (and u).
+        let both = s.anderson_target == AndersonTarget::ValueAndDensity;
+        let flat = levels * n * if both { 2 } else { 1 };
+        let mut accel = (s.anderson_depth > 0).then(|| {
+            let w: Vec<f64> = (0..flat).map(|i| weights[i % n]).collect();
+            Safeguard::new(
+                Anderson::new(s.anderson_depth, w, s.anderson_regularization),
+                s.anderson_safeguard_growth,
+            )
+        });
+        let (mut xbuf, mut gbuf, mut outbuf) = if accel.is_some() {
+            (vec![0.0; flat], vec![0.0; flat], vec![0.0; flat])
+        } else {
+            (Vec::new(), Vec::new(), Vec::new())
+        };
+        // Anderson's own u component (ValueAndDensity only).
+        let mut u_iter = if both {
+            Array2::<f64>::zeros((levels, n))
+        } else {
+            Array2::<f64>::zeros((0, 0))
+        };
+        let mut best = f64::INFINITY;
+        let mut since_best = 0;
 
         for iteration in 1..=s.max_iterations {
             let t0 = Instant::now();
@@ -131,39 +164,88 @@ impl FixedPointIterator {
                 relative_change(&u, &u_prev, weights)
             };
             let mass = grid.integrate(phi.row(levels - 1).as_slice().expect("contiguous"));
-            let record = IterationRecord {
+            debug!(iteration, residual_u, residual_m, mass);
+            history.push(IterationRecord {
                 iteration,
                 residual_u,
                 residual_m,
                 mass,
-            };
-            debug!(iteration, residual_u, residual_m, mass);
-            history.push(record);
-            observer(&record);
+                step: None,
+            });
 
             if !(residual_u.is_finite() && residual_m.is_finite())
                 || residual_u.max(residual_m) > s.divergence_threshold
             {
+                observer(history.last().expect("pushed above"));
                 return Err(MfgError::Diverged {
                     iteration,
                     residual_u,
                     residual_m,
                 });
             }
-            if residual_u < s.tolerance && residual_m < s.tolerance {
-                termination = TerminationReason::Converged;
-                break;
+            let worst = residual_u.max(residual_m);
+            if worst < best * (1.0 - 1e-3) {
+                best = worst;
+                since_best = 0;
+            } else {
+                since_best += 1;
             }
-            if s.time_limit_s
+            let stop = if residual_u < s.tolerance && residual_m < s.tolerance {
+                Some(TerminationReason::Converged)
+            } else if s.stagnation_window > 0 && since_best >= s.stagnation_window {
+                Some(TerminationReason::Stagnation)
+            } else if s
+                .time_limit_s
                 .is_some_and(|limit| start.elapsed().as_secs_f64() >= limit)
             {
-                termination = TerminationReason::TimeLimit;
+                Some(TerminationReason::TimeLimit)
+            } else {
+                None
+            };
+            if let Some(reason) = stop {
+                termination = reason;
+                observer(history.last().expect("pushed above"));
                 break;
             }
+
             let theta = s.damping;
-            Zip::from(&mut m)
-                .and(&phi)
-                .for_each(|mk, &p| *mk = (1.0 - theta) * *mk + theta * p);
+            let kind = match accel.as_mut() {
+                None => {
+                    Zip::from(&mut m)
+                        .and(&phi)
+                        .for_each(|mk, &p| *mk = (1.0 - theta) * *mk + theta * p);
+                    StepKind::Damped
+                }
+                Some(sg) => {
+                    let mn = levels * n;
+                    xbuf[..mn].copy_from_slice(m.as_slice().expect("standard layout"));
+                    gbuf[..mn].copy_from_slice(phi.as_slice().expect("standard layout"));
+                    if both {
+                        if iteration == 1 {
+                            u_iter.assign(&u);
+                        }
+                        xbuf[mn..].copy_from_slice(u_iter.as_slice().expect("standard layout"));
+                        gbuf[mn..].copy_from_slice(u.as_slice().expect("standard layout"));
+                    }
+                    let norm = weighted_distance(&gbuf, &xbuf, weights);
+                    let kind = sg.step(&xbuf, &gbuf, norm, theta, &mut outbuf);
+                    m.as_slice_mut()
+                        .expect("standard layout")
+                        .copy_from_slice(&outbuf[..mn]);
+                    if both {
+                        u_iter
+                            .as_slice_mut()
+                            .expect("standard layout")
+                            .copy_from_slice(&outbuf[mn..]);
+                    }
+                    if kind == StepKind::Accelerated {
+                        project_density(&mut m, grid);
+                    }
+                    kind
+                }
+            };
+            history.last_mut().expect("pushed above").step = Some(kind);
+            observer(history.last().expect("pushed above"));
             u_prev.assign(&u);
         }
         timings.total = start.elapsed().as_secs_f64();
@@ -187,6 +269,39 @@ impl FixedPointIterator {
     }
 }
 
+/// Cut negative values of every level and rescale the level to the mass it had before the cut.
+fn project_density(m: &mut Array2<f64>, grid: &crate::grid::Grid) {
+    for mut row in m.rows_mut() {
+        let row = row.as_slice_mut().expect("contiguous row");
+        let before = grid.integrate(row);
+        if row.iter().all(|&v| v >= 0.0) {
+            continue;
+        }
+        row.iter_mut().for_each(|v| *v = v.max(0.0));
+        let after = grid.integrate(row);
+        if before > 0.0 && after > 0.0 {
+            let scale = before / after;
+            row.iter_mut().for_each(|v| *v *= scale);
+        }
+    }
+}
+
+/// `‖a − b‖` in the quadrature-weighted L2 norm of flat vectors (weights repeat per level).
+fn weighted_distance(a: &[f64], b: &[f64], weights: &[f64]) -> f64 {
+    let n = weights.len();
+    a.chunks_exact(n)
+        .zip(b.chunks_exact(n))
+        .map(|(ra, rb)| {
+            ra.iter()
+                .zip(rb)
+                .zip(weights)
+                .map(|((x, y), w)| w * (x - y) * (x - y))
+                .sum::<f64>()
+        })
+        .sum::<f64>()
+        .sqrt()
+}
+
 /// `‖a − b‖ / ‖a‖` in the quadrature-weighted L2 norm over all levels (the uniform `dt` cancels).
 fn relative_change(a: &Array2<f64>, b: &Array2<f64>, weights: &[f64]) -> f64 {
     let (mut num, mut den) = (0.0, 0.0);
@@ -204,5 +319,33 @@ fn relative_change(a: &Array2<f64>, b: &Array2<f64>, weights: &[f64]) -> f64 {
         }
     } else {
         (num / den).sqrt()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::{Boundary, Grid};
+
+    #[test]
+    fn projection_cuts_negatives_and_keeps_each_level_mass() {
+        let grid = Grid::line(0.0, 1.0, 4, Boundary::NoFlux).unwrap();
+        let mut m = Array2::from_shape_vec(
+            (2, 5),
+            vec![1.0, 1.0, 1.0, 1.0, 1.0, -0.2, 1.5, 1.0, 0.5, -0.1],
+        )
+        .unwrap();
+        let before: Vec<f64> = m
+            .rows()
+            .into_iter()
+            .map(|r| grid.integrate(r.as_slice().unwrap()))
+            .collect();
+        project_density(&mut m, &grid);
+        assert!(m.iter().all(|&v| v >= 0.0));
+        assert_eq!(m.row(0).to_vec(), vec![1.0; 5]);
+        for (k, b) in before.iter().enumerate() {
+            let after = grid.integrate(m.row(k).as_slice().unwrap());
+            assert!((after - b).abs() < 1e-15, "level {k}: {after} vs {b}");
+        }
     }
 }

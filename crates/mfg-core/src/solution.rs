@@ -4,6 +4,8 @@ use std::fmt;
 
 use ndarray::Array2;
 
+use crate::anderson::StepKind;
+
 /// Why the coupling iteration stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TerminationReason {
@@ -40,6 +42,8 @@ pub struct IterationRecord {
     pub residual_m: f64,
     /// Mass of `Φ(m^k)` at the final time level.
     pub mass: f64,
+    /// How the next iterate was formed from this one (`None` after the last iteration).
+    pub step: Option<StepKind>,
 }
 
 /// Wall-clock time split of a solve, in seconds.

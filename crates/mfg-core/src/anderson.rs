@@ -1,0 +1,434 @@
+//! Anderson acceleration (type II) of a fixed-point iteration `x ← G(x)`, with a safeguard.
+//!
+//! With residuals `f_k = G(x_k) − x_k` and the differences of the last `depth` iterations
+//! `ΔF = [f_{j+1} − f_j]`, `ΔG = [G(x_{j+1}) − G(x_j)]`, the coefficients
+//!
+//! ```text
+//! γ = argmin ‖f_k − ΔF γ‖²_W + λ_reg ‖γ‖²
+//! ```
+//!
+//! (weighted by the quadrature weights `W`, Tikhonov-regularised) give the next iterate
+//!
+//! ```text
+//! x_{k+1} = x_k + β f_k − (ΔG − (1 − β) ΔF) γ
+//! ```
+//!
+//! with mixing `β` (the damping θ of Picard). The least-squares problem is solved by a
+//! modified Gram–Schmidt QR of the (regularised) `ΔF`; when a column is nearly dependent on the
+//! others (`R_jj` small relative to the column) the oldest columns are dropped, down to a plain
+//! damped step if need be. History lives in preallocated ring buffers.
+//!
+//! [`Safeguard`] wraps the mixer for a coupled solve: when the residual after an accelerated
+//! step has grown, it takes the damped step instead and restarts the history.
+//!
+//! # References
+//! H. F. Walker, P. Ni, *Anderson acceleration for fixed-point iterations*, SIAM J. Numer.
+//! Anal. 49 (2011) 1715–1735.
+
+/// How the next iterate was formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StepKind {
+    /// `x + β f`.
+    Damped,
+    /// The Anderson extrapolation.
+    Accelerated,
+    /// The damped step, because the accelerated one made the residual grow (history restarted).
+    Fallback,
+}
+
+impl StepKind {
+    /// The name written to `summary.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Damped => "damped",
+            Self::Accelerated => "accelerated",
+            Self::Fallback => "fallback",
+        }
+    }
+}
+
+/// The Anderson mixer for vectors of a fixed length.
+#[derive(Debug, Clone)]
+pub struct Anderson {
+    depth: usize,
+    regularization: f64,
+    weights: Vec<f64>,
+    /// Ring buffers of ΔF and ΔG columns; logical column j is slot (start + j) % depth.
+    df: Vec<Vec<f64>>,
+    dg: Vec<Vec<f64>>,
+    start: usize,
+    count: usize,
+    prev_f: Vec<f64>,
+    prev_g: Vec<f64>,
+    has_prev: bool,
+    f: Vec<f64>,
+    // QR scratch: q columns (n) with their regularisation tails (depth), R (depth × depth).
+    q: Vec<Vec<f64>>,
+    q_tail: Vec<Vec<f64>>,
+    r: Vec<f64>,
+    gamma: Vec<f64>,
+}
+
+/// A column whose `R_jj` falls below this fraction of its norm is treated as dependent.
+const DEPENDENCE_TOL: f64 = 1e-8;
+
+impl Anderson {
+    /// A mixer of the given depth (≥ 1) for vectors with quadrature `weights` (all > 0).
+    /// `regularization` is λ_reg relative to the largest squared column norm (e.g. 1e-12).
+    pub fn new(depth: usize, weights: Vec<f64>, regularization: f64) -> Self {
+        assert!(depth >= 1, "Anderson depth must be >= 1");
+        let n = weights.len();
+        Self {
+            depth,
+            regularization,
+            df: vec![vec![0.0; n]; depth],
+            dg: vec![vec![0.0; n]; depth],
+            start: 0,
+            count: 0,
+            prev_f: vec![0.0; n],
+            prev_g: vec![0.0; n],
+            has_prev: false,
+            f: vec![0.0; n],
+            q: vec![vec![0.0; n]; depth],
+            q_tail: vec![vec![0.0; depth]; depth],
+            r: vec![0.0; depth * depth],
+            gamma: vec![0.0; depth],
+            weights,
+        }
+    }
+
+    /// Length of the vectors.
+    pub fn len(&self) -> usize {
+        self.weights.len()
+    }
+
+    /// Whether the vectors are empty.
+    pub fn is_empty(&self) -> bool {
+        self.weights.is_empty()
+    }
+
+    /// Number of difference columns in use.
+    pub fn history(&self) -> usize {
+        self.count
+    }
+
+    /// Forget the history (the next step is damped).
+    pub fn reset(&mut self) {
+        self.count = 0;
+        self.start = 0;
+        self.has_prev = false;
+    }
+
+    fn slot(&self, j: usize) -> usize {
+        (self.start + j) % self.depth
+    }
+
+    fn dot(&self, a: &[f64], b: &[f64]) -> f64 {
+        self.weights
+            .iter()
+            .zip(a)
+            .zip(b)
+            .map(|((w, x), y)| w * x * y)
+            .sum()
+    }
+
+    /// Given `x = x_k` and `g = G(x_k)`, write `x_{k+1}` into `out`.
+    pub fn step(&mut self, x: &[f64], g: &[f64], beta: f64, out: &mut [f64]) -> StepKind {
+        let n = self.len();
+        assert!(
+            x.len() == n && g.len() == n && out.len() == n,
+            "Anderson::step: wrong lengths"
+        );
+        for ((fi, gi), xi) in self.f.iter_mut().zip(g).zip(x) {
+            *fi = gi - xi;
+        }
+        if self.has_prev {
+            let slot = if self.count < self.depth {
+                self.count += 1;
+                self.slot(self.count - 1)
+            } else {
+                let s = self.start;
+                self.start = (self.start + 1) % self.depth;
+                s
+            };
+            for (d, (f, pf)) in self.df[slot]
+                .iter_mut()
+                .zip(self.f.iter().zip(&self.prev_f))
+            {
+                *d = f - pf;
+            }
+            for (d, (gi, pg)) in self.dg[slot].iter_mut().zip(g.iter().zip(&self.prev_g)) {
+                *d = gi - pg;
+            }
+        }
+        self.prev_f.copy_from_slice(&self.f);
+        self.prev_g.copy_from_slice(g);
+        self.has_prev = true;
+
+        while self.count > 0 && !self.factorize() {
+            // Ill-conditioned: drop the oldest column and try again.
+            self.start = (self.start + 1) % self.depth;
+            self.count -= 1;
+        }
+        if self.count == 0 {
+            for ((o, xi), fi) in out.iter_mut().zip(x).zip(&self.f) {
+                *o = xi + beta * fi;
+            }
+            return StepKind::Damped;
+        }
+        // γ = R⁻¹ Qᵀ f (the tail of f is zero).
+        let m = self.count;
+        for j in 0..m {
+            self.gamma[j] = self.dot(&self.q[j], &self.f);
+        }
+        for j in (0..m).rev() {
+            let mut s = self.gamma[j];
+            for k in j + 1..m {
+                s -= self.r[j * self.depth + k] * self.gamma[k];
+            }
+            self.gamma[j] = s / self.r[j * self.depth + j];
+        }
+        for ((o, xi), fi) in out.iter_mut().zip(x).zip(&self.f) {
+            *o = xi + beta * fi;
+        }
+        for j in 0..m {
+            let s = self.slot(j);
+            let gj = self.gamma[j];
+            for ((o, dgi), dfi) in out.iter_mut().zip(&self.dg[s]).zip(&self.df[s]) {
+                *o -= gj * (dgi - (1.0 - beta) * dfi);
+            }
+        }
+        StepKind::Accelerated
+    }
+
+    /// Modified Gram–Schmidt QR of the regularised ΔF; false if a column is nearly dependent.
+    fn factorize(&mut self) -> bool {
+        let m = self.count;
+        let d = self.depth;
+        let mut max_norm2: f64 = 0.0;
+        for j in 0..m {
+            let s = self.slot(j);
+            max_norm2 = max_norm2.max(self.dot(&self.df[s], &self.df[s]));
+        }
+        if max_norm2 == 0.0 || !max_norm2.is_finite() {
+            return false;
+        }
+        let sqrt_reg = (self.regularization * max_norm2).sqrt();
+        for j in 0..m {
+            let s = self.slot(j);
+            let mut q = std::mem::take(&mut self.q[j]);
+            let mut tail = std::mem::take(&mut self.q_tail[j]);
+            q.copy_from_slice(&self.df[s]);
+            tail.iter_mut().for_each(|t| *t = 0.0);
+            tail[j] = sqrt_reg;
+            let norm0 = (self.dot(&q, &q) + sqrt_reg * sqrt_reg).sqrt();
+            for k in 0..j {
+                let rkj = self.dot(&self.q[k], &q)
+                    + self.q_tail[k]
+                        .iter()
+                        .zip(&tail)
+                        .map(|(a, b)| a * b)
+                        .sum::<f64>();
+                self.r[k * d + j] = rkj;
+                for (qi, qk) in q.iter_mut().zip(&self.q[k]) {
+                    *qi -= rkj * qk;
+                }
+                for (ti, tk) in tail.iter_mut().zip(&self.q_tail[k]) {
+                    *ti -= rkj * tk;
+                }
+            }
+            let rjj = (self.dot(&q, &q) + tail.iter().map(|t| t * t).sum::<f64>()).sqrt();
+            self.q[j] = q;
+            self.q_tail[j] = tail;
+            // (Also catches a NaN rjj.)
+            if rjj.is_nan() || rjj <= DEPENDENCE_TOL * norm0 {
+                return false;
+            }
+            self.r[j * d + j] = rjj;
+            let inv = 1.0 / rjj;
+            self.q[j].iter_mut().for_each(|v| *v *= inv);
+            self.q_tail[j].iter_mut().for_each(|v| *v *= inv);
+        }
+        true
+    }
+}
+
+/// Anderson with the safeguard of a coupled solve: when the residual norm after an accelerated
+/// step exceeds `growth` times the one before it, take the damped step from the current
+/// iterate and restart the history.
+#[derive(Debug, Clone)]
+pub struct Safeguard {
+    mixer: Anderson,
+    growth: f64,
+    last_norm: f64,
+    last_kind: StepKind,
+}
+
+impl Safeguard {
+    /// Wrap a mixer; `growth ≥ 1` is the tolerated residual growth after an accelerated step.
+    pub fn new(mixer: Anderson, growth: f64) -> Self {
+        Self {
+            mixer,
+            growth,
+            last_norm: f64::INFINITY,
+            last_kind: StepKind::Damped,
+        }
+    }
+
+    /// Forget everything.
+    pub fn reset(&mut self) {
+        self.mixer.reset();
+        self.last_norm = f64::INFINITY;
+        self.last_kind = StepKind::Damped;
+    }
+
+    /// The next iterate from `x`, `g = G(x)` and the residual norm `‖g − x‖` (any fixed norm).
+    pub fn step(
+        &mut self,
+        x: &[f64],
+        g: &[f64],
+        residual_norm: f64,
+        beta: f64,
+        out: &mut [f64],
+    ) -> StepKind {
+        let grew =
+            self.last_kind == StepKind::Accelerated && residual_norm > self.growth * self.last_norm;
+        let kind = if grew {
+            // Restart: with an empty history the mixer takes the damped step from x, and the
+            // new history begins at this iterate.
+            self.mixer.reset();
+            let kind = self.mixer.step(x, g, beta, out);
+            debug_assert_eq!(kind, StepKind::Damped);
+            StepKind::Fallback
+        } else {
+            self.mixer.step(x, g, beta, out)
+        };
+        self.last_norm = residual_norm;
+        self.last_kind = kind;
+        kind
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// G(x) = A x + b with a non-symmetric contraction A.
+    fn linear_map(n: usize) -> (Vec<f64>, Vec<f64>) {
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                a[i * n + j] = 0.9 / n as f64 * ((i * 7 + j * 3) % 5) as f64 / 4.0
+                    - if i == j { 0.3 } else { 0.0 };
+            }
+        }
+        let b = (0..n).map(|i| 1.0 + i as f64).collect();
+        (a, b)
+    }
+
+    fn apply(a: &[f64], b: &[f64], x: &[f64]) -> Vec<f64> {
+        let n = b.len();
+        (0..n)
+            .map(|i| b[i] + (0..n).map(|j| a[i * n + j] * x[j]).sum::<f64>())
+            .collect()
+    }
+
+    fn residual(a: &[f64], b: &[f64], x: &[f64]) -> f64 {
+        apply(a, b, x)
+            .iter()
+            .zip(x)
+            .map(|(g, x)| (g - x).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    #[test]
+    fn linear_contraction_converges_in_n_plus_2_iterations() {
+        for n in [2, 3, 5, 8] {
+            let (a, b) = linear_map(n);
+            let mut mixer = Anderson::new(n, vec![1.0; n], 1e-14);
+            let mut x = vec![0.0; n];
+            let mut out = vec![0.0; n];
+            let r0 = residual(&a, &b, &x);
+            let mut iterations = 0;
+            while residual(&a, &b, &x) > 1e-10 * r0 {
+                iterations += 1;
+                assert!(
+                    iterations <= n + 2,
+                    "n = {n}: not converged in n + 2 iterations"
+                );
+                let g = apply(&a, &b, &x);
+                mixer.step(&x, &g, 1.0, &mut out);
+                x.copy_from_slice(&out);
+            }
+            // Plain Picard is far slower on the same map.
+            let mut y = vec![0.0; n];
+            for _ in 0..n + 2 {
+                y = apply(&a, &b, &y);
+            }
+            assert!(
+                residual(&a, &b, &y) > 1e-6 * r0,
+                "n = {n}: the test map is too easy"
+            );
+        }
+    }
+
+    #[test]
+    fn a_constant_map_is_solved_after_one_difference() {
+        // G(x) = c: the residual is linear in x, so one difference column gives the answer.
+        let mut mixer = Anderson::new(3, vec![0.5; 4], 1e-14);
+        let c = [1.0, -2.0, 3.0, 0.5];
+        let mut x = vec![0.0; 4];
+        let mut out = vec![0.0; 4];
+        assert_eq!(mixer.step(&x, &c, 0.5, &mut out), StepKind::Damped);
+        x.copy_from_slice(&out);
+        assert_eq!(mixer.step(&x, &c, 0.5, &mut out), StepKind::Accelerated);
+        for (o, ci) in out.iter().zip(&c) {
+            assert!((o - ci).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn dependent_columns_are_dropped_not_divided_by() {
+        // The same residual twice gives a zero difference column: no NaN, a damped step.
+        let mut mixer = Anderson::new(2, vec![1.0; 2], 0.0);
+        let mut out = vec![0.0; 2];
+        mixer.step(&[1.0, 1.0], &[2.0, 2.0], 0.5, &mut out);
+        let kind = mixer.step(&[1.0, 1.0], &[2.0, 2.0], 0.5, &mut out);
+        assert_eq!(kind, StepKind::Damped);
+        assert_eq!(out, [1.5, 1.5]);
+        assert_eq!(mixer.history(), 0);
+    }
+
+    /// A piecewise-linear scalar map whose linear model on x ≥ 0 extrapolates far past the
+    /// kink: G(x) = 0.9 x − 1 for x ≥ 0 (its own fixed point, −10, lies outside), G(x) = −0.5
+    /// for x < 0 (the true fixed point is −0.5).
+    fn kinked(x: f64) -> f64 {
+        if x >= 0.0 {
+            0.9 * x - 1.0
+        } else {
+            -0.5
+        }
+    }
+
+    #[test]
+    fn the_safeguard_triggers_when_acceleration_overshoots_and_still_converges() {
+        let mut sg = Safeguard::new(Anderson::new(3, vec![1.0], 1e-14), 1.0);
+        let mut x = [5.0];
+        let mut out = [0.0];
+        let mut kinds = Vec::new();
+        for _ in 0..30 {
+            let g = [kinked(x[0])];
+            let r = (g[0] - x[0]).abs();
+            if r < 1e-12 {
+                break;
+            }
+            kinds.push(sg.step(&x, &g, r, 0.5, &mut out));
+            x = out;
+        }
+        // The secant step from the x ≥ 0 branch jumps to −10, where the residual is 9.5.
+        assert_eq!(kinds[1], StepKind::Accelerated);
+        assert_eq!(kinds[2], StepKind::Fallback, "{kinds:?}");
+        assert!((x[0] + 0.5).abs() < 1e-12, "x = {}", x[0]);
+    }
+}

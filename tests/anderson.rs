@@ -1,0 +1,125 @@
+//! Anderson acceleration of the coupling iteration, measured against damped Picard (θ = 0.5) on
+//! the built-in presets, plus the termination reasons.
+
+use ndarray::Array2;
+
+use mfg_rs::core::{
+    FixedPointIterator, IterationSettings, MfgSolution, Problem, StepKind, TerminationReason,
+};
+use mfg_rs::fp::FdmFp;
+use mfg_rs::hjb::FdmHjb;
+
+fn preset(sets: &[&str]) -> (Problem, IterationSettings) {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let c = mfg_cli::config::resolve(None, &sets).unwrap();
+    (c.problem().unwrap(), c.settings().unwrap())
+}
+
+fn run(p: &Problem, s: IterationSettings) -> MfgSolution {
+    FixedPointIterator::new(s)
+        .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
+        .unwrap()
+}
+
+fn rel_l2(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
+    let den: f64 = b.iter().map(|y| y * y).sum();
+    (num / den).sqrt()
+}
+
+/// (Picard iterations, Anderson(5) iterations), after checking both converged to the same pair.
+fn compare(sets: &[&str]) -> (usize, usize) {
+    let (p, s) = preset(sets);
+    let picard = run(&p, s.clone());
+    let anderson = run(
+        &p,
+        IterationSettings {
+            anderson_depth: 5,
+            ..s
+        },
+    );
+    assert!(picard.converged() && anderson.converged(), "{sets:?}");
+    assert!(rel_l2(&anderson.u, &picard.u) < 1e-6, "{sets:?}: u differs");
+    assert!(rel_l2(&anderson.m, &picard.m) < 1e-6, "{sets:?}: m differs");
+    assert!(anderson
+        .history
+        .iter()
+        .any(|r| r.step == Some(StepKind::Accelerated)));
+    eprintln!(
+        "{sets:?}: Picard {} iterations, Anderson(5) {}",
+        picard.iterations(),
+        anderson.iterations()
+    );
+    (picard.iterations(), anderson.iterations())
+}
+
+#[test]
+fn anderson_needs_a_third_of_the_picard_iterations_on_the_tutorial_and_lq_presets() {
+    let (p, a) = compare(&["preset=mfg-pde-tutorial"]);
+    assert!(3 * a <= p, "tutorial: {a} vs {p}");
+    assert_eq!((p, a), (70, 21), "pinned: a change in behaviour, review it");
+    let (p, a) = compare(&["preset=lq-gaussian"]);
+    assert!(3 * a <= p, "lq-gaussian: {a} vs {p}");
+    assert_eq!((p, a), (28, 3), "pinned");
+}
+
+#[test]
+fn anderson_on_the_crowd_preset_is_pinned() {
+    // Crowd aversion gives DΦ eigenvalues down to about −2.3 (θ = 0.6 needs 101 Picard
+    // iterations, θ = 1 oscillates): Anderson then gains less than 3× (docs/PERFORMANCE.md).
+    let (p, a) = compare(&["preset=crowd"]);
+    assert_eq!((p, a), (28, 17), "pinned");
+}
+
+#[test]
+fn collapsing_attraction_ends_cleanly_with_finite_output() {
+    // MFG_PDE's own default: attraction c = −0.5 with σ = 0.1, where the density collapses.
+    for depth in [0, 5] {
+        let (p, s) = preset(&["preset=mfg-pde-tutorial", "model.sigma=0.1"]);
+        let sol = run(
+            &p,
+            IterationSettings {
+                anderson_depth: depth,
+                ..s
+            },
+        );
+        assert!(
+            sol.u.iter().chain(sol.m.iter()).all(|v| v.is_finite()),
+            "depth {depth}: non-finite output"
+        );
+        assert!(sol.m.iter().all(|&v| v >= 0.0));
+        assert!((sol.mass_final - 1.0).abs() < 1e-12);
+        assert_eq!(
+            sol.termination,
+            TerminationReason::Converged,
+            "depth {depth}"
+        );
+        assert!(
+            sol.m.iter().cloned().fold(0.0, f64::max) > 50.0,
+            "the density collapses"
+        );
+    }
+}
+
+#[test]
+fn an_oscillating_iteration_is_reported_as_stagnation() {
+    // Undamped Picard on the crowd preset settles into a period-two oscillation.
+    let (p, s) = preset(&["preset=crowd", "iteration.damping=1"]);
+    let sol = run(&p, s);
+    assert_eq!(sol.termination, TerminationReason::Stagnation);
+    assert!(sol.iterations() < 100);
+}
+
+#[test]
+fn the_time_limit_stops_the_iteration() {
+    let (p, s) = preset(&["preset=mfg-pde-tutorial"]);
+    let sol = run(
+        &p,
+        IterationSettings {
+            time_limit_s: Some(1e-9),
+            ..s
+        },
+    );
+    assert_eq!(sol.termination, TerminationReason::TimeLimit);
+    assert_eq!(sol.iterations(), 1);
+}
