@@ -130,7 +130,10 @@ mod tests {
             let mut hj = HjWeno::new(n, w, Ghosts::Reflect);
             hj.derivatives(&phi, h, &mut m, &mut p);
             for i in 3..n - 3 {
-                assert!((m[i] - 3.0).abs() < 1e-12 && (p[i] - 3.0).abs() < 1e-12, "{w:?} at {i}");
+                assert!(
+                    (m[i] - 3.0).abs() < 1e-12 && (p[i] - 3.0).abs() < 1e-12,
+                    "{w:?} at {i}"
+                );
             }
         }
     }
@@ -140,7 +143,9 @@ mod tests {
         // cos(πx) on [0, 1] is even about both walls: φx± at the walls are ± the same.
         let n = 41;
         let h = 1.0 / 40.0;
-        let phi: Vec<f64> = (0..n).map(|i| (std::f64::consts::PI * i as f64 * h).cos()).collect();
+        let phi: Vec<f64> = (0..n)
+            .map(|i| (std::f64::consts::PI * i as f64 * h).cos())
+            .collect();
         let (mut m, mut p) = (vec![0.0; n], vec![0.0; n]);
         let mut hj = HjWeno::new(n, Weights::Js, Ghosts::Reflect);
         hj.derivatives(&phi, h, &mut m, &mut p);

@@ -128,9 +128,19 @@ const fn kind(k: u8) -> Weights {
 
 #[inline(always)]
 fn reconstruct_fused<const K: u8>(v: &[f64], out: &mut [f64]) {
-    assert_eq!(out.len() + 4, v.len(), "reconstruct: out.len() must be v.len() - 4");
+    assert_eq!(
+        out.len() + 4,
+        v.len(),
+        "reconstruct: out.len() must be v.len() - 4"
+    );
     let n = out.len();
-    let (a, b, c, d, e) = (&v[..n], &v[1..n + 1], &v[2..n + 2], &v[3..n + 3], &v[4..n + 4]);
+    let (a, b, c, d, e) = (
+        &v[..n],
+        &v[1..n + 1],
+        &v[2..n + 2],
+        &v[3..n + 3],
+        &v[4..n + 4],
+    );
     for i in 0..n {
         out[i] = weno5(kind(K), a[i], b[i], c[i], d[i], e[i]);
     }
@@ -146,12 +156,22 @@ pub struct SoaScratch {
 /// smoothness indicators, one for weights and candidates. Kept for the benchmark that decides
 /// between the two layouts (docs/PERFORMANCE.md).
 pub fn reconstruct_soa(w: Weights, v: &[f64], out: &mut [f64], scratch: &mut SoaScratch) {
-    assert_eq!(out.len() + 4, v.len(), "reconstruct_soa: out.len() must be v.len() - 4");
+    assert_eq!(
+        out.len() + 4,
+        v.len(),
+        "reconstruct_soa: out.len() must be v.len() - 4"
+    );
     let n = out.len();
     for b in scratch.beta.iter_mut() {
         b.resize(n, 0.0);
     }
-    let (a, b, c, d, e) = (&v[..n], &v[1..n + 1], &v[2..n + 2], &v[3..n + 3], &v[4..n + 4]);
+    let (a, b, c, d, e) = (
+        &v[..n],
+        &v[1..n + 1],
+        &v[2..n + 2],
+        &v[3..n + 3],
+        &v[4..n + 4],
+    );
     let [b0, b1, b2] = &mut scratch.beta;
     for i in 0..n {
         let s = smoothness(a[i], b[i], c[i], d[i], e[i]);
@@ -217,7 +237,9 @@ mod tests {
 
     #[test]
     fn slice_forms_agree_with_the_stencil_form() {
-        let v: Vec<f64> = (0..40).map(|i| (0.3 * i as f64).sin() + (i % 7) as f64 * 0.1).collect();
+        let v: Vec<f64> = (0..40)
+            .map(|i| (0.3 * i as f64).sin() + (i % 7) as f64 * 0.1)
+            .collect();
         let mut out = vec![0.0; 36];
         let mut soa = vec![0.0; 36];
         let mut scratch = SoaScratch::default();
