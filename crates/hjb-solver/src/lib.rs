@@ -11,6 +11,9 @@
 //! * [`FdmHjb`]: implicit Euler in time, the monotone upwind numerical Hamiltonian of
 //!   Achdou–Capuzzo-Dolcetta, Newton's method at every time level with a (cyclic) tridiagonal
 //!   solve. First order, unconditionally stable.
+//! * [`WenoHjb`]: Jiang–Peng HJ-WENO5 derivatives (JS, Z or M weights), a Godunov or
+//!   Lax–Friedrichs numerical Hamiltonian, central diffusion and TVD-RK3 in CFL-limited
+//!   sub-steps. Fifth order in the Hamiltonian part, second order in the diffusion.
 //!
 //! ```
 //! use hjb_solver::FdmHjb;
@@ -23,9 +26,16 @@
 //! ```
 //!
 //! # References
+//! G.-S. Jiang, D. Peng, SIAM J. Sci. Comput. 21 (2000). C.-W. Shu, S. Osher, J. Comput. Phys.
+//! 77 (1988).
 //! Y. Achdou, I. Capuzzo-Dolcetta, *Mean field games: numerical methods*, SIAM J. Numer.
 //! Anal. 48 (2010) 1136–1162.
 
 mod fdm;
+mod weno;
 
 pub use fdm::{FdmHjb, NewtonSettings};
+pub use weno::{
+    ConvexHamiltonian, HjEvolver, NumericalHamiltonian, WenoHjb, WenoSettings, MIN_POINTS,
+};
+pub use weno_kernels::{Ghosts, Weights};

@@ -181,14 +181,30 @@ impl fmt::Display for ExprText {
 pub struct HjbConfig {
     /// The scheme.
     pub method: HjbMethod,
+    /// CFL number of the WENO methods' TVD-RK3 sub-steps, in (0, 1].
+    pub cfl: f64,
+    /// Numerical Hamiltonian of the WENO methods.
+    pub hamiltonian: HamiltonianKind,
 }
 
 impl Default for HjbConfig {
     fn default() -> Self {
         Self {
             method: HjbMethod::Fdm,
+            cfl: 0.5,
+            hamiltonian: HamiltonianKind::Godunov,
         }
     }
+}
+
+/// `hjb.hamiltonian`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HamiltonianKind {
+    /// Godunov.
+    Godunov,
+    /// Global Lax–Friedrichs.
+    LaxFriedrichs,
 }
 
 /// `hjb.method`.
@@ -453,13 +469,18 @@ impl Config {
             }
         }
         if self.hjb.method != HjbMethod::Fdm {
-            return Err(invalid(
-                "hjb.method",
-                format!(
-                    "'{}' is not built yet: use \"fdm\"",
-                    serde_name(&self.hjb.method)
-                ),
-            ));
+            let min =
+                hjb_solver::MIN_POINTS - usize::from(self.grid.boundary == BoundaryKind::NoFlux);
+            if self.grid.nx < min {
+                return Err(invalid(
+                    "grid.nx",
+                    format!(
+                        "hjb.method = \"{}\" needs grid.nx >= {min} (its stencils span 7 points): refine the grid or use \"fdm\"",
+                        serde_name(&self.hjb.method)
+                    ),
+                ));
+            }
+            self.weno_settings()?.validate().map_err(from_problem)?;
         }
         if self.fp.method != FpMethod::Fdm {
             return Err(invalid(
@@ -509,6 +530,26 @@ impl Config {
             .initial_density_fn(|x| initial.eval(x))
             .build()
             .map_err(from_problem)
+    }
+
+    /// The WENO settings (for the `weno*` methods).
+    pub fn weno_settings(&self) -> Result<hjb_solver::WenoSettings, CliError> {
+        let weights = match self.hjb.method {
+            HjbMethod::Fdm | HjbMethod::Weno5 => hjb_solver::Weights::Js,
+            HjbMethod::WenoZ => hjb_solver::Weights::Z,
+            HjbMethod::WenoM => hjb_solver::Weights::M,
+        };
+        let s = hjb_solver::WenoSettings {
+            weights,
+            hamiltonian: match self.hjb.hamiltonian {
+                HamiltonianKind::Godunov => hjb_solver::NumericalHamiltonian::Godunov,
+                HamiltonianKind::LaxFriedrichs => hjb_solver::NumericalHamiltonian::LaxFriedrichs,
+            },
+            cfl: self.hjb.cfl,
+            ..Default::default()
+        };
+        s.validate().map_err(from_problem)?;
+        Ok(s)
     }
 
     /// The validated iteration settings.
@@ -599,7 +640,9 @@ mod tests {
         assert_eq!(key(&["bogus=3"]), "bogus");
         assert_eq!(key(&["grid.nx=-3"]), "grid.nx");
         assert_eq!(key(&["grid.boundary=open"]), "grid.boundary");
-        assert_eq!(key(&["hjb.method=weno5"]), "hjb.method");
+        assert_eq!(key(&["hjb.method=weno6"]), "hjb.method");
+        assert_eq!(key(&["hjb.method=weno5", "hjb.cfl=1.5"]), "hjb.cfl");
+        assert_eq!(key(&["hjb.method=weno5", "grid.nx=4"]), "grid.nx");
         assert_eq!(key(&["grid.y=[0,1]"]), "grid.ny");
         assert_eq!(key(&["preset=nope"]), "preset");
         assert_eq!(key(&["grid=3", "grid.nx=4"]), "grid");

@@ -7,10 +7,10 @@ use ndarray::Array1;
 use serde_json::json;
 
 use fp_solver::FdmFp;
-use hjb_solver::{FdmHjb, NewtonSettings};
+use hjb_solver::{FdmHjb, NewtonSettings, WenoHjb};
 use mfg_core::{FixedPointIterator, FpSolver, HjbSolver, IterationRecord, MfgSolution, Problem};
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, HjbMethod};
 use crate::error::CliError;
 use crate::output::{self, Staged};
 
@@ -47,7 +47,29 @@ pub fn solve(
     let settings = config.settings()?;
     output::check_writable(&opts.out)?;
     let newton = NewtonSettings::default();
-    let mut hjb: Box<dyn HjbSolver> = Box::new(FdmHjb::new(newton));
+    let (mut hjb, hjb_summary): (Box<dyn HjbSolver>, serde_json::Value) = match config.hjb.method {
+        HjbMethod::Fdm => (
+            Box::new(FdmHjb::new(newton)),
+            json!({
+                "method": "fdm",
+                "scheme": "implicit Euler, upwind Hamiltonian (Achdou-Capuzzo-Dolcetta), Newton + Thomas",
+                "newton_tolerance": newton.tolerance,
+                "newton_max_iterations": newton.max_iterations,
+            }),
+        ),
+        _ => {
+            let w = config.weno_settings()?;
+            let solver = WenoHjb::new(w);
+            let summary = json!({
+                "method": solver.name(),
+                "scheme": "HJ-WENO5 (Jiang-Peng) + central diffusion + TVD-RK3 sub-steps",
+                "weights": w.weights.name(),
+                "hamiltonian": config.hjb.hamiltonian,
+                "cfl": w.cfl,
+            });
+            (Box::new(solver), summary)
+        }
+    };
     let mut fp: Box<dyn FpSolver> = Box::new(FdmFp::new());
     let setup_s = start.elapsed().as_secs_f64();
     tracing::info!(%problem, "solving");
@@ -57,7 +79,14 @@ pub fn solve(
         fp.as_mut(),
         observer,
     )?;
-    let files = write_results(&opts.out, &config, &problem, &solution, &newton, setup_s)?;
+    let files = write_results(
+        &opts.out,
+        &config,
+        &problem,
+        &solution,
+        hjb_summary,
+        setup_s,
+    )?;
     Ok(Outcome {
         config,
         solution,
@@ -70,7 +99,7 @@ fn write_results(
     config: &Config,
     problem: &Problem,
     sol: &MfgSolution,
-    newton: &NewtonSettings,
+    hjb_summary: serde_json::Value,
     setup_s: f64,
 ) -> Result<Vec<PathBuf>, CliError> {
     let grid = problem.grid();
@@ -107,12 +136,7 @@ fn write_results(
             "setup": setup_s,
         },
         "solver": {
-            "hjb": {
-                "method": "fdm",
-                "scheme": "implicit Euler, upwind Hamiltonian (Achdou-Capuzzo-Dolcetta), Newton + Thomas",
-                "newton_tolerance": newton.tolerance,
-                "newton_max_iterations": newton.max_iterations,
-            },
+            "hjb": hjb_summary,
             "fp": {
                 "method": "fdm",
                 "scheme": "implicit Euler, transpose of the linearised HJB operator",

@@ -119,7 +119,15 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
             &["--set", "model.initial_density=0"],
             "model.initial_density",
         ),
-        (&["--set", "hjb.method=weno5"], "hjb.method"),
+        (&["--set", "hjb.method=weno7"], "hjb.method"),
+        (
+            &["--set", "hjb.method=weno5", "--set", "hjb.cfl=2"],
+            "hjb.cfl",
+        ),
+        (
+            &["--set", "hjb.method=weno-z", "--set", "grid.nx=5"],
+            "grid.nx",
+        ),
         (&["--set", "fp.method=particle"], "fp.method"),
         (&["--set", "grid.y=[0, 1]"], "grid.ny"),
         (&["--set", "preset=unknown"], "preset"),
@@ -278,4 +286,36 @@ fn stagnation_exits_3_and_says_so() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("stagnation"), "{}", stderr(&o));
     assert_eq!(summary(&tmp.path().join("r"))["termination"], "stagnation");
+}
+
+#[test]
+fn weno_methods_solve_every_1d_preset() {
+    let tmp = tempfile::tempdir().unwrap();
+    for preset in ["crowd", "mfg-pde-tutorial", "lq-gaussian"] {
+        for method in ["weno5", "weno-z", "weno-m"] {
+            let o = mfg(
+                &[
+                    "solve",
+                    "--quiet",
+                    "--out",
+                    "r",
+                    "--set",
+                    &format!("preset={preset}"),
+                    "--set",
+                    &format!("hjb.method={method}"),
+                ],
+                tmp.path(),
+            );
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{preset} {method}: {}",
+                stderr(&o)
+            );
+            let s = summary(&tmp.path().join("r"));
+            assert_eq!(s["solver"]["hjb"]["method"], method);
+            let u: Array2<f64> = read_npy(tmp.path().join("r/u.npy")).unwrap();
+            assert!(u.iter().all(|v| v.is_finite()));
+        }
+    }
 }

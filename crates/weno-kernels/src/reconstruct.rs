@@ -63,32 +63,52 @@ pub fn smoothness(a: f64, b: f64, c: f64, d: f64, e: f64) -> [f64; 3] {
 /// Normalised nonlinear weights `ω0, ω1, ω2` from the smoothness indicators.
 #[inline(always)]
 pub fn nonlinear_weights(w: Weights, beta: [f64; 3]) -> [f64; 3] {
-    let [d0, d1, d2] = LINEAR_WEIGHTS;
     match w {
-        Weights::Js => {
-            let a0 = d0 / ((EPS_JS + beta[0]) * (EPS_JS + beta[0]));
-            let a1 = d1 / ((EPS_JS + beta[1]) * (EPS_JS + beta[1]));
-            let a2 = d2 / ((EPS_JS + beta[2]) * (EPS_JS + beta[2]));
-            let s = 1.0 / (a0 + a1 + a2);
-            [a0 * s, a1 * s, a2 * s]
-        }
-        Weights::Z => {
-            let tau = (beta[0] - beta[2]).abs();
-            let a0 = d0 * (1.0 + tau / (beta[0] + EPS_Z));
-            let a1 = d1 * (1.0 + tau / (beta[1] + EPS_Z));
-            let a2 = d2 * (1.0 + tau / (beta[2] + EPS_Z));
-            let s = 1.0 / (a0 + a1 + a2);
-            [a0 * s, a1 * s, a2 * s]
-        }
-        Weights::M => {
-            let [w0, w1, w2] = nonlinear_weights(Weights::Js, beta);
-            let g0 = henrick(w0, d0);
-            let g1 = henrick(w1, d1);
-            let g2 = henrick(w2, d2);
-            let s = 1.0 / (g0 + g1 + g2);
-            [g0 * s, g1 * s, g2 * s]
-        }
+        Weights::Js => js_weights(beta),
+        Weights::Z => z_weights(beta),
+        Weights::M => m_weights(beta),
     }
+}
+
+// Three separate, non-recursive functions: a recursive one (M calling JS through the
+// dispatcher) cannot be inlined, and the call then costs more than the arithmetic.
+#[inline(always)]
+fn js_weights(beta: [f64; 3]) -> [f64; 3] {
+    let [d0, d1, d2] = LINEAR_WEIGHTS;
+    // α_k = d_k / s_k with s_k = (ε + β_k)²; multiplying all three by s0 s1 s2 leaves the
+    // normalised weights unchanged and needs one division instead of four.
+    let s0 = (EPS_JS + beta[0]) * (EPS_JS + beta[0]);
+    let s1 = (EPS_JS + beta[1]) * (EPS_JS + beta[1]);
+    let s2 = (EPS_JS + beta[2]) * (EPS_JS + beta[2]);
+    let a0 = d0 * s1 * s2;
+    let a1 = d1 * s0 * s2;
+    let a2 = d2 * s0 * s1;
+    let s = 1.0 / (a0 + a1 + a2);
+    [a0 * s, a1 * s, a2 * s]
+}
+
+#[inline(always)]
+fn z_weights(beta: [f64; 3]) -> [f64; 3] {
+    let [d0, d1, d2] = LINEAR_WEIGHTS;
+    // α_k = d_k (β_k + ε + τ) / (β_k + ε), over the common denominator Π (β_j + ε).
+    let tau = (beta[0] - beta[2]).abs();
+    let (e0, e1, e2) = (beta[0] + EPS_Z, beta[1] + EPS_Z, beta[2] + EPS_Z);
+    let a0 = d0 * (e0 + tau) * e1 * e2;
+    let a1 = d1 * (e1 + tau) * e0 * e2;
+    let a2 = d2 * (e2 + tau) * e0 * e1;
+    let s = 1.0 / (a0 + a1 + a2);
+    [a0 * s, a1 * s, a2 * s]
+}
+
+#[inline(always)]
+fn m_weights(beta: [f64; 3]) -> [f64; 3] {
+    let [d0, d1, d2] = LINEAR_WEIGHTS;
+    let [w0, w1, w2] = js_weights(beta);
+    let g0 = henrick(w0, d0);
+    let g1 = henrick(w1, d1);
+    let g2 = henrick(w2, d2);
+    let s = 1.0 / (g0 + g1 + g2);
+    [g0 * s, g1 * s, g2 * s]
 }
 
 /// Henrick's mapping `g(ω) = ω (d + d² − 3 d ω + ω²) / (d² + ω (1 − 2d))`: `g(d) = d`,
@@ -141,8 +161,9 @@ fn reconstruct_fused<const K: u8>(v: &[f64], out: &mut [f64]) {
         &v[3..n + 3],
         &v[4..n + 4],
     );
-    for i in 0..n {
-        out[i] = weno5(kind(K), a[i], b[i], c[i], d[i], e[i]);
+    // Zipped iterators: no bounds checks in the loop.
+    for (o, ((((a, b), c), d), e)) in out.iter_mut().zip(a.iter().zip(b).zip(c).zip(d).zip(e)) {
+        *o = weno5(kind(K), *a, *b, *c, *d, *e);
     }
 }
 
