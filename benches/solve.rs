@@ -10,7 +10,7 @@ use ndarray::Array2;
 
 use mfg_rs::core::{FixedPointIterator, FpSolver, HjbSolver};
 use mfg_rs::fp::FdmFp;
-use mfg_rs::hjb::FdmHjb;
+use mfg_rs::hjb::{FdmHjb, WenoHjb, WenoSettings};
 
 /// The CLI's whole job in-process: resolve the preset, solve, write the six files.
 fn presets(c: &mut Criterion) {
@@ -67,6 +67,13 @@ fn components(c: &mut Criterion) {
             let mut hjb = FdmHjb::default();
             b.iter(|| hjb.solve_into(&p, sol.m.view(), u.view_mut()).unwrap())
         });
+        if nx <= 400 {
+            // Explicit: its cost per MFG time step grows with the sub-steps (∝ nx²).
+            g.bench_with_input(BenchmarkId::new("hjb-weno5", nx), &nx, |b, _| {
+                let mut hjb = WenoHjb::new(WenoSettings::default());
+                b.iter(|| hjb.solve_into(&p, sol.m.view(), u.view_mut()).unwrap())
+            });
+        }
         g.bench_with_input(BenchmarkId::new("fp-fdm", nx), &nx, |b, _| {
             let mut fp = FdmFp::new();
             b.iter(|| fp.solve_into(&p, sol.u.view(), m.view_mut()).unwrap())
