@@ -11,6 +11,9 @@
 //!
 //! * [`FdmFp`]: implicit Euler whose matrix is the transpose of the linearised upwind HJB
 //!   operator (the discrete adjoint): mass conserved to round-off, `m ≥ 0`.
+//! * [`ParticleFp`]: Euler–Maruyama particles driven by `−∇u/λ`, density by linear binning and
+//!   a reflected Gaussian KDE ([`kde`]) with exact quadrature mass; rayon across particle
+//!   chunks with per-chunk random streams, so results do not depend on the thread count.
 //!
 //! ```
 //! use fp_solver::FdmFp;
@@ -29,5 +32,9 @@
 //! Anal. 48 (2010) 1136–1162.
 
 mod fdm;
+pub mod kde;
+mod particle;
 
 pub use fdm::FdmFp;
+pub use kde::Bandwidth;
+pub use particle::{ParticleFp, ParticleSettings, CHUNK};

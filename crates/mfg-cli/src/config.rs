@@ -482,11 +482,8 @@ impl Config {
             }
             self.weno_settings()?.validate().map_err(from_problem)?;
         }
-        if self.fp.method != FpMethod::Fdm {
-            return Err(invalid(
-                "fp.method",
-                "'particle' is not built yet: use \"fdm\"",
-            ));
+        if self.fp.method == FpMethod::Particle {
+            self.particle_settings()?;
         }
         Ok(())
     }
@@ -547,6 +544,28 @@ impl Config {
             },
             cfl: self.hjb.cfl,
             ..Default::default()
+        };
+        s.validate().map_err(from_problem)?;
+        Ok(s)
+    }
+
+    /// The particle settings (for `fp.method = "particle"`).
+    pub fn particle_settings(&self) -> Result<fp_solver::ParticleSettings, CliError> {
+        let bandwidth = match &self.fp.bandwidth {
+            Bandwidth::Value(h) => fp_solver::Bandwidth::Fixed(*h),
+            Bandwidth::Rule(r) if r == "silverman" => fp_solver::Bandwidth::Silverman,
+            Bandwidth::Rule(r) if r == "scott" => fp_solver::Bandwidth::Scott,
+            Bandwidth::Rule(r) => {
+                return Err(invalid(
+                    "fp.bandwidth",
+                    format!("unknown rule '{r}': use \"silverman\", \"scott\" or a number > 0"),
+                ))
+            }
+        };
+        let s = fp_solver::ParticleSettings {
+            particles: self.fp.particles,
+            seed: self.fp.seed,
+            bandwidth,
         };
         s.validate().map_err(from_problem)?;
         Ok(s)
@@ -641,6 +660,18 @@ mod tests {
         assert_eq!(key(&["grid.nx=-3"]), "grid.nx");
         assert_eq!(key(&["grid.boundary=open"]), "grid.boundary");
         assert_eq!(key(&["hjb.method=weno6"]), "hjb.method");
+        assert_eq!(
+            key(&["fp.method=particle", "fp.particles=0"]),
+            "fp.particles"
+        );
+        assert_eq!(
+            key(&["fp.method=particle", "fp.bandwidth=wide"]),
+            "fp.bandwidth"
+        );
+        assert_eq!(
+            key(&["fp.method=particle", "fp.bandwidth=-0.1"]),
+            "fp.bandwidth"
+        );
         assert_eq!(key(&["hjb.method=weno5", "hjb.cfl=1.5"]), "hjb.cfl");
         assert_eq!(key(&["hjb.method=weno5", "grid.nx=4"]), "grid.nx");
         assert_eq!(key(&["grid.y=[0,1]"]), "grid.ny");

@@ -6,11 +6,11 @@ use std::time::Instant;
 use ndarray::Array1;
 use serde_json::json;
 
-use fp_solver::FdmFp;
+use fp_solver::{FdmFp, ParticleFp};
 use hjb_solver::{FdmHjb, NewtonSettings, WenoHjb};
 use mfg_core::{FixedPointIterator, FpSolver, HjbSolver, IterationRecord, MfgSolution, Problem};
 
-use crate::config::{self, Config, HjbMethod};
+use crate::config::{self, Config, FpMethod, HjbMethod};
 use crate::error::CliError;
 use crate::output::{self, Staged};
 
@@ -70,7 +70,29 @@ pub fn solve(
             (Box::new(solver), summary)
         }
     };
-    let mut fp: Box<dyn FpSolver> = Box::new(FdmFp::new());
+    let (mut fp, fp_summary): (Box<dyn FpSolver>, serde_json::Value) = match config.fp.method {
+        FpMethod::Fdm => (
+            Box::new(FdmFp::new()),
+            json!({
+                "method": "fdm",
+                "scheme": "implicit Euler, transpose of the linearised HJB operator",
+            }),
+        ),
+        FpMethod::Particle => {
+            let s = config.particle_settings()?;
+            (
+                Box::new(ParticleFp::new(s)),
+                json!({
+                    "method": "particle",
+                    "scheme": "Euler-Maruyama particles, linear binning + reflected Gaussian KDE",
+                    "particles": s.particles,
+                    "seed": s.seed,
+                    "bandwidth": config.fp.bandwidth,
+                    "common_random_numbers": true,
+                }),
+            )
+        }
+    };
     let setup_s = start.elapsed().as_secs_f64();
     tracing::info!(%problem, "solving");
     let solution = FixedPointIterator::new(settings).solve_with_observer(
@@ -84,7 +106,7 @@ pub fn solve(
         &config,
         &problem,
         &solution,
-        hjb_summary,
+        [hjb_summary, fp_summary],
         setup_s,
     )?;
     Ok(Outcome {
@@ -99,7 +121,7 @@ fn write_results(
     config: &Config,
     problem: &Problem,
     sol: &MfgSolution,
-    hjb_summary: serde_json::Value,
+    [hjb_summary, fp_summary]: [serde_json::Value; 2],
     setup_s: f64,
 ) -> Result<Vec<PathBuf>, CliError> {
     let grid = problem.grid();
@@ -137,10 +159,7 @@ fn write_results(
         },
         "solver": {
             "hjb": hjb_summary,
-            "fp": {
-                "method": "fdm",
-                "scheme": "implicit Euler, transpose of the linearised HJB operator",
-            },
+            "fp": fp_summary,
             "iteration": {
                 "method": if config.iteration.anderson_depth > 0 {
                     "Anderson-accelerated Picard (safeguarded)"

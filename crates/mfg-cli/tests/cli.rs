@@ -128,7 +128,11 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
             &["--set", "hjb.method=weno-z", "--set", "grid.nx=5"],
             "grid.nx",
         ),
-        (&["--set", "fp.method=particle"], "fp.method"),
+        (&["--set", "fp.method=particles"], "fp.method"),
+        (
+            &["--set", "fp.method=particle", "--set", "fp.particles=0"],
+            "fp.particles",
+        ),
         (&["--set", "grid.y=[0, 1]"], "grid.ny"),
         (&["--set", "preset=unknown"], "preset"),
         (&["--set", "nokeyvalue"], "--set"),
@@ -318,4 +322,41 @@ fn weno_methods_solve_every_1d_preset() {
             assert!(u.iter().all(|v| v.is_finite()));
         }
     }
+}
+
+#[test]
+fn particles_give_identical_files_for_one_and_two_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut outputs = vec![];
+    for threads in ["1", "2"] {
+        let out = format!("r{threads}");
+        let o = Command::new(env!("CARGO_BIN_EXE_mfg-cli"))
+            .args([
+                "solve",
+                "--quiet",
+                "--out",
+                &out,
+                "--set",
+                "fp.method=particle",
+                "--set",
+                "fp.particles=40000",
+                "--set",
+                "fp.seed=7",
+                "--set",
+                "iteration.max_iterations=5",
+            ])
+            .env("RAYON_NUM_THREADS", threads)
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        assert!(matches!(o.status.code(), Some(0 | 3)), "{}", stderr(&o));
+        outputs.push(std::fs::read(tmp.path().join(&out).join("m.npy")).unwrap());
+    }
+    assert_eq!(
+        outputs[0], outputs[1],
+        "m.npy differs between 1 and 2 threads"
+    );
+    let s = summary(&tmp.path().join("r1"));
+    assert_eq!(s["solver"]["fp"]["method"], "particle");
+    assert_eq!(s["solver"]["fp"]["seed"], 7);
 }
