@@ -22,6 +22,7 @@ fn presets(c: &mut Criterion) {
             config: None,
             out: out.path().to_owned(),
             sets: vec![format!("preset={name}")],
+            format: Default::default(),
         };
         g.bench_function(name, |b| {
             b.iter(|| {

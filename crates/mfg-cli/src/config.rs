@@ -571,6 +571,20 @@ impl Config {
         Ok(s)
     }
 
+    /// Everything `solve` would check before solving: the problem, the iteration settings and
+    /// the method settings.
+    pub fn validate_all(&self) -> Result<(), CliError> {
+        self.problem()?;
+        self.settings()?;
+        if self.hjb.method != HjbMethod::Fdm {
+            self.weno_settings()?;
+        }
+        if self.fp.method == FpMethod::Particle {
+            self.particle_settings()?;
+        }
+        Ok(())
+    }
+
     /// The validated iteration settings.
     pub fn settings(&self) -> Result<IterationSettings, CliError> {
         let s = self.iteration.settings();

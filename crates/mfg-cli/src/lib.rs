@@ -27,6 +27,7 @@
 pub mod config;
 pub mod error;
 pub mod output;
+pub mod plot;
 pub mod presets;
 pub mod run;
 

@@ -3,12 +3,16 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
+use mfg_cli::output::Format;
 use mfg_cli::presets::PRESETS;
 use mfg_cli::run::{self, SolveOptions};
+use mfg_cli::{config, plot, CliError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,7 +30,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Solve a problem and write u.npy, m.npy, x.npy, t.npy, summary.json, config.toml.
+    /// Solve a problem and write u, m, x, t (.npy or .csv), summary.json, config.toml.
     Solve {
         /// A TOML config file; without it the default preset is solved.
         config: Option<PathBuf>,
@@ -36,12 +40,49 @@ enum Command {
         /// Override one key, e.g. --set grid.nx=200 or --set preset=lq-gaussian.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
-        /// Print nothing but errors.
+        /// Also write density.png, value.png and convergence.png.
+        #[arg(long)]
+        plot: bool,
+        /// Array file format.
+        #[arg(long, value_enum, default_value_t = Format::Npy)]
+        format: Format,
+        /// Print nothing but errors (no progress bar, no summary).
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Draw density.png, value.png and convergence.png for an existing result directory.
+    Plot {
+        /// A directory written by `mfg-cli solve`.
+        dir: PathBuf,
+    },
+    /// Validate a config (with --set overrides) and print it fully resolved; exit 0 or 2.
+    Check {
+        /// A TOML config file; without it the default preset is checked.
+        config: Option<PathBuf>,
+        /// Override one key.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
     /// List the built-in problems.
     Presets,
+}
+
+fn fail(e: &CliError) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(e.exit_code() as u8)
+}
+
+fn progress(quiet: bool, max: u64) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(max), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} Picard {pos:>4}/{len} {msg} [{elapsed_precise}]")
+            .expect("valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
 }
 
 fn main() -> ExitCode {
@@ -64,26 +105,53 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Check { config, sets } => {
+            let checked =
+                config::resolve(config.as_deref(), &sets).and_then(|c| c.validate_all().map(|_| c));
+            match checked {
+                Ok(c) => {
+                    print!("{}", c.to_toml());
+                    eprintln!("config is valid");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Plot { dir } => match plot::plot_dir(&dir) {
+            Ok(files) => {
+                for f in files {
+                    eprintln!("wrote {}", f.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
         Command::Solve {
             config,
             out,
             sets,
+            plot: want_plot,
+            format,
             quiet,
         } => {
-            let opts = SolveOptions { config, out, sets };
-            let live = !quiet && std::io::stderr().is_terminal();
-            let mut observer = |r: &mfg_core::IterationRecord| {
-                if live {
-                    eprint!(
-                        "\riteration {:4}  residual_u {:.2e}  residual_m {:.2e}   ",
-                        r.iteration, r.residual_u, r.residual_m
-                    );
-                }
+            let opts = SolveOptions {
+                config,
+                out,
+                sets,
+                format,
             };
-            let result = run::solve(&opts, &mut observer);
-            if live {
-                eprintln!();
-            }
+            // The bar's length is set once the config (and max_iterations) is known.
+            let bar = progress(quiet, 0);
+            let mut observer = |r: &mfg_core::IterationRecord| {
+                bar.set_position(r.iteration as u64);
+                bar.set_message(format!(
+                    "residual_u {:.2e}  residual_m {:.2e}",
+                    r.residual_u, r.residual_m
+                ));
+            };
+            let result =
+                run::solve_with(&opts, &mut |max| bar.set_length(max as u64), &mut observer);
+            bar.finish_and_clear();
             match result {
                 Ok(outcome) => {
                     let sol = &outcome.solution;
@@ -95,6 +163,19 @@ fn main() -> ExitCode {
                             opts.out.display()
                         );
                     }
+                    if want_plot {
+                        match plot::plot_dir(&opts.out) {
+                            Ok(files) if !quiet => {
+                                eprintln!(
+                                    "wrote {} pictures to {}",
+                                    files.len(),
+                                    opts.out.display()
+                                )
+                            }
+                            Ok(_) => {}
+                            Err(e) => return fail(&e),
+                        }
+                    }
                     if sol.converged() {
                         ExitCode::SUCCESS
                     } else {
@@ -105,10 +186,7 @@ fn main() -> ExitCode {
                         ExitCode::from(3)
                     }
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(e.exit_code() as u8)
-                }
+                Err(e) => fail(&e),
             }
         }
     }

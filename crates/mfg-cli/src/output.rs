@@ -6,7 +6,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, Array2};
-use ndarray_npy::WriteNpyExt;
+use ndarray_npy::{read_npy, WriteNpyExt};
 
 use crate::error::CliError;
 
@@ -55,6 +55,27 @@ impl Staged {
         self.write_with(name, |w| a.write_npy(w).map_err(std::io::Error::other))
     }
 
+    /// Stage a 2D array as CSV: one line per row (time level), full precision.
+    pub fn csv2(&mut self, name: &str, a: &Array2<f64>) -> Result<(), CliError> {
+        self.write_with(name, |w| {
+            for row in a.rows() {
+                let line: Vec<String> = row.iter().map(|v| format!("{v:e}")).collect();
+                writeln!(w, "{}", line.join(","))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Stage a 1D array as CSV: one value per line.
+    pub fn csv1(&mut self, name: &str, a: &Array1<f64>) -> Result<(), CliError> {
+        self.write_with(name, |w| {
+            for v in a {
+                writeln!(w, "{v:e}")?;
+            }
+            Ok(())
+        })
+    }
+
     /// Stage a text file.
     pub fn text(&mut self, name: &str, text: &str) -> Result<(), CliError> {
         self.write_with(name, |w| w.write_all(text.as_bytes()))
@@ -98,4 +119,55 @@ pub fn check_writable(dir: &Path) -> Result<(), CliError> {
     File::create(&probe).map_err(bad)?;
     fs::remove_file(&probe).map_err(bad)?;
     Ok(())
+}
+
+/// The on-disk format of the arrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// NumPy `.npy` (float64, C order).
+    #[default]
+    Npy,
+    /// Comma-separated text, one row per time level.
+    Csv,
+}
+
+fn parse_csv(text: &str) -> Result<Vec<Vec<f64>>, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.split(',')
+                .map(|v| v.trim().parse::<f64>().map_err(|e| format!("'{v}': {e}")))
+                .collect()
+        })
+        .collect()
+}
+
+/// Read `NAME.npy` or `NAME.csv` from `dir` as a 2D array.
+pub fn read_2d(dir: &Path, name: &str) -> Result<Array2<f64>, String> {
+    let npy = dir.join(format!("{name}.npy"));
+    if npy.exists() {
+        return read_npy(&npy).map_err(|e| format!("{}: {e}", npy.display()));
+    }
+    let csv = dir.join(format!("{name}.csv"));
+    let text =
+        fs::read_to_string(&csv).map_err(|e| format!("no {name}.npy or {name}.csv ({e})"))?;
+    let rows = parse_csv(&text).map_err(|e| format!("{}: {e}", csv.display()))?;
+    let cols = rows.first().map_or(0, Vec::len);
+    if rows.iter().any(|r| r.len() != cols) {
+        return Err(format!("{}: rows of different lengths", csv.display()));
+    }
+    Array2::from_shape_vec((rows.len(), cols), rows.concat()).map_err(|e| e.to_string())
+}
+
+/// Read `NAME.npy` or `NAME.csv` from `dir` as a 1D array.
+pub fn read_1d(dir: &Path, name: &str) -> Result<Array1<f64>, String> {
+    let npy = dir.join(format!("{name}.npy"));
+    if npy.exists() {
+        return read_npy(&npy).map_err(|e| format!("{}: {e}", npy.display()));
+    }
+    let csv = dir.join(format!("{name}.csv"));
+    let text =
+        fs::read_to_string(&csv).map_err(|e| format!("no {name}.npy or {name}.csv ({e})"))?;
+    let rows = parse_csv(&text).map_err(|e| format!("{}: {e}", csv.display()))?;
+    Ok(Array1::from(rows.concat()))
 }

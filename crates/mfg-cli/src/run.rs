@@ -23,6 +23,8 @@ pub struct SolveOptions {
     pub out: PathBuf,
     /// `--set KEY=VALUE` overrides, in order.
     pub sets: Vec<String>,
+    /// Array file format.
+    pub format: output::Format,
 }
 
 /// The result of a successful run (converged or not).
@@ -41,10 +43,20 @@ pub fn solve(
     opts: &SolveOptions,
     observer: &mut dyn FnMut(&IterationRecord),
 ) -> Result<Outcome, CliError> {
+    solve_with(opts, &mut |_| {}, observer)
+}
+
+/// As [`solve`], and `on_start` is told `max_iterations` once the config is resolved.
+pub fn solve_with(
+    opts: &SolveOptions,
+    on_start: &mut dyn FnMut(usize),
+    observer: &mut dyn FnMut(&IterationRecord),
+) -> Result<Outcome, CliError> {
     let start = Instant::now();
     let config = config::resolve(opts.config.as_deref(), &opts.sets)?;
     let problem = config.problem()?;
     let settings = config.settings()?;
+    on_start(settings.max_iterations);
     output::check_writable(&opts.out)?;
     let newton = NewtonSettings::default();
     let (mut hjb, hjb_summary): (Box<dyn HjbSolver>, serde_json::Value) = match config.hjb.method {
@@ -103,6 +115,7 @@ pub fn solve(
     )?;
     let files = write_results(
         &opts.out,
+        opts.format,
         &config,
         &problem,
         &solution,
@@ -116,8 +129,10 @@ pub fn solve(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_results(
     dir: &Path,
+    format: output::Format,
     config: &Config,
     problem: &Problem,
     sol: &MfgSolution,
@@ -184,10 +199,20 @@ fn write_results(
         "version": env!("CARGO_PKG_VERSION"),
     });
     let mut staged = Staged::new(dir);
-    staged.npy2("u.npy", &sol.u)?;
-    staged.npy2("m.npy", &sol.m)?;
-    staged.npy1("x.npy", &x)?;
-    staged.npy1("t.npy", &t)?;
+    match format {
+        output::Format::Npy => {
+            staged.npy2("u.npy", &sol.u)?;
+            staged.npy2("m.npy", &sol.m)?;
+            staged.npy1("x.npy", &x)?;
+            staged.npy1("t.npy", &t)?;
+        }
+        output::Format::Csv => {
+            staged.csv2("u.csv", &sol.u)?;
+            staged.csv2("m.csv", &sol.m)?;
+            staged.csv1("x.csv", &x)?;
+            staged.csv1("t.csv", &t)?;
+        }
+    }
     staged.text(
         "summary.json",
         &serde_json::to_string_pretty(&summary).expect("summary serialises"),

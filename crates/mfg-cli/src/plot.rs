@@ -1,0 +1,286 @@
+//! Pictures of a result directory: `density.png` (m over x and t), `value.png` (u) and
+//! `convergence.png` (residuals per iteration, log scale). Drawn with plotters on a bitmap with
+//! an embedded DejaVu Sans font, so nothing outside the binary is needed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use ndarray::{Array1, Array2};
+use plotters::prelude::*;
+use plotters::style::colors::colormaps::ViridisRGB;
+use plotters::style::{register_font, FontStyle};
+
+use crate::error::CliError;
+use crate::output;
+
+static FONT: Once = Once::new();
+
+fn font() {
+    FONT.call_once(|| {
+        // The bytes are a valid TrueType font shipped inside the binary.
+        let _ = register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+fn draw_err<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> CliError + '_ {
+    move |e| CliError::Write {
+        path: path.to_owned(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// The arrays and history of a result directory.
+#[derive(Debug)]
+pub struct Results {
+    /// u, (nt + 1, nx_pts).
+    pub u: Array2<f64>,
+    /// m, (nt + 1, nx_pts).
+    pub m: Array2<f64>,
+    /// Grid points.
+    pub x: Array1<f64>,
+    /// Time levels.
+    pub t: Array1<f64>,
+    /// (residual_u, residual_m) per iteration.
+    pub history: Vec<(f64, f64)>,
+    /// The termination reason.
+    pub termination: String,
+}
+
+impl Results {
+    /// Read `u`, `m`, `x`, `t` (`.npy`, or `.csv` when written with `--format csv`) and
+    /// `summary.json` from `dir`.
+    pub fn load(dir: &Path) -> Result<Self, CliError> {
+        let bad = |what: String| CliError::Config {
+            key: "DIR".into(),
+            message: format!(
+                "{}: {what}; give a directory written by `mfg-cli solve`",
+                dir.display()
+            ),
+        };
+        let summary: serde_json::Value = std::fs::read_to_string(dir.join("summary.json"))
+            .map_err(|e| bad(format!("cannot read summary.json ({e})")))
+            .and_then(|s| {
+                serde_json::from_str(&s).map_err(|e| bad(format!("summary.json: {e}")))
+            })?;
+        if summary["grid"]["dim"].as_u64().unwrap_or(1) != 1 {
+            return Err(bad("only 1D results can be plotted so far".into()));
+        }
+        let history = summary["history"]
+            .as_array()
+            .map(|h| {
+                h.iter()
+                    .map(|r| {
+                        (
+                            r["residual_u"].as_f64().unwrap_or(f64::NAN),
+                            r["residual_m"].as_f64().unwrap_or(f64::NAN),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let termination = summary["termination"].as_str().unwrap_or("?").to_owned();
+        let u = output::read_2d(dir, "u").map_err(bad)?;
+        let m = output::read_2d(dir, "m").map_err(bad)?;
+        let x = output::read_1d(dir, "x").map_err(bad)?;
+        let t = output::read_1d(dir, "t").map_err(bad)?;
+        if u.shape() != [t.len(), x.len()] || m.shape() != u.shape() {
+            return Err(bad("array shapes do not match x and t".into()));
+        }
+        Ok(Self {
+            u,
+            m,
+            x,
+            t,
+            history,
+            termination,
+        })
+    }
+}
+
+/// Write the three pictures into `dir`; returns their paths.
+pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
+    font();
+    let r = Results::load(dir)?;
+    let mut done = Vec::new();
+    for (name, field, title, symbol) in [
+        ("density.png", &r.m, "density m(t, x)", "m"),
+        ("value.png", &r.u, "value function u(t, x)", "u"),
+    ] {
+        let path = dir.join(name);
+        atomically(&path, |tmp| heatmap(tmp, field, &r.x, &r.t, title, symbol))?;
+        done.push(path);
+    }
+    let path = dir.join("convergence.png");
+    atomically(&path, |tmp| convergence(tmp, &r.history, &r.termination))?;
+    done.push(path);
+    Ok(done)
+}
+
+/// Draw into a temporary `.png` beside `path`, then rename it into place.
+fn atomically(
+    path: &Path,
+    draw: impl FnOnce(&Path) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plot");
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp.png", std::process::id()));
+    if let Err(e) = draw(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, path).map_err(|source| CliError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn heatmap(
+    path: &Path,
+    f: &Array2<f64>,
+    x: &Array1<f64>,
+    t: &Array1<f64>,
+    title: &str,
+    symbol: &str,
+) -> Result<(), CliError> {
+    let err = draw_err(path);
+    let root = BitMapBackend::new(path, (960, 640)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err(path))?;
+    let (main, bar) = root.split_horizontally(840);
+    let (nt1, nx) = (t.len(), x.len());
+    let (x0, x1) = (x[0], x[nx - 1]);
+    let (t0, t1) = (t[0], t[nt1 - 1]);
+    let dx = if nx > 1 {
+        (x1 - x0) / (nx - 1) as f64
+    } else {
+        1.0
+    };
+    let dt = if nt1 > 1 {
+        (t1 - t0) / (nt1 - 1) as f64
+    } else {
+        1.0
+    };
+    let (lo, hi) = f
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let (lo, hi) = if lo < hi {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    };
+    let mut chart = ChartBuilder::on(&main)
+        .caption(title, ("sans-serif", 26))
+        .margin(12)
+        .x_label_area_size(48)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, t0..t1)
+        .map_err(draw_err(path))?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("x")
+        .y_desc("t")
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 20))
+        .draw()
+        .map_err(draw_err(path))?;
+    let cells = (0..nt1).flat_map(|k| (0..nx).map(move |i| (k, i)));
+    chart
+        .draw_series(cells.map(|(k, i)| {
+            let (xa, xb) = ((x[i] - 0.5 * dx).max(x0), (x[i] + 0.5 * dx).min(x1));
+            let (ta, tb) = ((t[k] - 0.5 * dt).max(t0), (t[k] + 0.5 * dt).min(t1));
+            let c = ViridisRGB::get_color_normalized(f[[k, i]], lo, hi);
+            Rectangle::new([(xa, ta), (xb, tb)], c.filled())
+        }))
+        .map_err(draw_err(path))?;
+    // Colour bar.
+    let mut cb = ChartBuilder::on(&bar)
+        .caption(symbol, ("sans-serif", 22))
+        .margin_top(14)
+        .margin_bottom(60)
+        .margin_right(12)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..1.0, lo..hi)
+        .map_err(draw_err(path))?;
+    cb.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(draw_err(path))?;
+    let steps = 200;
+    cb.draw_series((0..steps).map(|s| {
+        let a = lo + (hi - lo) * s as f64 / steps as f64;
+        let b = lo + (hi - lo) * (s + 1) as f64 / steps as f64;
+        Rectangle::new(
+            [(0.0, a), (1.0, b)],
+            ViridisRGB::get_color_normalized(0.5 * (a + b), lo, hi).filled(),
+        )
+    }))
+    .map_err(draw_err(path))?;
+    root.present().map_err(err)
+}
+
+fn convergence(path: &Path, history: &[(f64, f64)], termination: &str) -> Result<(), CliError> {
+    let err = draw_err(path);
+    let root = BitMapBackend::new(path, (960, 640)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err(path))?;
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    let vals: Vec<f64> = history
+        .iter()
+        .flat_map(|&(a, b)| [a, b])
+        .filter(|&v| positive(v))
+        .collect();
+    let lo = vals.iter().cloned().fold(f64::INFINITY, f64::min).min(1e-1);
+    let hi = vals
+        .iter()
+        .cloned()
+        .fold(f64::NEG_INFINITY, f64::max)
+        .max(1.0);
+    let n = history.len().max(2) as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "convergence ({termination} after {} iterations)",
+                history.len()
+            ),
+            ("sans-serif", 26),
+        )
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(80)
+        .build_cartesian_2d(1.0..n, (lo * 0.5..hi * 2.0).log_scale())
+        .map_err(draw_err(path))?;
+    chart
+        .configure_mesh()
+        .x_desc("iteration")
+        .y_desc("relative residual")
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 20))
+        .draw()
+        .map_err(draw_err(path))?;
+    for (label, color, pick) in [("residual_u", BLUE, 0usize), ("residual_m", RED, 1usize)] {
+        let pts: Vec<(f64, f64)> = history
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((i + 1) as f64, if pick == 0 { r.0 } else { r.1 }))
+            .filter(|&(_, v)| positive(v))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .map_err(draw_err(path))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 18))
+        .draw()
+        .map_err(draw_err(path))?;
+    root.present().map_err(err)
+}
