@@ -12,6 +12,13 @@ use mfg_core::{Boundary, Coupling, Grid, IterationSettings, Problem, ProblemErro
 use crate::error::CliError;
 use crate::presets;
 
+/// The largest `(nx + 1)(nt + 1)` accepted: 5·10^7 values, 400 MB per field (a solve keeps
+/// several fields).
+pub const MAX_FIELD_ELEMENTS: u128 = 50_000_000;
+
+/// The most particles accepted (16 bytes each, twice).
+pub const MAX_PARTICLES: usize = 200_000_000;
+
 /// The whole config; every key is optional.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -376,8 +383,8 @@ fn merge(base: &mut toml::Table, top: toml::Table) {
 
 /// Resolve the config: defaults < preset < the file's keys < `--set` overrides.
 pub fn resolve(file: Option<&Path>, sets: &[String]) -> Result<Config, CliError> {
-    let file_table = match file {
-        None => toml::Table::new(),
+    match file {
+        None => resolve_text(None, sets),
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 invalid(
@@ -385,13 +392,18 @@ pub fn resolve(file: Option<&Path>, sets: &[String]) -> Result<Config, CliError>
                     format!("cannot read {}: {e}; check the path", path.display()),
                 )
             })?;
-            text.parse::<toml::Table>().map_err(|e| {
-                invalid(
-                    "CONFIG",
-                    format!("{} is not valid TOML: {e}", path.display()),
-                )
-            })?
+            resolve_text(Some((&path.display().to_string(), &text)), sets)
         }
+    }
+}
+
+/// As [`resolve`], with the config file given as `(name, text)`.
+pub fn resolve_text(file: Option<(&str, &str)>, sets: &[String]) -> Result<Config, CliError> {
+    let file_table = match file {
+        None => toml::Table::new(),
+        Some((name, text)) => text
+            .parse::<toml::Table>()
+            .map_err(|e| invalid("CONFIG", format!("{name} is not valid TOML: {e}")))?,
     };
     let mut set_table = toml::Table::new();
     for s in sets {
@@ -490,6 +502,16 @@ impl Config {
 
     /// Build the validated problem.
     pub fn problem(&self) -> Result<Problem, CliError> {
+        let elements = (self.grid.nx as u128 + 1) * (self.grid.nt as u128 + 1);
+        if elements > MAX_FIELD_ELEMENTS {
+            return Err(invalid(
+                "grid.nx",
+                format!(
+                    "grid.nx = {} with grid.nt = {} gives {elements} values per field (over {MAX_FIELD_ELEMENTS}, several GB of memory): reduce grid.nx or grid.nt",
+                    self.grid.nx, self.grid.nt
+                ),
+            ));
+        }
         let boundary = match self.grid.boundary {
             BoundaryKind::NoFlux => Boundary::NoFlux,
             BoundaryKind::Periodic => Boundary::Periodic,
@@ -562,6 +584,15 @@ impl Config {
                 ))
             }
         };
+        if self.fp.particles > MAX_PARTICLES {
+            return Err(invalid(
+                "fp.particles",
+                format!(
+                    "{} particles is over the limit of {MAX_PARTICLES}: use fewer",
+                    self.fp.particles
+                ),
+            ));
+        }
         let s = fp_solver::ParticleSettings {
             particles: self.fp.particles,
             seed: self.fp.seed,

@@ -108,6 +108,8 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
         (&["--set", "model.sigma=-1"], "model.sigma"),
         (&["--set", "model.potential=foo(x)"], "model.potential"),
         (&["--set", "model.potential=nan"], "model.potential"),
+        (&["--set", "model.potential=sqrt(x-2)"], "model.potential"),
+        (&["--set", "iteration.damping=0"], "iteration.damping"),
         (&["--set", "grid.nxx=10"], "grid.nxx"),
         (&["--set", "iteration.damping=0"], "iteration.damping"),
         (&["--set", "iteration.damping=1.5"], "iteration.damping"),
@@ -359,4 +361,146 @@ fn particles_give_identical_files_for_one_and_two_threads() {
     let s = summary(&tmp.path().join("r1"));
     assert_eq!(s["solver"]["fp"]["method"], "particle");
     assert_eq!(s["solver"]["fp"]["seed"], 7);
+}
+
+fn is_png(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.len() > 10_000 && b.starts_with(b"\x89PNG\r\n\x1a\n"))
+}
+
+#[test]
+fn solve_with_plot_and_the_plot_command_write_three_pictures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mfg(&["solve", "--quiet", "--out", "r", "--plot"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for name in ["density.png", "value.png", "convergence.png"] {
+        assert!(is_png(&tmp.path().join("r").join(name)), "{name}");
+    }
+    // `plot` on a CSV result redraws them from the files alone.
+    let o = mfg(
+        &[
+            "solve",
+            "--quiet",
+            "--out",
+            "c",
+            "--format",
+            "csv",
+            "--set",
+            "preset=lq-gaussian",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = mfg(&["plot", "c"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(is_png(&tmp.path().join("c/density.png")));
+    // Nothing temporary is left.
+    for dir in ["r", "c"] {
+        for e in std::fs::read_dir(tmp.path().join(dir)).unwrap() {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            assert!(!name.contains(".tmp"), "left over {name}");
+        }
+    }
+    // A directory without results is a clear error.
+    let o = mfg(&["plot", "nowhere"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("summary.json"), "{}", stderr(&o));
+}
+
+#[test]
+fn csv_output_holds_the_same_numbers_as_npy() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (dir, format) in [("n", "npy"), ("c", "csv")] {
+        let o = mfg(
+            &[
+                "solve",
+                "--quiet",
+                "--out",
+                dir,
+                "--format",
+                format,
+                "--set",
+                "grid.nx=30",
+            ],
+            tmp.path(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let m: Array2<f64> = read_npy(tmp.path().join("n/m.npy")).unwrap();
+    let text = std::fs::read_to_string(tmp.path().join("c/m.csv")).unwrap();
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!((rows.len(), rows[0].len()), (m.nrows(), m.ncols()));
+    for (k, row) in rows.iter().enumerate() {
+        for (i, v) in row.iter().enumerate() {
+            assert_eq!(*v, m[[k, i]], "CSV must round-trip exactly");
+        }
+    }
+    assert!(tmp.path().join("c/x.csv").exists() && tmp.path().join("c/t.csv").exists());
+    assert!(!tmp.path().join("c/m.npy").exists());
+}
+
+#[test]
+fn check_prints_the_resolved_config_or_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mfg(
+        &[
+            "check",
+            "--set",
+            "preset=lq-gaussian",
+            "--set",
+            "grid.nx=64",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let resolved: toml::Table = String::from_utf8(o.stdout).unwrap().parse().unwrap();
+    assert_eq!(resolved["grid"]["nx"].as_integer(), Some(64));
+    assert_eq!(resolved["preset"].as_str(), Some("lq-gaussian"));
+    assert_eq!(resolved["iteration"]["damping"].as_float(), Some(0.5));
+    // The resolved config solves to the same thing when fed back.
+    std::fs::write(
+        tmp.path().join("r.toml"),
+        toml::to_string(&resolved).unwrap(),
+    )
+    .unwrap();
+    let o = mfg(&["check", "r.toml"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for bad in ["model.sigma=-1", "fp.method=particle", "hjb.cfl=3"] {
+        let mut args = vec!["check", "--set", bad];
+        if bad == "fp.method=particle" {
+            args.extend(["--set", "fp.particles=0"]);
+        }
+        if bad == "hjb.cfl=3" {
+            args.extend(["--set", "hjb.method=weno5"]);
+        }
+        let o = mfg(&args, tmp.path());
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+    }
+    assert!(
+        !tmp.path().join("mfg-out").exists(),
+        "check must not write results"
+    );
+}
+
+#[test]
+fn every_example_config_is_valid() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut count = 0;
+    for e in std::fs::read_dir(&examples).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            let o = mfg(&["check", path.to_str().unwrap()], &examples);
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{}: {}",
+                path.display(),
+                stderr(&o)
+            );
+            count += 1;
+        }
+    }
+    assert!(count >= 3, "at least three example configs");
 }
