@@ -73,6 +73,7 @@ impl Work {
 #[derive(Debug, Clone, Default)]
 pub struct FdmFp {
     work: Option<Work>,
+    nd: Option<crate::fdm_nd::NdWork>,
 }
 
 impl FdmFp {
@@ -97,10 +98,11 @@ impl FpSolver for FdmFp {
         check_shape(problem, m.shape(), "m");
         let grid = problem.grid();
         if grid.dim() != 1 {
-            return Err(SolveError::Unsupported {
-                solver: "fdm FP",
-                what: "grids of more than one dimension (not built yet)",
-            });
+            if !self.nd.as_ref().is_some_and(|w| w.fits(problem)) {
+                self.nd = Some(crate::fdm_nd::NdWork::new(problem));
+            }
+            let w = self.nd.as_mut().expect("allocated above");
+            return crate::fdm_nd::solve(w, problem, u, m);
         }
         let axis = grid.axis(0);
         let weights = grid.weights();

@@ -102,6 +102,7 @@ impl Work {
 pub struct FdmHjb {
     settings: NewtonSettings,
     work: Option<Work>,
+    nd: Option<crate::fdm_nd::NdWork>,
 }
 
 impl FdmHjb {
@@ -110,6 +111,7 @@ impl FdmHjb {
         Self {
             settings,
             work: None,
+            nd: None,
         }
     }
 
@@ -121,6 +123,9 @@ impl FdmHjb {
     /// Forget the previous solve (the next solve starts Newton from `u^{k+1}`).
     pub fn reset(&mut self) {
         if let Some(w) = self.work.as_mut() {
+            w.warm = false;
+        }
+        if let Some(w) = self.nd.as_mut() {
             w.warm = false;
         }
     }
@@ -141,10 +146,11 @@ impl HjbSolver for FdmHjb {
         check_shape(problem, u.shape(), "u");
         let grid = problem.grid();
         if grid.dim() != 1 {
-            return Err(SolveError::Unsupported {
-                solver: "fdm HJB",
-                what: "grids of more than one dimension (not built yet)",
-            });
+            if !self.nd.as_ref().is_some_and(|w| w.fits(problem)) {
+                self.nd = Some(crate::fdm_nd::NdWork::new(problem));
+            }
+            let w = self.nd.as_mut().expect("allocated above");
+            return crate::fdm_nd::solve(&self.settings, w, problem, m, u);
         }
         let axis = grid.axis(0);
         let n = grid.len();
@@ -313,17 +319,5 @@ mod tests {
                 assert!(res.abs() < 1e-8, "residual {res} at level {k}, point {i}");
             }
         }
-    }
-
-    #[test]
-    fn two_dimensional_grids_are_reported_unsupported() {
-        let grid = Grid::rectangle([0.0, 1.0], 4, [0.0, 1.0], 4, Boundary::NoFlux).unwrap();
-        let p = Problem::builder(grid, TimeGrid::new(1.0, 2).unwrap())
-            .build()
-            .unwrap();
-        let z = Array2::zeros((3, 25));
-        let mut u = Array2::zeros((3, 25));
-        let e = FdmHjb::default().solve_into(&p, z.view(), u.view_mut());
-        assert!(matches!(e, Err(SolveError::Unsupported { .. })));
     }
 }

@@ -32,6 +32,7 @@
 //! Anal. 48 (2010) 1136–1162.
 
 mod fdm;
+mod fdm_nd;
 mod weno;
 
 pub use fdm::{FdmHjb, NewtonSettings};

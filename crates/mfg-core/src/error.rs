@@ -85,6 +85,16 @@ pub enum SolveError {
         /// Sup norm of the last scaled residual.
         last_update: f64,
     },
+    /// An iterative linear solve did not reach its tolerance.
+    #[error("the linear solve at time level {time_level} stopped at relative residual {residual:e} after {iterations} iterations: reduce the time step")]
+    LinearSolve {
+        /// The time level being computed.
+        time_level: usize,
+        /// Iterations taken.
+        iterations: usize,
+        /// Final relative residual.
+        residual: f64,
+    },
     /// The solver cannot handle this problem (for example a grid dimension it was not built for).
     #[error("{solver} cannot solve this problem: {what}")]
     Unsupported {

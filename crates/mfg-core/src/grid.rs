@@ -164,6 +164,8 @@ pub struct Grid {
     boundary: Boundary,
     weights: Vec<f64>,
     points: Vec<f64>,
+    /// Per axis, the flat indices `(previous, next)` of every point (wrapped or reflected).
+    neighbours: Vec<Vec<[usize; 2]>>,
 }
 
 impl Grid {
@@ -204,12 +206,41 @@ impl Grid {
                 points[flat * dim + d] = axis.coord(i);
             }
         }
+        let mut neighbours = vec![vec![[0usize; 2]; len]; dim];
+        for (d, axis) in axes.iter().enumerate() {
+            let stride: usize = axes[d + 1..].iter().map(Axis::len).product();
+            for (flat, nb) in neighbours[d].iter_mut().enumerate() {
+                let i = (flat / stride) % axis.len();
+                let (p, q) = axis.neighbours(i);
+                let base = flat - i * stride;
+                *nb = [base + p * stride, base + q * stride];
+            }
+        }
         Self {
             axes,
             boundary,
             weights,
             points,
+            neighbours,
         }
+    }
+
+    /// The flat indices `(previous, next)` of point `idx` along axis `d` (wrapped when
+    /// periodic, reflected at no-flux walls: see [`Axis::neighbours`]).
+    #[inline]
+    pub fn neighbours(&self, idx: usize, d: usize) -> (usize, usize) {
+        let [p, q] = self.neighbours[d][idx];
+        (p, q)
+    }
+
+    /// The neighbour table of axis `d`: `[previous, next]` for every flat index.
+    pub fn neighbour_table(&self, d: usize) -> &[[usize; 2]] {
+        &self.neighbours[d]
+    }
+
+    /// Points per axis, first (slowest) first: the shape of one time level.
+    pub fn shape(&self) -> Vec<usize> {
+        self.axes.iter().map(Axis::len).collect()
     }
 
     /// Number of space dimensions.
@@ -356,6 +387,17 @@ mod tests {
         // Index (i, j) = (1, 3) is flat 1 * 5 + 3 = 8.
         assert_eq!(g.point(8), &[0.5, 1.5]);
         assert!((g.integrate(&[1.0; 15]) - 2.0).abs() < 1e-14);
+        // Neighbours of (1, 3) = 8: along x (1 ± 1, 3) = 3, 13; along y (1, 3 ± 1) = 7, 9.
+        assert_eq!(g.neighbours(8, 0), (3, 13));
+        assert_eq!(g.neighbours(8, 1), (7, 9));
+        // Reflection at the walls: (0, 0) has x-neighbours (1, 0) twice.
+        assert_eq!(g.neighbours(0, 0), (5, 5));
+        assert_eq!(g.neighbours(14, 1), (13, 13));
+        assert_eq!(g.shape(), vec![3, 5]);
+        let p = Grid::rectangle([0.0, 1.0], 3, [0.0, 1.0], 4, Boundary::Periodic).unwrap();
+        // (0, 0) wraps to (2, 0) = 8 and (0, 3) = 3.
+        assert_eq!(p.neighbours(0, 0), (8, 4));
+        assert_eq!(p.neighbours(0, 1), (3, 1));
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub mod problem;
 pub mod settings;
 pub mod solution;
 pub mod solver;
+pub mod sparse;
 pub mod test_problems;
 pub mod upwind;
 

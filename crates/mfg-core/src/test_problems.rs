@@ -132,6 +132,41 @@ impl LqGaussian {
     }
 }
 
+impl LqGaussian {
+    /// The separable 2D game on `domain²`: `f = (q/2)((x − z)² + (y − z)²)`, `g` likewise,
+    /// `m0 = N(μ0, Σ0) ⊗ N(μ0, Σ0)`. Its solution is `u(t, x) + u(t, y)` (the 1D value
+    /// function in each coordinate) and the product of the 1D densities.
+    pub fn problem_2d(&self, nx: usize, nt: usize) -> Problem {
+        let [a, b] = self.domain;
+        let grid = Grid::rectangle([a, b], nx, [a, b], nx, Boundary::NoFlux).expect("valid grid");
+        let s = *self;
+        Problem::builder(
+            grid,
+            TimeGrid::new(self.t_final, nt).expect("valid time grid"),
+        )
+        .sigma(self.sigma())
+        .control_cost(1.0)
+        .coupling(Coupling::None)
+        .potential_fn(|p| 0.5 * s.q * ((p[0] - s.z).powi(2) + (p[1] - s.z).powi(2)))
+        .terminal_cost_fn(|p| 0.5 * s.c * ((p[0] - s.z).powi(2) + (p[1] - s.z).powi(2)))
+        .initial_density_fn(|p| {
+            (-((p[0] - s.mu0).powi(2) + (p[1] - s.mu0).powi(2)) / (2.0 * s.var0)).exp()
+        })
+        .build()
+        .expect("valid 2D LQ problem")
+    }
+
+    /// The exact 2D value function `u(t, x) + u(t, y)`.
+    pub fn u_2d(&self, t: f64, x: f64, y: f64) -> f64 {
+        self.u(t, x) + self.u(t, y)
+    }
+
+    /// The exact 2D density `m(t, x) m(t, y)`.
+    pub fn m_2d(&self, t: f64, x: f64, y: f64) -> f64 {
+        self.m(t, x) * self.m(t, y)
+    }
+}
+
 /// A manufactured solution of the fully coupled system on the periodic `[0, 1]`:
 ///
 /// ```text

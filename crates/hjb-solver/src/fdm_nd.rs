@@ -1,0 +1,162 @@
+//! The multi-dimensional branch of `FdmHjb`: the same scheme, with the Newton systems on the
+//! grid's sparse 5-point pattern solved by ILU(0)-preconditioned BiCGSTAB.
+
+use ndarray::{ArrayView2, ArrayViewMut2};
+use tracing::trace;
+
+use mfg_core::sparse::{BiCgStab, GridMatrix, Preconditioner};
+use mfg_core::upwind::upwind_rates_grid;
+use mfg_core::{HjbStats, Problem, SolveError};
+
+use crate::fdm::NewtonSettings;
+
+/// Relative tolerance of the Newton linear solves (inexact Newton: the nonlinear residual
+/// decides convergence).
+const LINEAR_TOL: f64 = 1e-10;
+const LINEAR_MAX_ITER: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub(crate) struct NdWork {
+    n: usize,
+    to_prev: Vec<Vec<f64>>,
+    to_next: Vec<Vec<f64>>,
+    ham: Vec<f64>,
+    cost: Vec<f64>,
+    u_next: Vec<f64>,
+    rhs: Vec<f64>,
+    step: Vec<f64>,
+    matrix: GridMatrix,
+    solver: BiCgStab,
+    previous: Vec<f64>,
+    pub(crate) warm: bool,
+}
+
+impl NdWork {
+    pub(crate) fn new(problem: &Problem) -> Self {
+        let grid = problem.grid();
+        let n = grid.len();
+        let matrix = GridMatrix::new(grid);
+        let nnz = matrix.nnz();
+        Self {
+            n,
+            to_prev: vec![vec![0.0; n]; grid.dim()],
+            to_next: vec![vec![0.0; n]; grid.dim()],
+            ham: vec![0.0; n],
+            cost: vec![0.0; n],
+            u_next: vec![0.0; n],
+            rhs: vec![0.0; n],
+            step: vec![0.0; n],
+            solver: BiCgStab::new(n, Preconditioner::Ilu0, nnz),
+            matrix,
+            previous: vec![0.0; problem.time().levels() * n],
+            warm: false,
+        }
+    }
+
+    pub(crate) fn fits(&self, problem: &Problem) -> bool {
+        self.n == problem.grid().len()
+            && self.to_prev.len() == problem.grid().dim()
+            && self.previous.len() == problem.time().levels() * self.n
+    }
+}
+
+pub(crate) fn solve(
+    settings: &NewtonSettings,
+    w: &mut NdWork,
+    problem: &Problem,
+    m: ArrayView2<'_, f64>,
+    mut u: ArrayViewMut2<'_, f64>,
+) -> Result<HjbStats, SolveError> {
+    let grid = problem.grid();
+    let n = grid.len();
+    let nt = problem.time().nt();
+    let dt = problem.time().dt();
+    let nu = problem.nu();
+    let h = problem.hamiltonian();
+    let mut stats = HjbStats::default();
+    u.row_mut(nt)
+        .as_slice_mut()
+        .expect("contiguous row")
+        .copy_from_slice(problem.terminal_cost());
+    for k in (0..nt).rev() {
+        let m_next = m.row(k + 1);
+        problem.running_cost_into(k, m_next.as_slice().expect("contiguous row"), &mut w.cost);
+        w.u_next
+            .copy_from_slice(u.row(k + 1).as_slice().expect("contiguous row"));
+        let mut row = u.row_mut(k);
+        let uk = row.as_slice_mut().expect("contiguous row");
+        if w.warm {
+            uk.copy_from_slice(&w.previous[k * n..(k + 1) * n]);
+        } else {
+            uk.copy_from_slice(&w.u_next);
+        }
+        let mut iterations = 0;
+        loop {
+            upwind_rates_grid(
+                grid,
+                nu,
+                h,
+                uk,
+                &mut w.to_prev,
+                &mut w.to_next,
+                Some(&mut w.ham),
+            );
+            // −G(u) with ν Δu − H = Σ_d Σ_± rate (u_nb − u) + H.
+            let (mut gmax, mut umax) = (0.0_f64, 0.0_f64);
+            for i in 0..n {
+                let mut lu = 0.0;
+                for d in 0..grid.dim() {
+                    let (l, r) = grid.neighbours(i, d);
+                    lu += w.to_prev[d][i] * (uk[l] - uk[i]) + w.to_next[d][i] * (uk[r] - uk[i]);
+                }
+                let g = uk[i] - w.u_next[i] - dt * (lu + w.ham[i] + w.cost[i]);
+                w.rhs[i] = -g;
+                gmax = gmax.max(g.abs());
+                umax = umax.max(uk[i].abs());
+            }
+            if !(gmax.is_finite() && umax.is_finite()) {
+                let index = uk.iter().position(|v| !v.is_finite()).unwrap_or(0);
+                return Err(SolveError::NonFinite {
+                    field: "u",
+                    time_level: k,
+                    index,
+                });
+            }
+            if gmax <= settings.tolerance * (1.0 + umax) {
+                break;
+            }
+            if iterations == settings.max_iterations {
+                return Err(SolveError::NewtonFailed {
+                    time_level: k,
+                    iterations,
+                    last_update: gmax,
+                });
+            }
+            iterations += 1;
+            w.matrix.assemble(dt, &w.to_prev, &w.to_next, false);
+            w.solver.prepare(&w.matrix);
+            w.step.iter_mut().for_each(|v| *v = 0.0);
+            let out = w
+                .solver
+                .solve(&w.matrix, &w.rhs, &mut w.step, LINEAR_TOL, LINEAR_MAX_ITER);
+            if !out.converged {
+                return Err(SolveError::LinearSolve {
+                    time_level: k,
+                    iterations: out.iterations,
+                    residual: out.relative_residual,
+                });
+            }
+            for (ui, di) in uk.iter_mut().zip(&w.step) {
+                *ui += di;
+            }
+        }
+        trace!(level = k, newton = iterations);
+        stats.newton_iterations += iterations;
+        stats.max_newton_per_level = stats.max_newton_per_level.max(iterations);
+    }
+    for (k, row) in u.rows().into_iter().enumerate() {
+        w.previous[k * n..(k + 1) * n].copy_from_slice(row.as_slice().expect("contiguous row"));
+    }
+    w.warm = true;
+    Ok(stats)
+}

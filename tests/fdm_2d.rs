@@ -1,0 +1,125 @@
+//! The finite-difference solvers in two dimensions: the separable LQ game against its exact
+//! solution, mass and positivity for both walls, and x ↔ y symmetry.
+
+use mfg_rs::core::test_problems::LqGaussian;
+use mfg_rs::core::{
+    Boundary, Coupling, FixedPointIterator, Grid, IterationSettings, MfgSolution, Problem, TimeGrid,
+};
+use mfg_rs::fp::FdmFp;
+use mfg_rs::hjb::FdmHjb;
+
+fn solve(p: &Problem, tol: f64) -> MfgSolution {
+    let settings = IterationSettings {
+        tolerance: tol,
+        anderson_depth: 5,
+        ..Default::default()
+    };
+    let sol = FixedPointIterator::new(settings)
+        .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
+        .unwrap();
+    assert!(sol.converged(), "{sol}");
+    sol
+}
+
+fn orders(e: &[f64]) -> Vec<f64> {
+    e.windows(2).map(|w| (w[0] / w[1]).log2()).collect()
+}
+
+#[test]
+fn separable_lq_game_converges_at_first_order_in_moments_and_u() {
+    // [−3, 3.5]²: the Gaussians stay > 4 standard deviations from the walls.
+    let lq = LqGaussian {
+        domain: [-3.0, 3.5],
+        ..Default::default()
+    };
+    let (mut e_mean, mut e_var, mut e_u) = (vec![], vec![], vec![]);
+    for nx in [52, 104, 208] {
+        let nt = nx / 4;
+        let p = lq.problem_2d(nx, nt);
+        let sol = solve(&p, 1e-8);
+        let g = p.grid();
+        let w = g.weights();
+        let row = sol.m.row(nt);
+        let (mut mx, mut my) = (0.0, 0.0);
+        for i in 0..g.len() {
+            mx += w[i] * row[i] * g.point(i)[0];
+            my += w[i] * row[i] * g.point(i)[1];
+        }
+        let vx: f64 = (0..g.len())
+            .map(|i| w[i] * row[i] * (g.point(i)[0] - mx).powi(2))
+            .sum();
+        assert!((mx - my).abs() < 1e-12, "x and y moments differ: {mx} {my}");
+        let mut eu: f64 = 0.0;
+        for k in 0..=nt {
+            let t = p.time().t(k);
+            for i in 0..g.len() {
+                let q = g.point(i);
+                if lq.m_2d(t, q[0], q[1]) > 1e-3 {
+                    eu = eu.max((sol.u[[k, i]] - lq.u_2d(t, q[0], q[1])).abs());
+                }
+            }
+        }
+        e_mean.push((mx - lq.mean(1.0)).abs());
+        e_var.push((vx - lq.variance(1.0)).abs());
+        e_u.push(eu);
+    }
+    eprintln!("2D LQ: mean {e_mean:?}, var {e_var:?}, u {e_u:?}");
+    for (name, e) in [("mean", &e_mean), ("variance", &e_var), ("u", &e_u)] {
+        let p = orders(e);
+        assert!(p.iter().all(|&q| q >= 0.8), "{name}: orders {p:?} ({e:?})");
+    }
+}
+
+/// Data symmetric under x ↔ y (and under each reflection), with crowd aversion.
+fn symmetric(boundary: Boundary) -> Problem {
+    let grid = Grid::rectangle([0.0, 1.0], 30, [0.0, 1.0], 30, boundary).unwrap();
+    Problem::builder(grid, TimeGrid::new(0.5, 20).unwrap())
+        .sigma(0.3)
+        .coupling(Coupling::Linear { strength: 0.3 })
+        .potential_fn(|p| (p[0] - 0.5).powi(2) + (p[1] - 0.5).powi(2))
+        .terminal_cost_fn(|p| (p[0] - p[1]).powi(2) + (p[0] + p[1] - 1.0).powi(2))
+        .initial_density_fn(|p| {
+            (-40.0 * ((p[0] - 0.3).powi(2) + (p[1] - 0.3).powi(2))).exp()
+                + (-40.0 * ((p[0] - 0.7).powi(2) + (p[1] - 0.7).powi(2))).exp()
+        })
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn mass_and_positivity_hold_for_both_walls_in_2d() {
+    for b in [Boundary::NoFlux, Boundary::Periodic] {
+        let p = symmetric(b);
+        let sol = solve(&p, 1e-8);
+        for row in sol.m.rows() {
+            let mass = p.grid().integrate(row.as_slice().unwrap());
+            assert!((mass - 1.0).abs() < 1e-12, "{b:?}: mass {mass}");
+            assert!(row.iter().all(|&v| v >= 0.0), "{b:?}: m < 0");
+        }
+    }
+}
+
+#[test]
+fn data_symmetric_under_swapping_x_and_y_give_a_symmetric_solution() {
+    let p = symmetric(Boundary::NoFlux);
+    let sol = solve(&p, 1e-10);
+    let shape = p.grid().shape();
+    let (nx, ny) = (shape[0], shape[1]);
+    let su = sol.u.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+    let sm = sol.m.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+    for k in 0..p.time().levels() {
+        for i in 0..nx {
+            for j in 0..ny {
+                let (a, b) = (i * ny + j, j * ny + i);
+                assert!(
+                    (sol.u[[k, a]] - sol.u[[k, b]]).abs() <= 1e-8 * su,
+                    "u at {k} ({i}, {j})"
+                );
+                assert!(
+                    (sol.m[[k, a]] - sol.m[[k, b]]).abs() <= 1e-8 * sm,
+                    "m at {k} ({i}, {j})"
+                );
+            }
+        }
+    }
+}
