@@ -96,6 +96,38 @@ pub fn assemble_implicit(
     }
 }
 
+/// Jump rates of `L(u)` along every axis of a grid of any dimension, and `H_h = Σ_d H_h^d` at
+/// every point if `hamiltonian` is given (the quadratic H separates over the axes, so the
+/// upwind scheme is the 1D one per axis).
+pub fn upwind_rates_grid(
+    grid: &crate::grid::Grid,
+    nu: f64,
+    h: &Hamiltonian,
+    u: &[f64],
+    to_prev: &mut [Vec<f64>],
+    to_next: &mut [Vec<f64>],
+    mut hamiltonian: Option<&mut [f64]>,
+) {
+    if let Some(hv) = hamiltonian.as_deref_mut() {
+        hv.iter_mut().for_each(|v| *v = 0.0);
+    }
+    for d in 0..grid.dim() {
+        let inv_dx = 1.0 / grid.axis(d).dx();
+        let diff = nu * inv_dx * inv_dx;
+        let (tp, tn) = (&mut to_prev[d], &mut to_next[d]);
+        for (i, &[l, r]) in grid.neighbour_table(d).iter().enumerate() {
+            let back = (u[i] - u[l]) * inv_dx;
+            let fwd = (u[r] - u[i]) * inv_dx;
+            let (sp, sn) = h.upwind_speeds(back, fwd);
+            tp[i] = diff + sp * inv_dx;
+            tn[i] = diff + sn * inv_dx;
+            if let Some(hv) = hamiltonian.as_deref_mut() {
+                hv[i] += h.upwind(back, fwd);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,38 +190,6 @@ mod tests {
                 let lu = tp[i] * (u[l] - u[i]) + tn[i] * (u[r] - u[i]);
                 let lap = nu * (u[l] - 2.0 * u[i] + u[r]) / (dx * dx);
                 assert!((lu - (lap - 2.0 * hv[i])).abs() < 1e-10, "{b:?} at {i}");
-            }
-        }
-    }
-}
-
-/// Jump rates of `L(u)` along every axis of a grid of any dimension, and `H_h = Σ_d H_h^d` at
-/// every point if `hamiltonian` is given (the quadratic H separates over the axes, so the
-/// upwind scheme is the 1D one per axis).
-pub fn upwind_rates_grid(
-    grid: &crate::grid::Grid,
-    nu: f64,
-    h: &Hamiltonian,
-    u: &[f64],
-    to_prev: &mut [Vec<f64>],
-    to_next: &mut [Vec<f64>],
-    mut hamiltonian: Option<&mut [f64]>,
-) {
-    if let Some(hv) = hamiltonian.as_deref_mut() {
-        hv.iter_mut().for_each(|v| *v = 0.0);
-    }
-    for d in 0..grid.dim() {
-        let inv_dx = 1.0 / grid.axis(d).dx();
-        let diff = nu * inv_dx * inv_dx;
-        let (tp, tn) = (&mut to_prev[d], &mut to_next[d]);
-        for (i, &[l, r]) in grid.neighbour_table(d).iter().enumerate() {
-            let back = (u[i] - u[l]) * inv_dx;
-            let fwd = (u[r] - u[i]) * inv_dx;
-            let (sp, sn) = h.upwind_speeds(back, fwd);
-            tp[i] = diff + sp * inv_dx;
-            tn[i] = diff + sn * inv_dx;
-            if let Some(hv) = hamiltonian.as_deref_mut() {
-                hv[i] += h.upwind(back, fwd);
             }
         }
     }
