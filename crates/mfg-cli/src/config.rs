@@ -474,10 +474,18 @@ impl Config {
                 ))
             }
             (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "grid.y",
-                    "2D grids are not built yet: remove grid.y and grid.ny",
-                ))
+                if self.hjb.method != HjbMethod::Fdm {
+                    return Err(invalid(
+                        "hjb.method",
+                        "the WENO methods are 1D only so far: use \"fdm\" on a 2D grid",
+                    ));
+                }
+                if self.fp.method == FpMethod::Particle {
+                    return Err(invalid(
+                        "fp.method",
+                        "particles are 1D only so far: use \"fdm\" on a 2D grid",
+                    ));
+                }
             }
         }
         if self.hjb.method != HjbMethod::Fdm {
@@ -502,7 +510,9 @@ impl Config {
 
     /// Build the validated problem.
     pub fn problem(&self) -> Result<Problem, CliError> {
-        let elements = (self.grid.nx as u128 + 1) * (self.grid.nt as u128 + 1);
+        let elements = (self.grid.nx as u128 + 1)
+            * (self.grid.ny.unwrap_or(0) as u128 + 1)
+            * (self.grid.nt as u128 + 1);
         if elements > MAX_FIELD_ELEMENTS {
             return Err(invalid(
                 "grid.nx",
@@ -516,12 +526,15 @@ impl Config {
             BoundaryKind::NoFlux => Boundary::NoFlux,
             BoundaryKind::Periodic => Boundary::Periodic,
         };
-        let grid = Grid::line(self.grid.x[0], self.grid.x[1], self.grid.nx, boundary)
-            .map_err(from_problem)?;
+        let grid = match (self.grid.y, self.grid.ny) {
+            (Some(y), Some(ny)) => Grid::rectangle(self.grid.x, self.grid.nx, y, ny, boundary),
+            _ => Grid::line(self.grid.x[0], self.grid.x[1], self.grid.nx, boundary),
+        }
+        .map_err(from_problem)?;
         let time = TimeGrid::new(self.grid.t_final, self.grid.nt).map_err(from_problem)?;
-        let vars = ["x"];
+        let vars: &[&str] = if grid.dim() == 2 { &["x", "y"] } else { &["x"] };
         let parse = |key: &'static str, text: &ExprText| {
-            Expr::parse(&text.0, &vars).map_err(|e| invalid(key, format!("'{}': {e}", text.0)))
+            Expr::parse(&text.0, vars).map_err(|e| invalid(key, format!("'{}': {e}", text.0)))
         };
         let potential = parse("model.potential", &self.model.potential)?;
         let terminal = parse("model.terminal_cost", &self.model.terminal_cost)?;
@@ -720,6 +733,10 @@ mod tests {
         assert_eq!(key(&["hjb.method=weno5", "hjb.cfl=1.5"]), "hjb.cfl");
         assert_eq!(key(&["hjb.method=weno5", "grid.nx=4"]), "grid.nx");
         assert_eq!(key(&["grid.y=[0,1]"]), "grid.ny");
+        assert_eq!(
+            key(&["grid.y=[0,1]", "grid.ny=8", "hjb.method=weno5"]),
+            "hjb.method"
+        );
         assert_eq!(key(&["preset=nope"]), "preset");
         assert_eq!(key(&["grid=3", "grid.nx=4"]), "grid");
         let problem_key = |sets: &[&str]| {

@@ -50,6 +50,21 @@ impl Staged {
         self.write_with(name, |w| a.write_npy(w).map_err(std::io::Error::other))
     }
 
+    /// Stage the `(levels, n_space)` array `a` as `.npy` with the given shape (the product of
+    /// `shape` must be `a.len()`; the data are C-ordered as they are).
+    pub fn npy_shaped(
+        &mut self,
+        name: &str,
+        a: &Array2<f64>,
+        shape: &[usize],
+    ) -> Result<(), CliError> {
+        let view = a
+            .view()
+            .into_shape_with_order(ndarray::IxDyn(shape))
+            .expect("shape matches the data");
+        self.write_with(name, |w| view.write_npy(w).map_err(std::io::Error::other))
+    }
+
     /// Stage a 1D array as `.npy`.
     pub fn npy1(&mut self, name: &str, a: &Array1<f64>) -> Result<(), CliError> {
         self.write_with(name, |w| a.write_npy(w).map_err(std::io::Error::other))

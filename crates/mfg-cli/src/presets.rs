@@ -77,6 +77,56 @@ terminal_cost = "0.25*(x-0.7)^2"
 initial_density = "exp(-10*(x+0.4)^2)"
 "#,
     },
+    Preset {
+        name: "crowd-2d",
+        description: "a room [0, 1]^2 (100 x 100 points): a crowd starts in the corner near (0.15, 0.15) and heads for the target region near (0.8, 0.8), spreading to avoid congestion",
+        toml: r#"
+[grid]
+x = [0.0, 1.0]
+y = [0.0, 1.0]
+nx = 99
+ny = 99
+t_final = 1.0
+nt = 50
+boundary = "no-flux"
+[model]
+sigma = 0.3
+control_cost = 1.0
+potential = "0"
+coupling = "linear"
+coupling_strength = 0.3
+terminal_cost = "2*(1 - exp(-10*((x-0.8)^2 + (y-0.8)^2)))"
+initial_density = "exp(-80*((x-0.15)^2 + (y-0.15)^2))"
+[iteration]
+tolerance = 1e-6
+anderson_depth = 5
+"#,
+    },
+    Preset {
+        name: "torus-2d",
+        description: "periodic [0, 1]^2 (64 x 64): a crowd on a torus with a potential landscape cos(2 pi x) cos(2 pi y) and crowd aversion",
+        toml: r#"
+[grid]
+x = [0.0, 1.0]
+y = [0.0, 1.0]
+nx = 64
+ny = 64
+t_final = 1.0
+nt = 40
+boundary = "periodic"
+[model]
+sigma = 0.3
+control_cost = 1.0
+potential = "0.5*cos(2*pi*x)*cos(2*pi*y)"
+coupling = "linear"
+coupling_strength = 0.3
+terminal_cost = "0"
+initial_density = "exp(-30*((x-0.3)^2 + (y-0.6)^2))"
+[iteration]
+tolerance = 1e-6
+anderson_depth = 5
+"#,
+    },
 ];
 
 /// Look a preset up by name.
