@@ -12,6 +12,8 @@ pub struct HjbStats {
     pub newton_iterations: usize,
     /// The most Newton iterations one time level needed.
     pub max_newton_per_level: usize,
+    /// Iterations of iterative linear solves, summed (0 for direct solves).
+    pub linear_iterations: usize,
 }
 
 /// What an FP solve did.
@@ -19,6 +21,8 @@ pub struct HjbStats {
 pub struct FpStats {
     /// Largest relative deviation of the quadrature mass from its initial value over the levels.
     pub max_mass_drift: f64,
+    /// Iterations of iterative linear solves, summed (0 for direct solves).
+    pub linear_iterations: usize,
 }
 
 /// A solver of the backward HJB equation for a given density.
