@@ -161,7 +161,14 @@ fn parse_csv(text: &str) -> Result<Vec<Vec<f64>>, String> {
 pub fn read_2d(dir: &Path, name: &str) -> Result<Array2<f64>, String> {
     let npy = dir.join(format!("{name}.npy"));
     if npy.exists() {
-        return read_npy(&npy).map_err(|e| format!("{}: {e}", npy.display()));
+        // (levels, nx_pts) or (levels, nx_pts, ny_pts): flatten the space axes (C order).
+        let a: ndarray::ArrayD<f64> =
+            read_npy(&npy).map_err(|e| format!("{}: {e}", npy.display()))?;
+        let levels = a.shape().first().copied().unwrap_or(0);
+        let points = a.len().checked_div(levels).unwrap_or(0);
+        return a
+            .into_shape_with_order((levels, points))
+            .map_err(|e| format!("{}: {e}", npy.display()));
     }
     let csv = dir.join(format!("{name}.csv"));
     let text =

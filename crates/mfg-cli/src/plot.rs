@@ -38,6 +38,8 @@ pub struct Results {
     pub m: Array2<f64>,
     /// Grid points.
     pub x: Array1<f64>,
+    /// Grid points in y (2D results).
+    pub y: Option<Array1<f64>>,
     /// Time levels.
     pub t: Array1<f64>,
     /// (residual_u, residual_m) per iteration.
@@ -62,9 +64,7 @@ impl Results {
             .and_then(|s| {
                 serde_json::from_str(&s).map_err(|e| bad(format!("summary.json: {e}")))
             })?;
-        if summary["grid"]["dim"].as_u64().unwrap_or(1) != 1 {
-            return Err(bad("only 1D results can be plotted so far".into()));
-        }
+        let dim = summary["grid"]["dim"].as_u64().unwrap_or(1) as usize;
         let history = summary["history"]
             .as_array()
             .map(|h| {
@@ -83,13 +83,20 @@ impl Results {
         let m = output::read_2d(dir, "m").map_err(bad)?;
         let x = output::read_1d(dir, "x").map_err(bad)?;
         let t = output::read_1d(dir, "t").map_err(bad)?;
-        if u.shape() != [t.len(), x.len()] || m.shape() != u.shape() {
-            return Err(bad("array shapes do not match x and t".into()));
+        let y = if dim == 2 {
+            Some(output::read_1d(dir, "y").map_err(bad)?)
+        } else {
+            None
+        };
+        let points = x.len() * y.as_ref().map_or(1, |y| y.len());
+        if u.shape() != [t.len(), points] || m.shape() != u.shape() {
+            return Err(bad("array shapes do not match x, y and t".into()));
         }
         Ok(Self {
             u,
             m,
             x,
+            y,
             t,
             history,
             termination,
@@ -107,7 +114,15 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
         ("value.png", &r.u, "value function u(t, x)", "u"),
     ] {
         let path = dir.join(name);
-        atomically(&path, |tmp| heatmap(tmp, field, &r.x, &r.t, title, symbol))?;
+        match &r.y {
+            None => atomically(&path, |tmp| heatmap(tmp, field, &r.x, &r.t, title, symbol))?,
+            Some(y) => {
+                let title = title.replace("(t, x)", "(t, x, y)");
+                atomically(&path, |tmp| {
+                    snapshots(tmp, field, &r.x, y, &r.t, &title, symbol)
+                })?
+            }
+        }
         done.push(path);
     }
     let path = dir.join("convergence.png");
@@ -195,6 +210,102 @@ fn heatmap(
         }))
         .map_err(draw_err(path))?;
     // Colour bar.
+    let mut cb = ChartBuilder::on(&bar)
+        .caption(symbol, ("sans-serif", 22))
+        .margin_top(14)
+        .margin_bottom(60)
+        .margin_right(12)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..1.0, lo..hi)
+        .map_err(draw_err(path))?;
+    cb.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(draw_err(path))?;
+    let steps = 200;
+    cb.draw_series((0..steps).map(|s| {
+        let a = lo + (hi - lo) * s as f64 / steps as f64;
+        let b = lo + (hi - lo) * (s + 1) as f64 / steps as f64;
+        Rectangle::new(
+            [(0.0, a), (1.0, b)],
+            ViridisRGB::get_color_normalized(0.5 * (a + b), lo, hi).filled(),
+        )
+    }))
+    .map_err(draw_err(path))?;
+    root.present().map_err(err)
+}
+
+/// 2D: four snapshots (t = 0, T/3, 2T/3, T) of `f` over (x, y), one colour scale.
+fn snapshots(
+    path: &Path,
+    f: &Array2<f64>,
+    x: &Array1<f64>,
+    y: &Array1<f64>,
+    t: &Array1<f64>,
+    title: &str,
+    symbol: &str,
+) -> Result<(), CliError> {
+    let err = draw_err(path);
+    let root = BitMapBackend::new(path, (1000, 900)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err(path))?;
+    let root = root
+        .titled(title, ("sans-serif", 26))
+        .map_err(draw_err(path))?;
+    let (panels, bar) = root.split_horizontally(880);
+    let (nx, ny, nt1) = (x.len(), y.len(), t.len());
+    let (lo, hi) = f
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let (lo, hi) = if lo < hi {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    };
+    let dx = (x[nx - 1] - x[0]) / (nx - 1).max(1) as f64;
+    let dy = (y[ny - 1] - y[0]) / (ny - 1).max(1) as f64;
+    let levels = [0, (nt1 - 1) / 3, 2 * (nt1 - 1) / 3, nt1 - 1];
+    for (area, &k) in panels.split_evenly((2, 2)).iter().zip(&levels) {
+        let mut chart = ChartBuilder::on(area)
+            .caption(format!("t = {:.3}", t[k]), ("sans-serif", 18))
+            .margin(8)
+            .x_label_area_size(36)
+            .y_label_area_size(44)
+            .build_cartesian_2d(x[0]..x[nx - 1], y[0]..y[ny - 1])
+            .map_err(draw_err(path))?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("x")
+            .y_desc("y")
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()
+            .map_err(draw_err(path))?;
+        let row = f.row(k);
+        chart
+            .draw_series(
+                (0..nx)
+                    .flat_map(|i| (0..ny).map(move |j| (i, j)))
+                    .map(|(i, j)| {
+                        let c = ViridisRGB::get_color_normalized(row[i * ny + j], lo, hi);
+                        let (xa, xb) = (
+                            (x[i] - 0.5 * dx).max(x[0]),
+                            (x[i] + 0.5 * dx).min(x[nx - 1]),
+                        );
+                        let (ya, yb) = (
+                            (y[j] - 0.5 * dy).max(y[0]),
+                            (y[j] + 0.5 * dy).min(y[ny - 1]),
+                        );
+                        Rectangle::new([(xa, ya), (xb, yb)], c.filled())
+                    }),
+            )
+            .map_err(draw_err(path))?;
+    }
     let mut cb = ChartBuilder::on(&bar)
         .caption(symbol, ("sans-serif", 22))
         .margin_top(14)

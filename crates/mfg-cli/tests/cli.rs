@@ -136,6 +136,17 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
             "fp.particles",
         ),
         (&["--set", "grid.y=[0, 1]"], "grid.ny"),
+        (
+            &[
+                "--set",
+                "grid.y=[0, 1]",
+                "--set",
+                "grid.ny=10",
+                "--set",
+                "fp.method=particle",
+            ],
+            "fp.method",
+        ),
         (&["--set", "preset=unknown"], "preset"),
         (&["--set", "nokeyvalue"], "--set"),
     ];
@@ -503,4 +514,44 @@ fn every_example_config_is_valid() {
         }
     }
     assert!(count >= 3, "at least three example configs");
+}
+
+#[test]
+fn two_dimensional_solves_write_3d_arrays_y_and_snapshot_pictures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mfg(
+        &[
+            "solve",
+            "--quiet",
+            "--out",
+            "r",
+            "--plot",
+            "--set",
+            "preset=torus-2d",
+            "--set",
+            "grid.nx=24",
+            "--set",
+            "grid.ny=20",
+            "--set",
+            "grid.nt=10",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let m: ndarray::Array3<f64> = read_npy(tmp.path().join("r/m.npy")).unwrap();
+    let y: Array1<f64> = read_npy(tmp.path().join("r/y.npy")).unwrap();
+    assert_eq!(m.shape(), &[11, 24, 20]);
+    assert_eq!(y.len(), 20);
+    let s = summary(&tmp.path().join("r"));
+    assert_eq!(s["grid"]["dim"], 2);
+    assert_eq!(s["grid"]["ny_pts"], 20);
+    // Periodic: unit mass with weight dx dy on every level.
+    let (dx, dy) = (1.0 / 24.0, 1.0 / 20.0);
+    for k in 0..11 {
+        let mass: f64 = m.index_axis(ndarray::Axis(0), k).sum() * dx * dy;
+        assert!((mass - 1.0).abs() < 1e-12, "level {k}: {mass}");
+    }
+    for name in ["density.png", "value.png", "convergence.png"] {
+        assert!(is_png(&tmp.path().join("r").join(name)), "{name}");
+    }
 }
