@@ -209,31 +209,7 @@ fn heatmap(
             Rectangle::new([(xa, ta), (xb, tb)], c.filled())
         }))
         .map_err(draw_err(path))?;
-    // Colour bar.
-    let mut cb = ChartBuilder::on(&bar)
-        .caption(symbol, ("sans-serif", 22))
-        .margin_top(14)
-        .margin_bottom(60)
-        .margin_right(12)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0..1.0, lo..hi)
-        .map_err(draw_err(path))?;
-    cb.configure_mesh()
-        .disable_mesh()
-        .disable_x_axis()
-        .label_style(("sans-serif", 14))
-        .draw()
-        .map_err(draw_err(path))?;
-    let steps = 200;
-    cb.draw_series((0..steps).map(|s| {
-        let a = lo + (hi - lo) * s as f64 / steps as f64;
-        let b = lo + (hi - lo) * (s + 1) as f64 / steps as f64;
-        Rectangle::new(
-            [(0.0, a), (1.0, b)],
-            ViridisRGB::get_color_normalized(0.5 * (a + b), lo, hi).filled(),
-        )
-    }))
-    .map_err(draw_err(path))?;
+    colour_bar(&bar, lo, hi, symbol).map_err(draw_err(path))?;
     root.present().map_err(err)
 }
 
@@ -306,20 +282,33 @@ fn snapshots(
             )
             .map_err(draw_err(path))?;
     }
-    let mut cb = ChartBuilder::on(&bar)
+    colour_bar(&bar, lo, hi, symbol).map_err(draw_err(path))?;
+    root.present().map_err(err)
+}
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+/// A vertical colour bar for values in `[lo, hi]`, captioned `symbol`.
+fn colour_bar(
+    area: &Area<'_>,
+    lo: f64,
+    hi: f64,
+    symbol: &str,
+) -> Result<(), Box<dyn std::error::Error + 'static>> {
+    let mut cb = ChartBuilder::on(area)
         .caption(symbol, ("sans-serif", 22))
         .margin_top(14)
         .margin_bottom(60)
         .margin_right(12)
         .y_label_area_size(70)
         .build_cartesian_2d(0.0..1.0, lo..hi)
-        .map_err(draw_err(path))?;
+        .map_err(|e| e.to_string())?;
     cb.configure_mesh()
         .disable_mesh()
         .disable_x_axis()
         .label_style(("sans-serif", 14))
         .draw()
-        .map_err(draw_err(path))?;
+        .map_err(|e| e.to_string())?;
     let steps = 200;
     cb.draw_series((0..steps).map(|s| {
         let a = lo + (hi - lo) * s as f64 / steps as f64;
@@ -329,8 +318,8 @@ fn snapshots(
             ViridisRGB::get_color_normalized(0.5 * (a + b), lo, hi).filled(),
         )
     }))
-    .map_err(draw_err(path))?;
-    root.present().map_err(err)
+    .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 fn convergence(path: &Path, history: &[(f64, f64)], termination: &str) -> Result<(), CliError> {
