@@ -16,6 +16,11 @@ pub struct GridMatrix {
     /// Per axis, per row: the slots of the previous and next neighbour.
     nb_slot: Vec<Vec<[usize; 2]>>,
     transpose_perm: Vec<usize>,
+    /// The same matrix with every row padded to `width` entries (column = the row, value 0):
+    /// a fixed trip count for the matvec, which the compiler unrolls.
+    width: usize,
+    ell_cols: Vec<u32>,
+    ell_vals: Vec<f64>,
 }
 
 impl GridMatrix {
@@ -64,6 +69,16 @@ impl GridMatrix {
             }
         }
         let nnz = cols.len();
+        let width = 2 * dim + 1;
+        let mut ell_cols = vec![0u32; n * width];
+        for i in 0..n {
+            for (slot, k) in (row_ptr[i]..row_ptr[i + 1]).enumerate() {
+                ell_cols[i * width + slot] = cols[k] as u32;
+            }
+            for slot in row_ptr[i + 1] - row_ptr[i]..width {
+                ell_cols[i * width + slot] = i as u32;
+            }
+        }
         Self {
             row_ptr,
             cols,
@@ -72,6 +87,9 @@ impl GridMatrix {
             diag_slot,
             nb_slot,
             transpose_perm,
+            width,
+            ell_cols,
+            ell_vals: vec![0.0; n * width],
         }
     }
 
@@ -122,17 +140,36 @@ impl GridMatrix {
                 self.vals[t] = self.scratch[k];
             }
         }
+        let w = self.width;
+        for i in 0..n {
+            let (a, b) = (self.row_ptr[i], self.row_ptr[i + 1]);
+            let row = &mut self.ell_vals[i * w..(i + 1) * w];
+            row[..b - a].copy_from_slice(&self.vals[a..b]);
+            row[b - a..].iter_mut().for_each(|v| *v = 0.0);
+        }
     }
 
     /// `y = A x`.
     pub fn matvec(&self, x: &[f64], y: &mut [f64]) {
-        for (i, yi) in y.iter_mut().enumerate() {
-            let (a, b) = (self.row_ptr[i], self.row_ptr[i + 1]);
-            *yi = self.vals[a..b]
-                .iter()
-                .zip(&self.cols[a..b])
-                .map(|(v, &c)| v * x[c])
-                .sum();
+        match self.width {
+            3 => self.matvec_fixed::<3>(x, y),
+            5 => self.matvec_fixed::<5>(x, y),
+            7 => self.matvec_fixed::<7>(x, y),
+            _ => unreachable!("grids have 1 to 3 dimensions"),
+        }
+    }
+
+    fn matvec_fixed<const W: usize>(&self, x: &[f64], y: &mut [f64]) {
+        for ((yi, cols), vals) in y
+            .iter_mut()
+            .zip(self.ell_cols.chunks_exact(W))
+            .zip(self.ell_vals.chunks_exact(W))
+        {
+            let mut s = 0.0;
+            for k in 0..W {
+                s += vals[k] * x[cols[k] as usize];
+            }
+            *yi = s;
         }
     }
 }
@@ -151,6 +188,7 @@ pub enum Preconditioner {
 pub struct BiCgStab {
     precond: Preconditioner,
     lu: Vec<f64>,
+    inv_udiag: Vec<f64>,
     inv_diag: Vec<f64>,
     r: Vec<f64>,
     r0: Vec<f64>,
@@ -186,6 +224,7 @@ impl BiCgStab {
                     0
                 }
             ],
+            inv_udiag: vec![0.0; n],
             inv_diag: vec![0.0; n],
             r: vec![0.0; n],
             r0: vec![0.0; n],
@@ -225,6 +264,9 @@ impl BiCgStab {
                     }
                 }
             }
+            for (i, d) in self.inv_udiag.iter_mut().enumerate() {
+                *d = 1.0 / self.lu[a.diag_slot[i]];
+            }
         }
     }
 
@@ -245,12 +287,13 @@ impl BiCgStab {
                     }
                     out[i] = v;
                 }
+                // The reciprocal of U's diagonal: a division would sit in the sweep's chain.
                 for i in (0..n).rev() {
                     let mut v = out[i];
                     for k in a.diag_slot[i] + 1..a.row_ptr[i + 1] {
                         v -= self.lu[k] * out[a.cols[k]];
                     }
-                    out[i] = v / self.lu[a.diag_slot[i]];
+                    out[i] = v * self.inv_udiag[i];
                 }
             }
         }
