@@ -20,6 +20,42 @@ pub struct NewtonSettings {
     pub max_iterations: usize,
 }
 
+impl NewtonSettings {
+    /// The stopping rule after a residual evaluation at time level `k`, shared by the 1D and
+    /// the multi-dimensional solver: `Ok(None)` when `‖G‖∞ = gmax` is within the tolerance,
+    /// `Ok(Some(target))` (the bound to reach) when another Newton step is due, an error when
+    /// `u` is not finite or the iterations are used up.
+    pub(crate) fn check(
+        &self,
+        k: usize,
+        iterations: usize,
+        gmax: f64,
+        umax: f64,
+        uk: &[f64],
+    ) -> Result<Option<f64>, SolveError> {
+        if !(gmax.is_finite() && umax.is_finite()) {
+            let index = uk.iter().position(|v| !v.is_finite()).unwrap_or(0);
+            return Err(SolveError::NonFinite {
+                field: "u",
+                time_level: k,
+                index,
+            });
+        }
+        let target = self.tolerance * (1.0 + umax);
+        if gmax <= target {
+            return Ok(None);
+        }
+        if iterations == self.max_iterations {
+            return Err(SolveError::NewtonFailed {
+                time_level: k,
+                iterations,
+                last_update: gmax,
+            });
+        }
+        Ok(Some(target))
+    }
+}
+
 impl Default for NewtonSettings {
     fn default() -> Self {
         Self {
@@ -218,23 +254,8 @@ impl HjbSolver for FdmHjb {
                     umax = umax.max(uk[i].abs());
                 });
                 last_residual = gmax;
-                if !(gmax.is_finite() && umax.is_finite()) {
-                    let index = uk.iter().position(|v| !v.is_finite()).unwrap_or(0);
-                    return Err(SolveError::NonFinite {
-                        field: "u",
-                        time_level: k,
-                        index,
-                    });
-                }
-                if gmax <= settings.tolerance * (1.0 + umax) {
+                if settings.check(k, iterations, gmax, umax, uk)?.is_none() {
                     break;
-                }
-                if iterations == settings.max_iterations {
-                    return Err(SolveError::NewtonFailed {
-                        time_level: k,
-                        iterations,
-                        last_update: last_residual,
-                    });
                 }
                 iterations += 1;
                 assemble_implicit(axis, dt, &w.to_prev, &w.to_next, false, &mut w.matrix);

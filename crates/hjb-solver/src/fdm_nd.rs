@@ -116,26 +116,10 @@ pub(crate) fn solve(
                 gmax = gmax.max(g.abs());
                 umax = umax.max(uk[i].abs());
             }
-            if !(gmax.is_finite() && umax.is_finite()) {
-                let index = uk.iter().position(|v| !v.is_finite()).unwrap_or(0);
-                return Err(SolveError::NonFinite {
-                    field: "u",
-                    time_level: k,
-                    index,
-                });
-            }
-            let target = settings.tolerance * (1.0 + umax);
-            if gmax <= target {
+            let Some(target) = settings.check(k, iterations, gmax, umax, uk)? else {
                 break;
-            }
+            };
             let linear_tol = (0.1 * target / gmax).clamp(LINEAR_TOL_MIN, LINEAR_TOL_MAX);
-            if iterations == settings.max_iterations {
-                return Err(SolveError::NewtonFailed {
-                    time_level: k,
-                    iterations,
-                    last_update: gmax,
-                });
-            }
             iterations += 1;
             w.matrix.assemble(dt, &w.to_prev, &w.to_next, false);
             w.solver.prepare(&w.matrix);

@@ -173,17 +173,7 @@ fn heatmap(
     } else {
         1.0
     };
-    let (lo, hi) = f
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let (lo, hi) = if lo < hi {
-        (lo, hi)
-    } else {
-        (lo - 0.5, lo + 0.5)
-    };
+    let (lo, hi) = value_range(f);
     let mut chart = ChartBuilder::on(&main)
         .caption(title, ("sans-serif", 26))
         .margin(12)
@@ -231,17 +221,7 @@ fn snapshots(
         .map_err(draw_err(path))?;
     let (panels, bar) = root.split_horizontally(880);
     let (nx, ny, nt1) = (x.len(), y.len(), t.len());
-    let (lo, hi) = f
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
-    let (lo, hi) = if lo < hi {
-        (lo, hi)
-    } else {
-        (lo - 0.5, lo + 0.5)
-    };
+    let (lo, hi) = value_range(f);
     let dx = (x[nx - 1] - x[0]) / (nx - 1).max(1) as f64;
     let dy = (y[ny - 1] - y[0]) / (ny - 1).max(1) as f64;
     let levels = [0, (nt1 - 1) / 3, 2 * (nt1 - 1) / 3, nt1 - 1];
@@ -284,6 +264,21 @@ fn snapshots(
     }
     colour_bar(&bar, lo, hi, symbol).map_err(draw_err(path))?;
     root.present().map_err(err)
+}
+
+/// The colour scale of `f`: its finite range, widened to unit width when `f` is constant.
+fn value_range(f: &Array2<f64>) -> (f64, f64) {
+    let (lo, hi) = f
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    if lo < hi {
+        (lo, hi)
+    } else {
+        (lo - 0.5, lo + 0.5)
+    }
 }
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
