@@ -74,6 +74,8 @@ impl Work {
 pub struct FdmFp {
     work: Option<Work>,
     nd: Option<crate::fdm_nd::NdWork>,
+    /// The coupling iteration's requested accuracy (used by the multi-dimensional path).
+    accuracy: Option<f64>,
 }
 
 impl FdmFp {
@@ -86,6 +88,13 @@ impl FdmFp {
 impl FpSolver for FdmFp {
     fn name(&self) -> &'static str {
         "fdm"
+    }
+
+    /// In two and more dimensions the BiCGSTAB solves stop at a relative residual of
+    /// `max(1e-11, relative)` (mass and positivity are then restored exactly by the
+    /// projection); the 1D path solves directly and ignores it.
+    fn set_accuracy(&mut self, relative: f64) {
+        self.accuracy = Some(relative);
     }
 
     fn solve_into(
@@ -102,7 +111,7 @@ impl FpSolver for FdmFp {
                 self.nd = Some(crate::fdm_nd::NdWork::new(problem));
             }
             let w = self.nd.as_mut().expect("allocated above");
-            return crate::fdm_nd::solve(w, problem, u, m);
+            return crate::fdm_nd::solve(w, problem, u, m, self.accuracy);
         }
         let axis = grid.axis(0);
         let weights = grid.weights();

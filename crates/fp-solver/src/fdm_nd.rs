@@ -1,5 +1,7 @@
 //! The multi-dimensional branch of `FdmFp`: `(I − dt L(u^k)ᵀ) μ^{k+1} = μ^k` on the grid's
-//! sparse pattern, solved by ILU(0)-preconditioned BiCGSTAB to a relative residual of 1e-11.
+//! sparse pattern, solved by ILU(0)-preconditioned BiCGSTAB to a relative residual of 1e-11
+//! (or the coarser accuracy the coupling iteration asks for), each level's solve starting from
+//! the same level of the previous solve.
 //!
 //! An iterative solve conserves mass only up to its residual, so each step ends with a
 //! projection: values below zero (round-off where m is ~0) are cut and the level is rescaled to
@@ -27,6 +29,10 @@ pub(crate) struct NdWork {
     inv_weights: Vec<f64>,
     matrix: GridMatrix,
     solver: BiCgStab,
+    /// The previous solve's μ on every level: the initial guess of the next solve's
+    /// BiCGSTAB at the same level (successive Picard solves differ little).
+    previous: Vec<f64>,
+    warm: bool,
 }
 
 impl NdWork {
@@ -45,6 +51,8 @@ impl NdWork {
             inv_weights: grid.weights().iter().map(|w| 1.0 / w).collect(),
             solver: BiCgStab::new(n, Preconditioner::Ilu0, matrix.nnz()),
             matrix,
+            previous: vec![0.0; problem.time().levels() * n],
+            warm: false,
         }
     }
 
@@ -52,6 +60,7 @@ impl NdWork {
         let g = problem.grid();
         self.n == g.len()
             && self.dim == g.dim()
+            && self.previous.len() == problem.time().levels() * self.n
             && self
                 .inv_weights
                 .iter()
@@ -65,7 +74,10 @@ pub(crate) fn solve(
     problem: &Problem,
     u: ArrayView2<'_, f64>,
     mut m: ArrayViewMut2<'_, f64>,
+    accuracy: Option<f64>,
 ) -> Result<FpStats, SolveError> {
+    let n = w.n;
+    let tol = LINEAR_TOL.max(accuracy.unwrap_or(0.0));
     let grid = problem.grid();
     let weights = grid.weights();
     let nt = problem.time().nt();
@@ -105,10 +117,14 @@ pub(crate) fn solve(
             }
         }
         let expected: f64 = w.rhs.iter().sum();
-        // The previous level is the initial guess.
+        // The initial guess: this level from the previous solve, else the previous level.
+        if w.warm {
+            w.mass
+                .copy_from_slice(&w.previous[(k + 1) * n..(k + 2) * n]);
+        }
         let out = w
             .solver
-            .solve(&w.matrix, &w.rhs, &mut w.mass, LINEAR_TOL, LINEAR_MAX_ITER);
+            .solve(&w.matrix, &w.rhs, &mut w.mass, tol, LINEAR_MAX_ITER);
         if !out.converged {
             return Err(SolveError::LinearSolve {
                 time_level: k + 1,
@@ -138,6 +154,8 @@ pub(crate) fn solve(
             mass += mu;
         }
         stats.max_mass_drift = stats.max_mass_drift.max((mass - mass0).abs() / mass0);
+        w.previous[(k + 1) * n..(k + 2) * n].copy_from_slice(&w.mass);
     }
+    w.warm = true;
     Ok(stats)
 }

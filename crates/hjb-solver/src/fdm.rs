@@ -139,6 +139,8 @@ pub struct FdmHjb {
     settings: NewtonSettings,
     work: Option<Work>,
     nd: Option<crate::fdm_nd::NdWork>,
+    /// The coupling iteration's requested accuracy (used by the multi-dimensional path).
+    accuracy: Option<f64>,
 }
 
 impl FdmHjb {
@@ -148,6 +150,7 @@ impl FdmHjb {
             settings,
             work: None,
             nd: None,
+            accuracy: None,
         }
     }
 
@@ -172,6 +175,13 @@ impl HjbSolver for FdmHjb {
         "fdm"
     }
 
+    /// In two and more dimensions Newton stops at `max(tolerance, relative)` (its linear
+    /// solves follow, see the inexact-Newton rule); the 1D path, one Thomas solve per Newton
+    /// step, always solves to the Newton tolerance.
+    fn set_accuracy(&mut self, relative: f64) {
+        self.accuracy = Some(relative);
+    }
+
     fn solve_into(
         &mut self,
         problem: &Problem,
@@ -186,7 +196,11 @@ impl HjbSolver for FdmHjb {
                 self.nd = Some(crate::fdm_nd::NdWork::new(problem));
             }
             let w = self.nd.as_mut().expect("allocated above");
-            return crate::fdm_nd::solve(&self.settings, w, problem, m, u);
+            let settings = NewtonSettings {
+                tolerance: self.settings.tolerance.max(self.accuracy.unwrap_or(0.0)),
+                ..self.settings
+            };
+            return crate::fdm_nd::solve(&settings, w, problem, m, u);
         }
         let axis = grid.axis(0);
         let n = grid.len();

@@ -288,6 +288,8 @@ pub struct IterationConfig {
     /// Wall-clock limit in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_limit_s: Option<f64>,
+    /// Inner solves are asked for this factor times the current residual (0 = exact).
+    pub inner_accuracy: f64,
 }
 
 impl Default for IterationConfig {
@@ -299,6 +301,7 @@ impl Default for IterationConfig {
             damping: s.damping,
             anderson_depth: s.anderson_depth,
             time_limit_s: s.time_limit_s,
+            inner_accuracy: s.inner_accuracy,
         }
     }
 }
@@ -312,6 +315,7 @@ impl IterationConfig {
             damping: self.damping,
             anderson_depth: self.anderson_depth,
             time_limit_s: self.time_limit_s,
+            inner_accuracy: self.inner_accuracy,
             ..Default::default()
         }
     }

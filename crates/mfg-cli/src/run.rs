@@ -64,7 +64,11 @@ pub fn solve_with(
             Box::new(FdmHjb::new(newton)),
             json!({
                 "method": "fdm",
-                "scheme": "implicit Euler, upwind Hamiltonian (Achdou-Capuzzo-Dolcetta), Newton + Thomas",
+                "scheme": if problem.grid().dim() == 1 {
+                    "implicit Euler, upwind Hamiltonian (Achdou-Capuzzo-Dolcetta), Newton + Thomas"
+                } else {
+                    "implicit Euler, upwind Hamiltonian (Achdou-Capuzzo-Dolcetta), inexact Newton + ILU(0)-BiCGSTAB"
+                },
                 "newton_tolerance": newton.tolerance,
                 "newton_max_iterations": newton.max_iterations,
             }),
@@ -186,6 +190,7 @@ fn write_results(
                 "tolerance": config.iteration.tolerance,
                 "max_iterations": config.iteration.max_iterations,
                 "anderson_depth": config.iteration.anderson_depth,
+                "inner_accuracy": config.iteration.inner_accuracy,
             },
         },
         "grid": {

@@ -138,7 +138,12 @@ impl FixedPointIterator {
         let mut best = f64::INFINITY;
         let mut since_best = 0;
 
+        let mut last_worst = 1.0_f64;
         for iteration in 1..=s.max_iterations {
+            if let Some(accuracy) = s.inner_accuracy_for(last_worst) {
+                hjb.set_accuracy(accuracy);
+                fp.set_accuracy(accuracy);
+            }
             let t0 = Instant::now();
             hjb.solve_into(problem, m.view(), u.view_mut())
                 .map_err(|source| MfgError::Iteration {
@@ -184,6 +189,7 @@ impl FixedPointIterator {
                 });
             }
             let worst = residual_u.max(residual_m);
+            last_worst = worst;
             if worst < best * (1.0 - 1e-3) {
                 best = worst;
                 since_best = 0;

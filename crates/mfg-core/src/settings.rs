@@ -44,6 +44,14 @@ pub struct IterationSettings {
     pub time_limit_s: Option<f64>,
     /// A residual above this is divergence (an error). Default 1e6.
     pub divergence_threshold: f64,
+    /// Inexact inner solves: before every map evaluation the HJB and FP solvers are asked
+    /// ([`crate::HjbSolver::set_accuracy`]) for a relative accuracy of this factor times the
+    /// larger residual of the previous iteration, clamped to
+    /// `[inner_accuracy · tolerance, 1e-3]`. Early iterations, far from the fixed point, then
+    /// do not pay for inner solves to round-off; the last ones still solve 1/`inner_accuracy`
+    /// times more accurately than the tolerance. Solvers with direct inner solves (all 1D ones)
+    /// ignore it. 0 disables (every solver keeps its own tolerance). Default 1e-3.
+    pub inner_accuracy: f64,
 }
 
 impl Default for IterationSettings {
@@ -59,6 +67,7 @@ impl Default for IterationSettings {
             stagnation_window: 30,
             time_limit_s: None,
             divergence_threshold: 1e6,
+            inner_accuracy: 1e-3,
         }
     }
 }
@@ -124,6 +133,21 @@ impl IterationSettings {
                 hint: "must be finite and > 1",
             });
         }
+        if !(self.inner_accuracy.is_finite() && (0.0..1.0).contains(&self.inner_accuracy)) {
+            return Err(ProblemError::InvalidParameter {
+                field: "iteration.inner_accuracy",
+                value: self.inner_accuracy,
+                hint: "must be in [0, 1): 1e-3 asks inner solves for 0.1 % of the current residual, 0 disables",
+            });
+        }
         Ok(())
+    }
+
+    /// The relative accuracy requested of the inner solves when the previous iteration's larger
+    /// residual was `residual` (`None` when [`Self::inner_accuracy`] is 0).
+    pub fn inner_accuracy_for(&self, residual: f64) -> Option<f64> {
+        (self.inner_accuracy > 0.0).then(|| {
+            (self.inner_accuracy * residual).clamp(self.inner_accuracy * self.tolerance, 1e-3)
+        })
     }
 }

@@ -33,6 +33,12 @@ pub trait HjbSolver: Send {
     /// A short name (`fdm`, `weno5`, ...).
     fn name(&self) -> &'static str;
 
+    /// The coupling iteration's request for the accuracy of the next solve: a relative
+    /// accuracy (of the order of the current fixed-point residual times a safety factor, see
+    /// [`crate::IterationSettings::inner_accuracy`]). Solvers with iterative inner solves may
+    /// stop those earlier, down to this accuracy; a solver without any ignores it (the default).
+    fn set_accuracy(&mut self, _relative: f64) {}
+
     /// Given `m` on all time levels (shape `(nt + 1, n_space)`), overwrite `u` on all levels.
     ///
     /// # Panics
@@ -49,6 +55,12 @@ pub trait HjbSolver: Send {
 pub trait FpSolver: Send {
     /// A short name (`fdm`, `particle`, ...).
     fn name(&self) -> &'static str;
+
+    /// The coupling iteration's request for the accuracy of the next solve: a relative
+    /// accuracy (of the order of the current fixed-point residual times a safety factor, see
+    /// [`crate::IterationSettings::inner_accuracy`]). Solvers with iterative inner solves may
+    /// stop those earlier, down to this accuracy; a solver without any ignores it (the default).
+    fn set_accuracy(&mut self, _relative: f64) {}
 
     /// Given `u` on all time levels, overwrite `m` on all levels (row 0 is `m0`).
     ///
