@@ -35,6 +35,30 @@ fn presets(c: &mut Criterion) {
     g.finish();
 }
 
+/// The 2D presets through the CLI's whole job (`crowd-2d`: 100 × 100 points, nt = 50, to 1e-6;
+/// the target is ≤ 5 s on the 2-core machine).
+fn presets_2d(c: &mut Criterion) {
+    let mut g = c.benchmark_group("preset-2d");
+    g.sample_size(10).measurement_time(Duration::from_secs(30));
+    let out = tempfile::tempdir().unwrap();
+    for name in ["crowd-2d", "torus-2d"] {
+        let opts = mfg_cli::run::SolveOptions {
+            config: None,
+            out: out.path().to_owned(),
+            sets: vec![format!("preset={name}")],
+            format: Default::default(),
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let o = mfg_cli::run::solve(&opts, &mut |_| {}).unwrap();
+                assert!(o.solution.converged());
+                black_box(o.solution.iterations())
+            })
+        });
+    }
+    g.finish();
+}
+
 /// One HJB solve and one FP solve of the tutorial problem, at growing nx (nt = 50):
 /// throughput is in grid points × time steps.
 fn components(c: &mut Criterion) {
@@ -83,5 +107,5 @@ fn components(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, presets, components);
+criterion_group!(benches, presets, presets_2d, components);
 criterion_main!(benches);
