@@ -28,13 +28,30 @@ impl Bandwidth {
     /// The bandwidth for `n_samples` samples of spread `std` and interquartile range `iqr`;
     /// never below `floor` (the grid spacing: a narrower kernel cannot be represented).
     pub fn select(self, n_samples: usize, std: f64, iqr: f64, floor: f64) -> f64 {
-        let factor = (n_samples.max(1) as f64).powf(-0.2);
+        self.select_in(1, n_samples, std, iqr, floor)
+    }
+
+    /// The bandwidth along one axis of a product kernel in `dim` dimensions, from that axis's
+    /// marginal spread: the normal-reference rate `N^(−1/(dim+4))` with Scott's constant
+    /// `(4/(dim+2))^(1/(dim+4))` (1.06 in 1D, 1 in 2D) and Silverman's `0.85` times it with the
+    /// robust spread `min(σ̂, IQR/1.34)` (0.9 in 1D).
+    pub fn select_in(self, dim: usize, n_samples: usize, std: f64, iqr: f64, floor: f64) -> f64 {
+        let d = dim.max(1) as f64;
+        let (factor, scott) = if dim <= 1 {
+            ((n_samples.max(1) as f64).powf(-0.2), 1.06)
+        } else {
+            (
+                (n_samples.max(1) as f64).powf(-1.0 / (d + 4.0)),
+                (4.0 / (d + 2.0)).powf(1.0 / (d + 4.0)),
+            )
+        };
+        let silverman = if dim <= 1 { 0.9 } else { 0.85 * scott };
         let h = match self {
             Bandwidth::Fixed(h) => h,
-            Bandwidth::Scott => 1.06 * std * factor,
+            Bandwidth::Scott => scott * std * factor,
             Bandwidth::Silverman => {
                 let spread = if iqr > 0.0 { std.min(iqr / 1.34) } else { std };
-                0.9 * spread * factor
+                silverman * spread * factor
             }
         };
         if h.is_finite() {

@@ -10,9 +10,11 @@
 //! derived from the same Hamiltonian as the HJB equation.
 //!
 //! * [`FdmFp`]: implicit Euler whose matrix is the transpose of the linearised upwind HJB
-//!   operator (the discrete adjoint): mass conserved to round-off, `m ≥ 0`.
-//! * [`ParticleFp`]: Euler–Maruyama particles driven by `−∇u/λ`, density by linear binning and
-//!   a reflected Gaussian KDE ([`kde`]) with exact quadrature mass; rayon across particle
+//!   operator (the discrete adjoint): mass conserved to round-off, `m ≥ 0`; 1D by the Thomas
+//!   algorithm, 2D by ILU(0)-preconditioned BiCGSTAB with an exact mass projection.
+//! * [`ParticleFp`]: Euler–Maruyama particles driven by `−∇u/λ`, density by linear (in 2D
+//!   bilinear) binning and a reflected Gaussian KDE ([`kde`], separable in 2D) with exact
+//!   quadrature mass; rayon across particle
 //!   chunks with per-chunk random streams, so results do not depend on the thread count.
 //!
 //! ```
@@ -35,6 +37,7 @@ mod fdm;
 mod fdm_nd;
 pub mod kde;
 mod particle;
+mod particle_nd;
 
 pub use fdm::FdmFp;
 pub use kde::Bandwidth;

@@ -61,7 +61,7 @@ impl ParticleSettings {
 
 /// SplitMix64: decorrelates the stream seeds of neighbouring (seed, chunk, step) triples.
 #[inline]
-fn splitmix(mut z: u64) -> u64 {
+pub(crate) fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -69,7 +69,7 @@ fn splitmix(mut z: u64) -> u64 {
 }
 
 /// The random stream of one chunk at one time step (`u64::MAX` for the initial sampling).
-fn stream(seed: u64, chunk: usize, step: u64) -> Xoshiro256PlusPlus {
+pub(crate) fn stream(seed: u64, chunk: usize, step: u64) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(splitmix(
         splitmix(seed) ^ splitmix(chunk as u64).rotate_left(17) ^ splitmix(step).rotate_left(41),
     ))
@@ -88,7 +88,7 @@ struct Work {
     kde: GridKde,
 }
 
-/// The particle FP solver (1D).
+/// The particle FP solver, in one and two dimensions.
 ///
 /// Particles start from `m0` as a continuous density: stratified uniforms mapped through the
 /// inverse CDF of the piecewise-linear interpolant of `m0`. Each step `k → k + 1` is
@@ -102,6 +102,12 @@ struct Work {
 /// wrap (periodic). The density at `t_{k+1}` is the KDE of [`crate::kde`]: linear binning, then
 /// a Gaussian kernel with reflected or periodic images, with exact quadrature mass. Level 0 is
 /// `m0` itself.
+///
+/// In 2D the same, axis by axis: initial nodes drawn with probability `w_i m0_i` and moved by
+/// an independent hat-distributed offset of one grid step per axis (the sampled density is
+/// `m0` up to `O(dx²)`), `∇u` interpolated bilinearly, bilinear binning, and the separable
+/// kernel (the 1D KDE along x on every line, then along y) with per-axis bandwidths from the
+/// marginal spreads ([`crate::Bandwidth::select_in`]); mass stays exact.
 ///
 /// Randomness: the particles are cut into chunks of [`CHUNK`]; chunk `c` at step `k` draws from
 /// its own xoshiro256++ stream seeded from `(seed, c, k)`. So the output is bitwise the same for
@@ -127,6 +133,7 @@ struct Work {
 pub struct ParticleFp {
     settings: ParticleSettings,
     work: Option<Work>,
+    work2: Option<crate::particle_nd::Work2>,
 }
 
 impl ParticleFp {
@@ -135,6 +142,7 @@ impl ParticleFp {
         Self {
             settings,
             work: None,
+            work2: None,
         }
     }
 
@@ -143,8 +151,12 @@ impl ParticleFp {
         &self.settings
     }
 
-    /// The particle positions after the last solve (at `T`).
+    /// The particle positions after the last solve (at `T`); in 2D interleaved
+    /// `x0, y0, x1, y1, …`.
     pub fn positions(&self) -> &[f64] {
+        if let Some(w) = self.work2.as_ref() {
+            return w.positions();
+        }
         self.work.as_ref().map_or(&[], |w| &w.x)
     }
 }
@@ -206,17 +218,24 @@ impl FpSolver for ParticleFp {
             });
         }
         let grid = problem.grid();
-        if grid.dim() != 1 {
-            return Err(SolveError::Unsupported {
-                solver: "particle FP",
-                what: "grids of more than one dimension (not built yet)",
-            });
-        }
         if problem.forcing().is_some() {
             return Err(SolveError::Unsupported {
                 solver: "particle FP",
                 what: "FP source terms (forcing)",
             });
+        }
+        match grid.dim() {
+            1 => self.work2 = None,
+            2 => {
+                self.work = None;
+                return crate::particle_nd::solve(&self.settings, &mut self.work2, problem, u, m);
+            }
+            _ => {
+                return Err(SolveError::Unsupported {
+                    solver: "particle FP",
+                    what: "grids of more than two dimensions",
+                })
+            }
         }
         let axis = grid.axis(0);
         let n = grid.len();

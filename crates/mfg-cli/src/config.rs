@@ -484,12 +484,6 @@ impl Config {
                         "the WENO methods are 1D only so far: use \"fdm\" on a 2D grid",
                     ));
                 }
-                if self.fp.method == FpMethod::Particle {
-                    return Err(invalid(
-                        "fp.method",
-                        "particles are 1D only so far: use \"fdm\" on a 2D grid",
-                    ));
-                }
             }
         }
         if self.hjb.method != HjbMethod::Fdm {

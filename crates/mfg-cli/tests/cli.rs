@@ -136,17 +136,6 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
             "fp.particles",
         ),
         (&["--set", "grid.y=[0, 1]"], "grid.ny"),
-        (
-            &[
-                "--set",
-                "grid.y=[0, 1]",
-                "--set",
-                "grid.ny=10",
-                "--set",
-                "fp.method=particle",
-            ],
-            "fp.method",
-        ),
         (&["--set", "preset=unknown"], "preset"),
         (&["--set", "nokeyvalue"], "--set"),
     ];
@@ -340,11 +329,16 @@ fn weno_methods_solve_every_1d_preset() {
 #[test]
 fn particles_give_identical_files_for_one_and_two_threads() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut outputs = vec![];
-    for threads in ["1", "2"] {
-        let out = format!("r{threads}");
-        let o = Command::new(env!("CARGO_BIN_EXE_mfg-cli"))
-            .args([
+    // The default (1D) preset, and the periodic 2D preset on a coarser grid.
+    let cases: [&[&str]; 2] = [
+        &[],
+        &["preset=torus-2d", "grid.nx=24", "grid.ny=24", "grid.nt=10"],
+    ];
+    for (case, extra) in cases.iter().enumerate() {
+        let mut outputs = vec![];
+        for threads in ["1", "2"] {
+            let out = format!("r{case}-{threads}");
+            let mut args = vec![
                 "solve",
                 "--quiet",
                 "--out",
@@ -357,21 +351,28 @@ fn particles_give_identical_files_for_one_and_two_threads() {
                 "fp.seed=7",
                 "--set",
                 "iteration.max_iterations=5",
-            ])
-            .env("RAYON_NUM_THREADS", threads)
-            .current_dir(tmp.path())
-            .output()
-            .unwrap();
-        assert!(matches!(o.status.code(), Some(0 | 3)), "{}", stderr(&o));
-        outputs.push(std::fs::read(tmp.path().join(&out).join("m.npy")).unwrap());
+            ];
+            for e in extra.iter() {
+                args.extend(["--set", e]);
+            }
+            let o = Command::new(env!("CARGO_BIN_EXE_mfg-cli"))
+                .args(&args)
+                .env("RAYON_NUM_THREADS", threads)
+                .current_dir(tmp.path())
+                .output()
+                .unwrap();
+            assert!(matches!(o.status.code(), Some(0 | 3)), "{}", stderr(&o));
+            outputs.push(std::fs::read(tmp.path().join(&out).join("m.npy")).unwrap());
+        }
+        assert_eq!(
+            outputs[0], outputs[1],
+            "case {case}: m.npy differs between 1 and 2 threads"
+        );
+        let s = summary(&tmp.path().join(format!("r{case}-1")));
+        assert_eq!(s["solver"]["fp"]["method"], "particle");
+        assert_eq!(s["solver"]["fp"]["seed"], 7);
+        assert_eq!(s["grid"]["dim"], case + 1);
     }
-    assert_eq!(
-        outputs[0], outputs[1],
-        "m.npy differs between 1 and 2 threads"
-    );
-    let s = summary(&tmp.path().join("r1"));
-    assert_eq!(s["solver"]["fp"]["method"], "particle");
-    assert_eq!(s["solver"]["fp"]["seed"], 7);
 }
 
 fn is_png(path: &Path) -> bool {
