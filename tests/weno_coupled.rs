@@ -96,3 +96,46 @@ fn manufactured_solution_with_weno_hjb_converges_and_beats_fdm_in_u() {
     assert!(orders(&e_u).iter().all(|&q| q >= 0.7), "{e_u:?}");
     assert!(orders(&e_m).iter().all(|&q| q >= 0.8), "{e_m:?}");
 }
+
+#[test]
+fn separable_2d_lq_game_with_weno_hjb_has_the_exact_u_and_first_order_moments() {
+    // The 2D game: WENO's u is the closed form to a few 1e-6 where m matters (FDM's is first
+    // order), the density (FDM FP) first order in its moments.
+    let lq = LqGaussian {
+        domain: [-3.0, 3.5],
+        ..Default::default()
+    };
+    let mut e_mean = vec![];
+    for nx in [52, 104] {
+        let nt = nx / 4;
+        let p = lq.problem_2d(nx, nt);
+        let weno = solve(&p, &mut WenoHjb::new(WenoSettings::default()));
+        let fdm = solve(&p, &mut FdmHjb::default());
+        let g = p.grid();
+        let w = g.weights();
+        let (mut eu_weno, mut eu_fdm) = (0.0_f64, 0.0_f64);
+        for k in 0..=nt {
+            let t = p.time().t(k);
+            for i in 0..g.len() {
+                let q = g.point(i);
+                if lq.m_2d(t, q[0], q[1]) > 1e-3 {
+                    let exact = lq.u_2d(t, q[0], q[1]);
+                    eu_weno = eu_weno.max((weno.u[[k, i]] - exact).abs());
+                    eu_fdm = eu_fdm.max((fdm.u[[k, i]] - exact).abs());
+                }
+            }
+        }
+        let row = weno.m.row(nt);
+        let mass: f64 = (0..g.len()).map(|i| w[i] * row[i]).sum();
+        let mean: f64 = (0..g.len()).map(|i| w[i] * row[i] * g.point(i)[0]).sum();
+        eprintln!("nx {nx}: u error WENO {eu_weno:e}, FDM {eu_fdm:e}; mean {mean}");
+        assert!((mass - 1.0).abs() < 1e-12, "mass {mass}");
+        assert!(eu_weno < 1e-3 * eu_fdm, "{eu_weno:e} vs {eu_fdm:e}");
+        e_mean.push((mean - lq.mean(1.0)).abs());
+    }
+    let p = orders(&e_mean);
+    assert!(
+        p[0] > 0.7 && p[0] < 1.3,
+        "mean errors {e_mean:?}, order {p:?}"
+    );
+}

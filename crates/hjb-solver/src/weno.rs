@@ -86,7 +86,11 @@ impl WenoSettings {
 /// Fewest points the WENO stencils accept (the 7-point stencil plus ghosts).
 pub const MIN_POINTS: usize = 8;
 
-/// HJ-WENO5 + TVD-RK3 integration of `φ_τ = −H_h(φx⁻, φx⁺) + ν Δ_h φ + s(τ)` on a line.
+/// HJ-WENO5 + TVD-RK3 integration of `φ_τ = −H_h(∇φ⁻, ∇φ⁺) + ν Δ_h φ + s(τ)` on a line or,
+/// dimension by dimension, on a 2D tensor grid (values flattened row-major, the first axis
+/// slowest). In 2D the Hamiltonian must be separable, `H(p) = Σ_d H₁(p_d)` (true of
+/// `|p|²/(2λ)`), and the numerical Hamiltonian is the sum of the 1D ones built from each
+/// axis's one-sided derivatives; sub-steps satisfy `dt Σ_d (a_d/dx_d + 2ν/dx_d²) ≤ cfl`.
 #[derive(Debug, Clone)]
 pub struct HjEvolver {
     settings: WenoSettings,
@@ -100,6 +104,23 @@ pub struct HjEvolver {
     stage: Vec<f64>,
     start: Vec<f64>,
     source: Vec<f64>,
+    /// The second axis (2D only).
+    y: Option<SecondAxis>,
+}
+
+/// Work of the second axis of a 2D evolver: the grid is `nx × ny`, `dx` is the first axis's
+/// spacing; the first axis's derivatives are taken on gathered lines.
+#[derive(Debug, Clone)]
+struct SecondAxis {
+    nx: usize,
+    ny: usize,
+    dy: f64,
+    hj_x: HjWeno,
+    minus_y: Vec<f64>,
+    plus_y: Vec<f64>,
+    line: Vec<f64>,
+    line_minus: Vec<f64>,
+    line_plus: Vec<f64>,
 }
 
 impl HjEvolver {
@@ -121,11 +142,135 @@ impl HjEvolver {
             stage: vec![0.0; n],
             start: vec![0.0; n],
             source: vec![0.0; n],
+            y: None,
         }
     }
 
-    /// `out = −H_h + ν Δ_h φ + source`; returns `max |H'|` over the derivative range.
+    /// An evolver for an `nx × ny` tensor grid with spacings `(dx, dy)`, diffusion `ν ≥ 0`.
+    pub fn new_2d(
+        [nx, ny]: [usize; 2],
+        [dx, dy]: [f64; 2],
+        nu: f64,
+        ghosts: Ghosts,
+        settings: WenoSettings,
+    ) -> Self {
+        assert!(
+            nx >= MIN_POINTS && ny >= MIN_POINTS,
+            "HjEvolver needs at least {MIN_POINTS} points per axis"
+        );
+        let n = nx * ny;
+        let mut ev = Self::new(ny, dy, nu, ghosts, settings);
+        ev.dx = dx;
+        for v in [
+            &mut ev.minus,
+            &mut ev.plus,
+            &mut ev.k,
+            &mut ev.stage,
+            &mut ev.start,
+            &mut ev.source,
+        ] {
+            *v = vec![0.0; n];
+        }
+        ev.y = Some(SecondAxis {
+            nx,
+            ny,
+            dy,
+            hj_x: HjWeno::new(nx, settings.weights, ghosts),
+            minus_y: vec![0.0; n],
+            plus_y: vec![0.0; n],
+            line: vec![0.0; nx],
+            line_minus: vec![0.0; nx],
+            line_plus: vec![0.0; nx],
+        });
+        ev
+    }
+
+    /// The number of values the evolver advances.
+    pub fn len(&self) -> usize {
+        self.minus.len()
+    }
+
+    /// Never true (an evolver has at least [`MIN_POINTS`] points).
+    pub fn is_empty(&self) -> bool {
+        self.minus.is_empty()
+    }
+
+    /// `out = −H_h + ν Δ_h φ + source` on the 2D grid; returns the stability rate
+    /// `Σ_d (a_d/dx_d + 2ν/dx_d²)`.
+    fn rhs_2d<H: ConvexHamiltonian>(&mut self, ham: &H, phi: &[f64], out: &mut [f64]) -> f64 {
+        let y = self.y.as_mut().expect("2D evolver");
+        let (nx, ny, dx, dy) = (y.nx, y.ny, self.dx, y.dy);
+        // Along y: contiguous lines (self.hj has ny points). Along x: gathered lines.
+        for ((p, m), q) in phi
+            .chunks_exact(ny)
+            .zip(y.minus_y.chunks_exact_mut(ny))
+            .zip(y.plus_y.chunks_exact_mut(ny))
+        {
+            self.hj.derivatives(p, dy, m, q);
+        }
+        for j in 0..ny {
+            for (i, l) in y.line.iter_mut().enumerate() {
+                *l = phi[i * ny + j];
+            }
+            y.hj_x
+                .derivatives(&y.line, dx, &mut y.line_minus, &mut y.line_plus);
+            for i in 0..nx {
+                self.minus[i * ny + j] = y.line_minus[i];
+                self.plus[i * ny + j] = y.line_plus[i];
+            }
+        }
+        let range = |a: &[f64], b: &[f64]| {
+            a.iter()
+                .zip(b)
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (p, q)| {
+                    (lo.min(p.min(*q)), hi.max(p.max(*q)))
+                })
+        };
+        let (lx, hx) = range(&self.minus, &self.plus);
+        let (ly, hy) = range(&y.minus_y, &y.plus_y);
+        let (sx, sy) = (ham.speed_bound(lx, hx), ham.speed_bound(ly, hy));
+        let pstar = ham.argmin();
+        let godunov = self.settings.hamiltonian == NumericalHamiltonian::Godunov;
+        let h1 = |a: f64, b: f64, speed: f64| {
+            if godunov {
+                ham.value(a.max(pstar)).max(ham.value(b.min(pstar)))
+            } else {
+                ham.value(0.5 * (a + b)) - 0.5 * speed * (b - a)
+            }
+        };
+        let (cx, cy) = (self.nu / (dx * dx), self.nu / (dy * dy));
+        let wrap = self.ghosts == Ghosts::Periodic;
+        // Neighbour along an axis of `n` points, reflected (`u_{-1} = u_1`) or wrapped.
+        let prev = |i: usize, n: usize| match (i, wrap) {
+            (0, true) => n - 1,
+            (0, false) => 1,
+            _ => i - 1,
+        };
+        let next = |i: usize, n: usize| match (i + 1 == n, wrap) {
+            (true, true) => 0,
+            (true, false) => n - 2,
+            _ => i + 1,
+        };
+        for i in 0..nx {
+            let (il, ir) = (prev(i, nx), next(i, nx));
+            for j in 0..ny {
+                let (jl, jr) = (prev(j, ny), next(j, ny));
+                let c = i * ny + j;
+                let h = h1(self.minus[c], self.plus[c], sx) + h1(y.minus_y[c], y.plus_y[c], sy);
+                let lap = cx * (phi[il * ny + j] - 2.0 * phi[c] + phi[ir * ny + j])
+                    + cy * (phi[i * ny + jl] - 2.0 * phi[c] + phi[i * ny + jr]);
+                out[c] = -h + lap + self.source[c];
+            }
+        }
+        sx / dx + sy / dy + 2.0 * (cx + cy)
+    }
+
+    /// `out = −H_h + ν Δ_h φ + source`; returns the stability rate `a/dx + 2ν/dx²`, `a` the
+    /// largest `|H'|` over the derivative range.
     fn rhs<H: ConvexHamiltonian>(&mut self, ham: &H, phi: &[f64], out: &mut [f64]) -> f64 {
+        if self.y.is_some() {
+            return self.rhs_2d(ham, phi, out);
+        }
         let n = phi.len();
         self.hj
             .derivatives(phi, self.dx, &mut self.minus, &mut self.plus);
@@ -155,7 +300,7 @@ impl HjEvolver {
             let r = if i + 1 == n { last_r } else { i + 1 };
             out[i] = -h + diff * (phi[l] - 2.0 * phi[i] + phi[r]) + self.source[i];
         }
-        speed
+        speed / self.dx + 2.0 * self.nu / (self.dx * self.dx)
     }
 
     /// Advance `phi` by `duration`; `source(s, out)` writes the source at offset `s`.
@@ -177,8 +322,7 @@ impl HjEvolver {
         let result = (|| {
             while s < duration {
                 source(s, &mut self.source);
-                let a = self.rhs(ham, phi, &mut k);
-                let rate = a / self.dx + 2.0 * self.nu / (self.dx * self.dx);
+                let rate = self.rhs(ham, phi, &mut k);
                 let remaining = duration - s;
                 let substeps = if rate > 0.0 {
                     (remaining * rate / self.settings.cfl).ceil().max(1.0)
@@ -233,13 +377,16 @@ impl HjEvolver {
     }
 }
 
-/// The HJ-WENO5 HJB solver (1D).
+/// The HJ-WENO5 HJB solver (1D and 2D).
 ///
 /// Backward in time (`τ = T − t`), each level `k` from `k + 1`:
 ///
 /// ```text
 /// ∂τ u = −H_h(ux⁻, ux⁺) + ν Δ_h u + f(x, m(t)),   H = |p|²/(2λ),
 /// ```
+///
+/// (in 2D dimension by dimension: `H_h = H_h(ux⁻, ux⁺) + H_h(uy⁻, uy⁺)`, exact for this
+/// separable `H`, see [`HjEvolver`])
 ///
 /// with Jiang–Peng HJ-WENO5 one-sided derivatives (JS, Z or M weights), a Godunov or
 /// Lax–Friedrichs numerical Hamiltonian, second-order central diffusion, and Shu–Osher TVD-RK3
@@ -268,9 +415,13 @@ impl HjEvolver {
 pub struct WenoHjb {
     settings: WenoSettings,
     evolver: Option<HjEvolver>,
+    /// What the evolver was built for: points and spacing per axis, ν, walls.
+    key: Option<EvolverKey>,
     f_hi: Vec<f64>,
     f_lo: Vec<f64>,
 }
+
+type EvolverKey = (Vec<(usize, u64)>, u64, Ghosts);
 
 impl WenoHjb {
     /// A solver with the given settings (validated by `solve_into`).
@@ -278,6 +429,7 @@ impl WenoHjb {
         Self {
             settings,
             evolver: None,
+            key: None,
             f_hi: Vec::new(),
             f_lo: Vec::new(),
         }
@@ -307,16 +459,16 @@ impl HjbSolver for WenoHjb {
         check_shape(problem, m.shape(), "m");
         check_shape(problem, u.shape(), "u");
         let grid = problem.grid();
-        if grid.dim() != 1 {
+        if grid.dim() > 2 {
             return Err(SolveError::Unsupported {
                 solver: "weno HJB",
-                what: "grids of more than one dimension (not built yet)",
+                what: "grids of more than two dimensions",
             });
         }
-        if grid.len() < MIN_POINTS {
+        if grid.axes().iter().any(|a| a.len() < MIN_POINTS) {
             return Err(SolveError::Unsupported {
                 solver: "weno HJB",
-                what: "grids with fewer than 8 points (the WENO stencils need 7)",
+                what: "grids with fewer than 8 points along an axis (the WENO stencils need 7)",
             });
         }
         if self.settings.validate().is_err() {
@@ -326,20 +478,34 @@ impl HjbSolver for WenoHjb {
             });
         }
         let n = grid.len();
-        let dx = grid.axis(0).dx();
         let nu = problem.nu();
         let ghosts = match grid.boundary() {
             Boundary::Periodic => Ghosts::Periodic,
             Boundary::NoFlux => Ghosts::Reflect,
         };
-        let fits = self
-            .evolver
-            .as_ref()
-            .is_some_and(|e| e.minus.len() == n && e.dx == dx && e.nu == nu && e.ghosts == ghosts);
-        if !fits {
-            self.evolver = Some(HjEvolver::new(n, dx, nu, ghosts, self.settings));
+        let key = (
+            grid.axes()
+                .iter()
+                .map(|a| (a.len(), a.dx().to_bits()))
+                .collect::<Vec<_>>(),
+            nu.to_bits(),
+            ghosts,
+        );
+        if self.key.as_ref() != Some(&key) {
+            self.evolver = Some(if grid.dim() == 1 {
+                HjEvolver::new(n, grid.axis(0).dx(), nu, ghosts, self.settings)
+            } else {
+                HjEvolver::new_2d(
+                    [grid.axis(0).len(), grid.axis(1).len()],
+                    [grid.axis(0).dx(), grid.axis(1).dx()],
+                    nu,
+                    ghosts,
+                    self.settings,
+                )
+            });
             self.f_hi = vec![0.0; n];
             self.f_lo = vec![0.0; n];
+            self.key = Some(key);
         }
         let ev = self.evolver.as_mut().expect("allocated above");
         let nt = problem.time().nt();

@@ -130,6 +130,17 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
             &["--set", "hjb.method=weno-z", "--set", "grid.nx=5"],
             "grid.nx",
         ),
+        (
+            &[
+                "--set",
+                "preset=torus-2d",
+                "--set",
+                "hjb.method=weno5",
+                "--set",
+                "grid.ny=6",
+            ],
+            "grid.ny",
+        ),
         (&["--set", "fp.method=particles"], "fp.method"),
         (
             &["--set", "fp.method=particle", "--set", "fp.particles=0"],
