@@ -8,6 +8,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ndarray::Array2;
 
+use mfg_rs::core::sparse::Preconditioner;
 use mfg_rs::core::{FixedPointIterator, FpSolver, HjbSolver};
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::{FdmHjb, WenoHjb, WenoSettings};
@@ -53,6 +54,43 @@ fn presets_2d(c: &mut Criterion) {
                 let o = mfg_cli::run::solve(&opts, &mut |_| {}).unwrap();
                 assert!(o.solution.converged());
                 black_box(o.solution.iterations())
+            })
+        });
+    }
+    g.finish();
+}
+
+/// The linear-solver families on `crowd-2d` (100 × 100, nt = 50): one cold HJB solve (Newton
+/// from u^{k+1} at every level) and one FP solve at the converged solution, with BiCGSTAB
+/// preconditioned by ADI line solves, ILU(0) or Jacobi.
+fn linear_2d(c: &mut Criterion) {
+    let mut g = c.benchmark_group("linear-2d");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    let config = mfg_cli::config::resolve(None, &["preset=crowd-2d".into()]).unwrap();
+    let p = config.problem().unwrap();
+    let (levels, n) = (p.time().levels(), p.grid().len());
+    let sol = FixedPointIterator::new(config.settings().unwrap())
+        .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
+        .unwrap();
+    let mut u = Array2::zeros((levels, n));
+    let mut m = Array2::zeros((levels, n));
+    for (name, pc) in [
+        ("adi", Preconditioner::Adi),
+        ("ilu0", Preconditioner::Ilu0),
+        ("jacobi", Preconditioner::Jacobi),
+    ] {
+        g.bench_function(BenchmarkId::new("hjb-cold", name), |b| {
+            let mut hjb = FdmHjb::default().with_preconditioner(pc);
+            b.iter(|| {
+                hjb.reset();
+                hjb.solve_into(&p, sol.m.view(), u.view_mut()).unwrap()
+            })
+        });
+        g.bench_function(BenchmarkId::new("fp", name), |b| {
+            let mut fp = FdmFp::new().with_preconditioner(pc);
+            b.iter(|| {
+                fp.reset();
+                fp.solve_into(&p, sol.u.view(), m.view_mut()).unwrap()
             })
         });
     }
@@ -107,5 +145,5 @@ fn components(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, presets, presets_2d, components);
+criterion_group!(benches, presets, presets_2d, linear_2d, components);
 criterion_main!(benches);

@@ -1,10 +1,11 @@
 //! Per-iteration cost of the 2D FDM solvers on `crowd-2d`: Newton and linear iterations and
 //! milliseconds of every HJB and FP call inside the coupling iteration.
 //!
-//! Run with `cargo run --release --example profile_2d [-- --set key=value ...]`.
+//! Run with `cargo run --release --example profile_2d [-- --ilu0|--adi|--jacobi] [--set key=value ...]`.
 
 use std::time::Instant;
 
+use mfg_rs::core::sparse::Preconditioner;
 use mfg_rs::core::{
     FixedPointIterator, FpSolver, FpStats, HjbSolver, HjbStats, Problem, SolveError,
 };
@@ -65,12 +66,24 @@ impl<S: FpSolver> FpSolver for Timed<S> {
 
 fn main() {
     let mut sets = vec!["preset=crowd-2d".to_string()];
-    sets.extend(std::env::args().skip(1).filter(|a| a != "--set"));
+    let mut pc = Preconditioner::Ilu0;
+    for a in std::env::args().skip(1).filter(|a| a != "--set") {
+        match a.as_str() {
+            "--ilu0" => pc = Preconditioner::Ilu0,
+            "--adi" => pc = Preconditioner::Adi,
+            "--jacobi" => pc = Preconditioner::Jacobi,
+            _ => sets.push(a),
+        }
+    }
     let config = mfg_cli::config::resolve(None, &sets).expect("config");
     let p = config.problem().expect("problem");
     let settings = config.settings().expect("settings");
     let sol = FixedPointIterator::new(settings)
-        .solve(&p, &mut Timed(FdmHjb::default()), &mut Timed(FdmFp::new()))
+        .solve(
+            &p,
+            &mut Timed(FdmHjb::default().with_preconditioner(pc)),
+            &mut Timed(FdmFp::new().with_preconditioner(pc)),
+        )
         .expect("solve");
     println!(
         "{} iterations ({}), total {:.2} s (hjb {:.2}, fp {:.2})",

@@ -4,6 +4,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 
 use mfg_core::linalg::Tridiagonal;
 use mfg_core::solver::check_shape;
+use mfg_core::sparse::Preconditioner;
 use mfg_core::upwind::{assemble_implicit, upwind_rates};
 use mfg_core::{Boundary, FpSolver, FpStats, Problem, SolveError};
 
@@ -76,12 +77,30 @@ pub struct FdmFp {
     nd: Option<crate::fdm_nd::NdWork>,
     /// The coupling iteration's requested accuracy (used by the multi-dimensional path).
     accuracy: Option<f64>,
+    /// `None`: the measured default for the walls (see [`Self::with_preconditioner`]).
+    preconditioner: Option<Preconditioner>,
 }
 
 impl FdmFp {
     /// A new solver (work arrays are allocated on the first solve).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The preconditioner of the BiCGSTAB solves in two and more dimensions. By default
+    /// the measured winner (docs/PERFORMANCE.md): ADI line solves with no-flux walls, ILU(0)
+    /// with periodic ones (the ADI lines drop their wrap-around entry and lose there).
+    pub fn with_preconditioner(mut self, preconditioner: Preconditioner) -> Self {
+        self.preconditioner = Some(preconditioner);
+        self
+    }
+
+    /// Forget the previous solve (in 2D the next solve starts every level's linear solve from
+    /// the previous level instead of the previous solve's same level).
+    pub fn reset(&mut self) {
+        if let Some(w) = self.nd.as_mut() {
+            w.warm = false;
+        }
     }
 }
 
@@ -107,8 +126,15 @@ impl FpSolver for FdmFp {
         check_shape(problem, m.shape(), "m");
         let grid = problem.grid();
         if grid.dim() != 1 {
-            if !self.nd.as_ref().is_some_and(|w| w.fits(problem)) {
-                self.nd = Some(crate::fdm_nd::NdWork::new(problem));
+            let pc = self
+                .preconditioner
+                .unwrap_or(if grid.boundary() == Boundary::Periodic {
+                    Preconditioner::Ilu0
+                } else {
+                    Preconditioner::Adi
+                });
+            if !self.nd.as_ref().is_some_and(|w| w.fits(problem, pc)) {
+                self.nd = Some(crate::fdm_nd::NdWork::new(problem, pc));
             }
             let w = self.nd.as_mut().expect("allocated above");
             return crate::fdm_nd::solve(w, problem, u, m, self.accuracy);

@@ -1,5 +1,6 @@
 //! The multi-dimensional branch of `FdmFp`: `(I − dt L(u^k)ᵀ) μ^{k+1} = μ^k` on the grid's
-//! sparse pattern, solved by ILU(0)-preconditioned BiCGSTAB to a relative residual of 1e-11
+//! sparse pattern, solved by BiCGSTAB (ADI line solves or ILU(0) as the preconditioner, see
+//! `FdmFp::with_preconditioner`) to a relative residual of 1e-11
 //! (or the coarser accuracy the coupling iteration asks for), each level's solve starting from
 //! the same level of the previous solve.
 //!
@@ -32,11 +33,11 @@ pub(crate) struct NdWork {
     /// The previous solve's μ on every level: the initial guess of the next solve's
     /// BiCGSTAB at the same level (successive Picard solves differ little).
     previous: Vec<f64>,
-    warm: bool,
+    pub(crate) warm: bool,
 }
 
 impl NdWork {
-    pub(crate) fn new(problem: &Problem) -> Self {
+    pub(crate) fn new(problem: &Problem, precond: Preconditioner) -> Self {
         let grid = problem.grid();
         let n = grid.len();
         let dim = grid.dim();
@@ -49,14 +50,18 @@ impl NdWork {
             rhs: vec![0.0; n],
             mass: vec![0.0; n],
             inv_weights: grid.weights().iter().map(|w| 1.0 / w).collect(),
-            solver: BiCgStab::new(n, Preconditioner::Ilu0, matrix.nnz()),
+            solver: BiCgStab::new(n, precond, matrix.nnz()),
             matrix,
             previous: vec![0.0; problem.time().levels() * n],
             warm: false,
         }
     }
 
-    pub(crate) fn fits(&self, problem: &Problem) -> bool {
+    pub(crate) fn fits(&self, problem: &Problem, precond: Preconditioner) -> bool {
+        self.solver.preconditioner() == precond && self.fits_problem(problem)
+    }
+
+    fn fits_problem(&self, problem: &Problem) -> bool {
         let g = problem.grid();
         self.n == g.len()
             && self.dim == g.dim()

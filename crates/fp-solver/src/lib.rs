@@ -11,7 +11,7 @@
 //!
 //! * [`FdmFp`]: implicit Euler whose matrix is the transpose of the linearised upwind HJB
 //!   operator (the discrete adjoint): mass conserved to round-off, `m ≥ 0`; 1D by the Thomas
-//!   algorithm, 2D by ILU(0)-preconditioned BiCGSTAB with an exact mass projection.
+//!   algorithm, 2D by BiCGSTAB (ADI line-solve or ILU(0) preconditioner) with an exact mass projection.
 //! * [`ParticleFp`]: Euler–Maruyama particles driven by `−∇u/λ`, density by linear (in 2D
 //!   bilinear) binning and a reflected Gaussian KDE ([`kde`], separable in 2D) with exact
 //!   quadrature mass; rayon across particle

@@ -5,6 +5,7 @@ use tracing::trace;
 
 use mfg_core::linalg::Tridiagonal;
 use mfg_core::solver::check_shape;
+use mfg_core::sparse::Preconditioner;
 use mfg_core::upwind::{assemble_implicit, for_each_stencil, upwind_rates};
 use mfg_core::{Boundary, HjbSolver, HjbStats, Problem, SolveError};
 
@@ -141,6 +142,8 @@ pub struct FdmHjb {
     nd: Option<crate::fdm_nd::NdWork>,
     /// The coupling iteration's requested accuracy (used by the multi-dimensional path).
     accuracy: Option<f64>,
+    /// `None`: the measured default for the walls (see [`Self::with_preconditioner`]).
+    preconditioner: Option<Preconditioner>,
 }
 
 impl FdmHjb {
@@ -151,7 +154,16 @@ impl FdmHjb {
             work: None,
             nd: None,
             accuracy: None,
+            preconditioner: None,
         }
+    }
+
+    /// The preconditioner of the BiCGSTAB Newton solves in two and more dimensions. By default
+    /// the measured winner (docs/PERFORMANCE.md): ADI line solves with no-flux walls, ILU(0)
+    /// with periodic ones (the ADI lines drop their wrap-around entry and lose there).
+    pub fn with_preconditioner(mut self, preconditioner: Preconditioner) -> Self {
+        self.preconditioner = Some(preconditioner);
+        self
     }
 
     /// The Newton settings.
@@ -192,8 +204,15 @@ impl HjbSolver for FdmHjb {
         check_shape(problem, u.shape(), "u");
         let grid = problem.grid();
         if grid.dim() != 1 {
-            if !self.nd.as_ref().is_some_and(|w| w.fits(problem)) {
-                self.nd = Some(crate::fdm_nd::NdWork::new(problem));
+            let pc = self
+                .preconditioner
+                .unwrap_or(if grid.boundary() == Boundary::Periodic {
+                    Preconditioner::Ilu0
+                } else {
+                    Preconditioner::Adi
+                });
+            if !self.nd.as_ref().is_some_and(|w| w.fits(problem, pc)) {
+                self.nd = Some(crate::fdm_nd::NdWork::new(problem, pc));
             }
             let w = self.nd.as_mut().expect("allocated above");
             let settings = NewtonSettings {

@@ -1,5 +1,6 @@
 //! The multi-dimensional branch of `FdmHjb`: the same scheme, with the Newton systems on the
-//! grid's sparse 5-point pattern solved by ILU(0)-preconditioned BiCGSTAB.
+//! grid's sparse 5-point pattern solved by BiCGSTAB, preconditioned by ADI line solves
+//! (no-flux walls) or ILU(0) (periodic), see `FdmHjb::with_preconditioner`.
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 use tracing::trace;
@@ -34,7 +35,7 @@ pub(crate) struct NdWork {
 }
 
 impl NdWork {
-    pub(crate) fn new(problem: &Problem) -> Self {
+    pub(crate) fn new(problem: &Problem, precond: Preconditioner) -> Self {
         let grid = problem.grid();
         let n = grid.len();
         let matrix = GridMatrix::new(grid);
@@ -48,14 +49,18 @@ impl NdWork {
             u_next: vec![0.0; n],
             rhs: vec![0.0; n],
             step: vec![0.0; n],
-            solver: BiCgStab::new(n, Preconditioner::Ilu0, nnz),
+            solver: BiCgStab::new(n, precond, nnz),
             matrix,
             previous: vec![0.0; problem.time().levels() * n],
             warm: false,
         }
     }
 
-    pub(crate) fn fits(&self, problem: &Problem) -> bool {
+    pub(crate) fn fits(&self, problem: &Problem, precond: Preconditioner) -> bool {
+        self.solver.preconditioner() == precond && self.fits_problem(problem)
+    }
+
+    fn fits_problem(&self, problem: &Problem) -> bool {
         self.n == problem.grid().len()
             && self.to_prev.len() == problem.grid().dim()
             && self.previous.len() == problem.time().levels() * self.n

@@ -67,7 +67,7 @@ pub fn solve_with(
                 "scheme": if problem.grid().dim() == 1 {
                     "implicit Euler, upwind Hamiltonian (Achdou-Capuzzo-Dolcetta), Newton + Thomas"
                 } else {
-                    "implicit Euler, upwind Hamiltonian (Achdou-Capuzzo-Dolcetta), inexact Newton + ILU(0)-BiCGSTAB"
+                    "implicit Euler, upwind Hamiltonian (Achdou-Capuzzo-Dolcetta), inexact Newton + BiCGSTAB (ADI line solves with no-flux walls, ILU(0) when periodic)"
                 },
                 "newton_tolerance": newton.tolerance,
                 "newton_max_iterations": newton.max_iterations,
