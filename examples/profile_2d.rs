@@ -66,12 +66,12 @@ impl<S: FpSolver> FpSolver for Timed<S> {
 
 fn main() {
     let mut sets = vec!["preset=crowd-2d".to_string()];
-    let mut pc = Preconditioner::Ilu0;
+    let mut pc = None; // the solvers' default for the walls
     for a in std::env::args().skip(1).filter(|a| a != "--set") {
         match a.as_str() {
-            "--ilu0" => pc = Preconditioner::Ilu0,
-            "--adi" => pc = Preconditioner::Adi,
-            "--jacobi" => pc = Preconditioner::Jacobi,
+            "--ilu0" => pc = Some(Preconditioner::Ilu0),
+            "--adi" => pc = Some(Preconditioner::Adi),
+            "--jacobi" => pc = Some(Preconditioner::Jacobi),
             _ => sets.push(a),
         }
     }
@@ -81,8 +81,14 @@ fn main() {
     let sol = FixedPointIterator::new(settings)
         .solve(
             &p,
-            &mut Timed(FdmHjb::default().with_preconditioner(pc)),
-            &mut Timed(FdmFp::new().with_preconditioner(pc)),
+            &mut Timed(match pc {
+                Some(pc) => FdmHjb::default().with_preconditioner(pc),
+                None => FdmHjb::default(),
+            }),
+            &mut Timed(match pc {
+                Some(pc) => FdmFp::new().with_preconditioner(pc),
+                None => FdmFp::new(),
+            }),
         )
         .expect("solve");
     println!(
