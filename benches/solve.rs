@@ -13,19 +13,20 @@ use mfg_rs::core::{FixedPointIterator, FpSolver, HjbSolver};
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::{FdmHjb, WenoHjb, WenoSettings};
 
-/// The CLI's whole job in-process: resolve the preset, solve, write the six files.
-fn presets(c: &mut Criterion) {
-    let mut g = c.benchmark_group("preset");
-    g.sample_size(20).measurement_time(Duration::from_secs(4));
+/// The CLI's whole job in-process for each preset: resolve, solve, write the files.
+fn bench_presets(c: &mut Criterion, group: &str, names: &[&str], samples: usize, secs: u64) {
+    let mut g = c.benchmark_group(group);
+    g.sample_size(samples)
+        .measurement_time(Duration::from_secs(secs));
     let out = tempfile::tempdir().unwrap();
-    for name in ["mfg-pde-tutorial", "crowd", "lq-gaussian"] {
+    for name in names {
         let opts = mfg_cli::run::SolveOptions {
             config: None,
             out: out.path().to_owned(),
             sets: vec![format!("preset={name}")],
             format: Default::default(),
         };
-        g.bench_function(name, |b| {
+        g.bench_function(*name, |b| {
             b.iter(|| {
                 let o = mfg_cli::run::solve(&opts, &mut |_| {}).unwrap();
                 assert!(o.solution.converged());
@@ -36,28 +37,21 @@ fn presets(c: &mut Criterion) {
     g.finish();
 }
 
-/// The 2D presets through the CLI's whole job (`crowd-2d`: 100 × 100 points, nt = 50, to 1e-6;
-/// the target is ≤ 5 s on the 2-core machine).
+/// The 1D presets.
+fn presets(c: &mut Criterion) {
+    bench_presets(
+        c,
+        "preset",
+        &["mfg-pde-tutorial", "crowd", "lq-gaussian"],
+        20,
+        4,
+    );
+}
+
+/// The 2D presets (`crowd-2d`: 100 × 100 points, nt = 50, to 1e-6; the target is
+/// ≤ 5 s on the 2-core machine).
 fn presets_2d(c: &mut Criterion) {
-    let mut g = c.benchmark_group("preset-2d");
-    g.sample_size(10).measurement_time(Duration::from_secs(30));
-    let out = tempfile::tempdir().unwrap();
-    for name in ["crowd-2d", "torus-2d"] {
-        let opts = mfg_cli::run::SolveOptions {
-            config: None,
-            out: out.path().to_owned(),
-            sets: vec![format!("preset={name}")],
-            format: Default::default(),
-        };
-        g.bench_function(name, |b| {
-            b.iter(|| {
-                let o = mfg_cli::run::solve(&opts, &mut |_| {}).unwrap();
-                assert!(o.solution.converged());
-                black_box(o.solution.iterations())
-            })
-        });
-    }
-    g.finish();
+    bench_presets(c, "preset-2d", &["crowd-2d", "torus-2d"], 10, 30);
 }
 
 /// The linear-solver families on `crowd-2d` (100 × 100, nt = 50): one cold HJB solve (Newton

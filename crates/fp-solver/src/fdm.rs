@@ -77,7 +77,7 @@ pub struct FdmFp {
     nd: Option<crate::fdm_nd::NdWork>,
     /// The coupling iteration's requested accuracy (used by the multi-dimensional path).
     accuracy: Option<f64>,
-    /// `None`: the measured default for the walls (see [`Self::with_preconditioner`]).
+    /// `None`: [`Preconditioner::for_grid`].
     preconditioner: Option<Preconditioner>,
 }
 
@@ -128,11 +128,7 @@ impl FpSolver for FdmFp {
         if grid.dim() != 1 {
             let pc = self
                 .preconditioner
-                .unwrap_or(if grid.boundary() == Boundary::Periodic {
-                    Preconditioner::Ilu0
-                } else {
-                    Preconditioner::Adi
-                });
+                .unwrap_or_else(|| Preconditioner::for_grid(grid));
             if !self.nd.as_ref().is_some_and(|w| w.fits(problem, pc)) {
                 self.nd = Some(crate::fdm_nd::NdWork::new(problem, pc));
             }

@@ -68,6 +68,30 @@ pub(crate) fn splitmix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The node masses: the chunks' histograms summed in chunk order (deterministic whatever the
+/// thread count), divided by the number of particles.
+pub(crate) fn combine_chunks(hist: &[f64], particles: usize, mu: &mut [f64]) {
+    mu.iter_mut().for_each(|v| *v = 0.0);
+    for h in hist.chunks(mu.len()) {
+        for (m, v) in mu.iter_mut().zip(h) {
+            *m += v;
+        }
+    }
+    let inv = 1.0 / particles as f64;
+    mu.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// The standard deviation of node masses `mu` (summing to 1) at nodes spaced `dx`.
+pub(crate) fn spread_of_masses(mu: &[f64], dx: f64) -> f64 {
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for (i, m) in mu.iter().enumerate() {
+        let x = i as f64 * dx;
+        s1 += m * x;
+        s2 += m * x * x;
+    }
+    (s2 - s1 * s1).max(0.0).sqrt()
+}
+
 /// The random stream of one chunk at one time step (`u64::MAX` for the initial sampling).
 pub(crate) fn stream(seed: u64, chunk: usize, step: u64) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(splitmix(
@@ -340,24 +364,10 @@ impl FpSolver for ParticleFp {
                     .enumerate()
                     .for_each(step);
             }
-            // Combine the chunks in order (deterministic whatever the thread count).
-            w.mu.iter_mut().for_each(|v| *v = 0.0);
-            for h in w.hist.chunks(n) {
-                for (mu, v) in w.mu.iter_mut().zip(h) {
-                    *mu += v;
-                }
-            }
-            let inv_np = 1.0 / np as f64;
-            w.mu.iter_mut().for_each(|v| *v *= inv_np);
+            combine_chunks(&w.hist, np, &mut w.mu);
             // Spread for the bandwidth rule from the binned masses (linear binning keeps the
             // mean and adds at most dx²/4 to the variance).
-            let (mut s1, mut s2) = (0.0, 0.0);
-            for (i, mu) in w.mu.iter().enumerate() {
-                let x = i as f64 * dx;
-                s1 += mu * x;
-                s2 += mu * x * x;
-            }
-            let std = (s2 - s1 * s1).max(0.0).sqrt();
+            let std = spread_of_masses(&w.mu, dx);
             let iqr = iqr_of_masses(&w.mu, a, dx);
             let h = bandwidth.select(np, std, iqr, dx);
             let mut next = m.row_mut(k + 1);

@@ -27,7 +27,9 @@ use rayon::prelude::*;
 use mfg_core::{Boundary, FpStats, Problem, SolveError};
 
 use crate::kde::{cell, iqr_of_masses, GridKde};
-use crate::particle::{splitmix, stream, ParticleSettings, CHUNK};
+use crate::particle::{
+    combine_chunks, splitmix, spread_of_masses, stream, ParticleSettings, CHUNK,
+};
 
 /// One axis in grid units.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -262,15 +264,7 @@ pub(crate) fn solve(
                 .enumerate()
                 .for_each(step);
         }
-        // Combine the chunks in order (deterministic whatever the thread count).
-        w.mu.iter_mut().for_each(|v| *v = 0.0);
-        for h in w.hist.chunks(n) {
-            for (mu, v) in w.mu.iter_mut().zip(h) {
-                *mu += v;
-            }
-        }
-        let inv_np = 1.0 / np as f64;
-        w.mu.iter_mut().for_each(|v| *v *= inv_np);
+        combine_chunks(&w.hist, np, &mut w.mu);
         // Per-axis bandwidths from the marginal node masses.
         w.marginal[0].iter_mut().for_each(|v| *v = 0.0);
         w.marginal[1].iter_mut().for_each(|v| *v = 0.0);
@@ -283,13 +277,7 @@ pub(crate) fn solve(
         }
         let mut h = [0.0; 2];
         for d in 0..2 {
-            let (mut s1, mut s2) = (0.0, 0.0);
-            for (i, mu) in w.marginal[d].iter().enumerate() {
-                let x = i as f64 * ax[d].dx;
-                s1 += mu * x;
-                s2 += mu * x * x;
-            }
-            let std = (s2 - s1 * s1).max(0.0).sqrt();
+            let std = spread_of_masses(&w.marginal[d], ax[d].dx);
             let iqr = iqr_of_masses(&w.marginal[d], ax[d].lo, ax[d].dx);
             h[d] = settings.bandwidth.select_in(2, np, std, iqr, ax[d].dx);
         }

@@ -251,6 +251,17 @@ pub enum Preconditioner {
     Adi,
 }
 
+impl Preconditioner {
+    /// The measured winner for the grid's walls (docs/PERFORMANCE.md): ADI line solves with
+    /// no-flux walls, ILU(0) with periodic ones (the ADI lines drop their wrap-around entry).
+    pub fn for_grid(grid: &Grid) -> Self {
+        match grid.boundary() {
+            crate::grid::Boundary::Periodic => Preconditioner::Ilu0,
+            crate::grid::Boundary::NoFlux => Preconditioner::Adi,
+        }
+    }
+}
+
 /// Preconditioned BiCGSTAB (van der Vorst) with its work vectors allocated once.
 #[derive(Debug, Clone)]
 pub struct BiCgStab {
