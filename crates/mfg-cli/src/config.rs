@@ -290,6 +290,11 @@ pub struct IterationConfig {
     pub time_limit_s: Option<f64>,
     /// Inner solves are asked for this factor times the current residual (0 = exact).
     pub inner_accuracy: f64,
+    /// Start from the density of an earlier solve on the same grid: the output directory
+    /// holding its `m.npy` (or `m.csv`), relative to the working directory. Default: none
+    /// (`m0` on every level).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_start: Option<std::path::PathBuf>,
 }
 
 impl Default for IterationConfig {
@@ -302,6 +307,7 @@ impl Default for IterationConfig {
             anderson_depth: s.anderson_depth,
             time_limit_s: s.time_limit_s,
             inner_accuracy: s.inner_accuracy,
+            warm_start: None,
         }
     }
 }

@@ -8,7 +8,9 @@ use serde_json::json;
 
 use fp_solver::{FdmFp, ParticleFp};
 use hjb_solver::{FdmHjb, NewtonSettings, WenoHjb};
-use mfg_core::{FixedPointIterator, FpSolver, HjbSolver, IterationRecord, MfgSolution, Problem};
+use mfg_core::{
+    FixedPointIterator, FpSolver, HjbSolver, IterationRecord, MfgError, MfgSolution, Problem,
+};
 
 use crate::config::{self, Config, FpMethod, HjbMethod};
 use crate::error::CliError;
@@ -56,6 +58,15 @@ pub fn solve_with(
     let config = config::resolve(opts.config.as_deref(), &opts.sets)?;
     let problem = config.problem()?;
     let settings = config.settings()?;
+    let warm_start = match &config.iteration.warm_start {
+        None => None,
+        Some(dir) => Some(output::read_2d(dir, "m").map_err(|e| CliError::Config {
+            key: "iteration.warm_start".into(),
+            message: format!(
+                "cannot read the density of an earlier solve ({e}): name the output directory of a solve on the same grid"
+            ),
+        })?),
+    };
     on_start(settings.max_iterations);
     output::check_writable(&opts.out)?;
     let newton = NewtonSettings::default();
@@ -111,12 +122,32 @@ pub fn solve_with(
     };
     let setup_s = start.elapsed().as_secs_f64();
     tracing::info!(%problem, "solving");
-    let solution = FixedPointIterator::new(settings).solve_with_observer(
-        &problem,
-        hjb.as_mut(),
-        fp.as_mut(),
-        observer,
-    )?;
+    let iterator = FixedPointIterator::new(settings);
+    let solution = match &warm_start {
+        None => iterator.solve_with_observer(&problem, hjb.as_mut(), fp.as_mut(), observer),
+        Some(m) => iterator.solve_from_with_observer(
+            &problem,
+            hjb.as_mut(),
+            fp.as_mut(),
+            m.view(),
+            observer,
+        ),
+    }
+    .map_err(|e| match e {
+        MfgError::InitialGuess { problem } => CliError::Config {
+            key: "iteration.warm_start".into(),
+            message: format!(
+                "the density in {} {problem}: name the output directory of a solve on the same grid (grid.nx, grid.ny, grid.nt)",
+                config
+                    .iteration
+                    .warm_start
+                    .as_deref()
+                    .unwrap_or(Path::new("?"))
+                    .display()
+            ),
+        },
+        other => other.into(),
+    })?;
     let files = write_results(
         &opts.out,
         opts.format,
@@ -191,6 +222,7 @@ fn write_results(
                 "max_iterations": config.iteration.max_iterations,
                 "anderson_depth": config.iteration.anderson_depth,
                 "inner_accuracy": config.iteration.inner_accuracy,
+                "warm_start": config.iteration.warm_start,
             },
         },
         "grid": {

@@ -567,3 +567,69 @@ fn two_dimensional_solves_write_3d_arrays_y_and_snapshot_pictures() {
         assert!(is_png(&tmp.path().join("r").join(name)), "{name}");
     }
 }
+
+#[test]
+fn warm_start_from_an_earlier_output_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["solve", "--quiet", "--out", out];
+        args.extend_from_slice(&["--set", "iteration.anderson_depth=5"]);
+        for e in extra {
+            args.extend_from_slice(&["--set", e]);
+        }
+        mfg(&args, tmp.path())
+    };
+    // Continuation in the coupling strength: 0.2 cold, then 0.3 from its density and cold.
+    assert_eq!(
+        run("c2", &["model.coupling_strength=0.2"]).status.code(),
+        Some(0)
+    );
+    let o = run(
+        "warm",
+        &["model.coupling_strength=0.3", "iteration.warm_start=c2"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        run("cold", &["model.coupling_strength=0.3"]).status.code(),
+        Some(0)
+    );
+    let (warm, cold) = (
+        summary(&tmp.path().join("warm")),
+        summary(&tmp.path().join("cold")),
+    );
+    assert_eq!(warm["solver"]["iteration"]["warm_start"], "c2");
+    let its = |s: &serde_json::Value| s["iterations"].as_u64().unwrap();
+    assert!(
+        its(&warm) < its(&cold),
+        "warm {} cold {}",
+        its(&warm),
+        its(&cold)
+    );
+    let mw: Array2<f64> = read_npy(tmp.path().join("warm/m.npy")).unwrap();
+    let mc: Array2<f64> = read_npy(tmp.path().join("cold/m.npy")).unwrap();
+    let diff = (&mw - &mc).mapv(|v| v * v).sum().sqrt() / mc.mapv(|v| v * v).sum().sqrt();
+    assert!(diff < 1e-6, "warm and cold solutions differ by {diff}");
+    let toml = std::fs::read_to_string(tmp.path().join("warm/config.toml")).unwrap();
+    assert!(toml.contains("warm_start = \"c2\""), "{toml}");
+
+    // Another grid, or no earlier solve: exit 2 naming the key, nothing written.
+    for (out, bad) in [("g", "grid.nx=50"), ("h", "grid.nt=20")] {
+        let o = run(out, &[bad, "iteration.warm_start=c2"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("iteration.warm_start"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(stderr(&o).contains("shape"), "{}", stderr(&o));
+        assert!(!tmp.path().join(out).join("m.npy").exists());
+    }
+    let o = run("n", &["iteration.warm_start=nowhere"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("iteration.warm_start"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!tmp.path().join("n").join("m.npy").exists());
+}

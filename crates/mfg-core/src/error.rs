@@ -112,6 +112,12 @@ pub enum MfgError {
     /// The iteration settings are invalid.
     #[error(transparent)]
     Settings(#[from] ProblemError),
+    /// The initial guess handed to [`crate::FixedPointIterator::solve_from`] cannot be used.
+    #[error("the initial guess {problem}: pass a density on all time levels, shape (nt + 1, grid points), finite and >= 0 (for example the m of an earlier solve of the same grid)")]
+    InitialGuess {
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A solver broke down in a Picard iteration.
     #[error("{solver} failed in Picard iteration {iteration}: {source}")]
     Iteration {

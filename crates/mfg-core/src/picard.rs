@@ -1,7 +1,9 @@
 //! The damped Picard iteration on the density, optionally Anderson-accelerated.
 //!
 //! `m^{k+1} = (1 − θ) m^k + θ Φ(m^k)`, where `Φ(m)` solves HJB with `m` and FP with the
-//! resulting `u`; the initial guess is `m^0(t) = m0` on every level. With
+//! resulting `u`; the initial guess is `m^0(t) = m0` on every level, or a density the caller
+//! hands to [`FixedPointIterator::solve_from`] (a warm start, e.g. the solution of a nearby
+//! problem in a parameter continuation). With
 //! `anderson_depth > 0` the next iterate is the safeguarded Anderson extrapolation
 //! ([`crate::anderson`]) of the same map, with mixing θ; after an accelerated step every time
 //! level is projected back to `m ≥ 0` with its mass unchanged (negative values are cut and the
@@ -16,7 +18,7 @@
 
 use std::time::Instant;
 
-use ndarray::{Array2, Zip};
+use ndarray::{Array2, ArrayView2, Zip};
 use tracing::{debug, info, info_span};
 
 use crate::anderson::{Anderson, Safeguard, StepKind};
@@ -84,12 +86,85 @@ impl FixedPointIterator {
         self.solve_with_observer(problem, hjb, fp, &mut |_| {})
     }
 
+    /// Solve starting from the density `initial` (shape `(nt + 1, n_space)`, finite, ≥ 0)
+    /// instead of `m0` on every level: a warm start. The first row is replaced by the
+    /// problem's `m0`. Typical use is a continuation: solve an easy problem, then a harder
+    /// neighbour (smaller σ, stronger coupling) from its density.
+    ///
+    /// ```
+    /// # use mfg_core::*;
+    /// # use mfg_core::solver::{HjbStats, FpStats};
+    /// # use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+    /// # struct Copy;
+    /// # impl HjbSolver for Copy {
+    /// #     fn name(&self) -> &'static str { "copy" }
+    /// #     fn solve_into(&mut self, _: &Problem, m: ArrayView2<f64>, mut u: ArrayViewMut2<f64>)
+    /// #         -> Result<HjbStats, SolveError> { u.assign(&m); Ok(HjbStats::default()) }
+    /// # }
+    /// # struct Still;
+    /// # impl FpSolver for Still {
+    /// #     fn name(&self) -> &'static str { "still" }
+    /// #     fn solve_into(&mut self, p: &Problem, _: ArrayView2<f64>, mut m: ArrayViewMut2<f64>)
+    /// #         -> Result<FpStats, SolveError> {
+    /// #         for mut row in m.rows_mut() { row.assign(&ndarray::aview1(p.initial_density())); }
+    /// #         Ok(FpStats::default())
+    /// #     }
+    /// # }
+    /// let grid = Grid::line(0.0, 1.0, 10, Boundary::Periodic).unwrap();
+    /// let p = Problem::builder(grid, TimeGrid::new(1.0, 4).unwrap()).build().unwrap();
+    /// let it = FixedPointIterator::new(IterationSettings::default());
+    /// let first = it.solve(&p, &mut Copy, &mut Still).unwrap();
+    /// // From the fixed point itself: the fewest iterations there are (the first one's
+    /// // `residual_u` is 1 by convention, so the second confirms).
+    /// let again = it.solve_from(&p, &mut Copy, &mut Still, first.m.view()).unwrap();
+    /// assert!(again.converged());
+    /// assert_eq!(again.iterations(), 2);
+    /// // A wrong shape is an error, not a panic.
+    /// let wrong = Array2::<f64>::zeros((3, 11));
+    /// assert!(matches!(
+    ///     it.solve_from(&p, &mut Copy, &mut Still, wrong.view()),
+    ///     Err(MfgError::InitialGuess { .. })
+    /// ));
+    /// ```
+    pub fn solve_from(
+        &self,
+        problem: &Problem,
+        hjb: &mut dyn HjbSolver,
+        fp: &mut dyn FpSolver,
+        initial: ArrayView2<'_, f64>,
+    ) -> Result<MfgSolution, MfgError> {
+        self.run(problem, hjb, fp, Some(initial), &mut |_| {})
+    }
+
     /// Solve, calling `observer` after every iteration (for progress reports).
     pub fn solve_with_observer(
         &self,
         problem: &Problem,
         hjb: &mut dyn HjbSolver,
         fp: &mut dyn FpSolver,
+        observer: &mut dyn FnMut(&IterationRecord),
+    ) -> Result<MfgSolution, MfgError> {
+        self.run(problem, hjb, fp, None, observer)
+    }
+
+    /// [`Self::solve_from`] with an observer, as [`Self::solve_with_observer`].
+    pub fn solve_from_with_observer(
+        &self,
+        problem: &Problem,
+        hjb: &mut dyn HjbSolver,
+        fp: &mut dyn FpSolver,
+        initial: ArrayView2<'_, f64>,
+        observer: &mut dyn FnMut(&IterationRecord),
+    ) -> Result<MfgSolution, MfgError> {
+        self.run(problem, hjb, fp, Some(initial), observer)
+    }
+
+    fn run(
+        &self,
+        problem: &Problem,
+        hjb: &mut dyn HjbSolver,
+        fp: &mut dyn FpSolver,
+        initial: Option<ArrayView2<'_, f64>>,
         observer: &mut dyn FnMut(&IterationRecord),
     ) -> Result<MfgSolution, MfgError> {
         self.settings.validate()?;
@@ -102,10 +177,22 @@ impl FixedPointIterator {
         let weights = grid.weights();
 
         let mut m = Array2::<f64>::zeros((levels, n));
-        for mut row in m.rows_mut() {
-            row.as_slice_mut()
-                .expect("row is contiguous")
-                .copy_from_slice(problem.initial_density());
+        match initial {
+            None => {
+                for mut row in m.rows_mut() {
+                    row.as_slice_mut()
+                        .expect("row is contiguous")
+                        .copy_from_slice(problem.initial_density());
+                }
+            }
+            Some(guess) => {
+                check_initial_guess(guess, levels, n)?;
+                m.assign(&guess);
+                m.row_mut(0)
+                    .as_slice_mut()
+                    .expect("row is contiguous")
+                    .copy_from_slice(problem.initial_density());
+            }
         }
         let mut u = Array2::<f64>::zeros((levels, n));
         let mut u_prev = Array2::<f64>::zeros((levels, n));
@@ -275,6 +362,27 @@ impl FixedPointIterator {
     }
 }
 
+/// Reject an initial guess of the wrong shape, with a non-finite or a negative value.
+fn check_initial_guess(
+    guess: ArrayView2<'_, f64>,
+    levels: usize,
+    n: usize,
+) -> Result<(), MfgError> {
+    let problem = if guess.dim() != (levels, n) {
+        format!(
+            "has shape {:?}, the problem needs ({levels}, {n})",
+            guess.shape()
+        )
+    } else if let Some(((k, i), v)) = guess.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        format!("is not finite ({v}) at time level {k}, grid index {i}")
+    } else if let Some(((k, i), v)) = guess.indexed_iter().find(|(_, &v)| v < 0.0) {
+        format!("is negative ({v}) at time level {k}, grid index {i}")
+    } else {
+        return Ok(());
+    };
+    Err(MfgError::InitialGuess { problem })
+}
+
 /// Cut negative values of every level and rescale the level to the mass it had before the cut.
 fn project_density(m: &mut Array2<f64>, grid: &crate::grid::Grid) {
     for mut row in m.rows_mut() {
@@ -332,6 +440,25 @@ fn relative_change(a: &Array2<f64>, b: &Array2<f64>, weights: &[f64]) -> f64 {
 mod tests {
     use super::*;
     use crate::grid::{Boundary, Grid};
+
+    #[test]
+    fn an_initial_guess_of_the_wrong_shape_or_with_bad_values_is_rejected() {
+        let ok = Array2::<f64>::ones((3, 5));
+        assert!(check_initial_guess(ok.view(), 3, 5).is_ok());
+        let message = |g: &Array2<f64>| match check_initial_guess(g.view(), 3, 5) {
+            Err(MfgError::InitialGuess { problem }) => problem,
+            other => panic!("expected InitialGuess, got {other:?}"),
+        };
+        assert!(message(&Array2::ones((3, 4))).contains("shape [3, 4]"));
+        assert!(message(&Array2::ones((5, 3))).contains("needs (3, 5)"));
+        let mut nan = ok.clone();
+        nan[[2, 1]] = f64::NAN;
+        assert!(message(&nan).contains("time level 2, grid index 1"));
+        let mut negative = ok.clone();
+        negative[[1, 4]] = -1e-3;
+        assert!(message(&negative).contains("negative"));
+        assert!(message(&negative).contains("time level 1, grid index 4"));
+    }
 
     #[test]
     fn projection_cuts_negatives_and_keeps_each_level_mass() {
