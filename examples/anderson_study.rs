@@ -34,15 +34,19 @@ fn rel_l2(a: &ndarray::Array2<f64>, b: &ndarray::Array2<f64>) -> f64 {
     (num / den).sqrt()
 }
 
+/// The preset's problem and settings, with `key=value` overrides.
+fn load(name: &str, extra: &[String]) -> (Problem, IterationSettings) {
+    let mut sets = vec![format!("preset={name}")];
+    sets.extend(extra.iter().cloned());
+    let config = mfg_cli::config::resolve(None, &sets).unwrap();
+    (config.problem().unwrap(), config.settings().unwrap())
+}
+
 fn main() {
     let extra: Vec<String> = std::env::args().skip(1).collect();
     println!("preset | Picard its | depth | target | its | accelerated/fallback | ratio | rel L2 u | rel L2 m | ms");
     for name in ["mfg-pde-tutorial", "crowd", "lq-gaussian"] {
-        let mut sets = vec![format!("preset={name}")];
-        sets.extend(extra.iter().cloned());
-        let config = mfg_cli::config::resolve(None, &sets).unwrap();
-        let p = config.problem().unwrap();
-        let base = config.settings().unwrap();
+        let (p, base) = load(name, &extra);
         let picard = run(&p, base.clone());
         for depth in [2, 3, 5, 8, 20] {
             for target in [AndersonTarget::Density, AndersonTarget::ValueAndDensity] {
@@ -79,11 +83,7 @@ fn main() {
         "preset | Picard its | Krylov bound (GMRES products + 1) | largest eigenvalue of I - DPhi"
     );
     for name in ["mfg-pde-tutorial", "crowd", "lq-gaussian"] {
-        let mut sets = vec![format!("preset={name}")];
-        sets.extend(extra.iter().cloned());
-        let config = mfg_cli::config::resolve(None, &sets).unwrap();
-        let p = config.problem().unwrap();
-        let base = config.settings().unwrap();
+        let (p, base) = load(name, &extra);
         let picard = run(&p, base.clone());
         let (bound, lambda) = krylov_bound(&p, &base);
         println!(
@@ -104,7 +104,19 @@ struct Map<'a> {
     out: Array2<f64>,
 }
 
-impl Map<'_> {
+impl<'a> Map<'a> {
+    fn new(p: &'a Problem) -> Self {
+        let shape = (p.time().levels(), p.grid().len());
+        Self {
+            p,
+            hjb: FdmHjb::default(),
+            fp: FdmFp::new(),
+            m: Array2::zeros(shape),
+            u: Array2::zeros(shape),
+            out: Array2::zeros(shape),
+        }
+    }
+
     fn eval(&mut self, x: &[f64], y: &mut [f64]) {
         self.m.as_slice_mut().unwrap().copy_from_slice(x);
         self.hjb
@@ -138,14 +150,7 @@ fn krylov_bound(p: &Problem, base: &IterationSettings) -> (Option<usize>, f64) {
             .sum()
     };
     let norm = |a: &[f64]| dot(a, a).sqrt();
-    let mut map = Map {
-        p,
-        hjb: FdmHjb::default(),
-        fp: FdmFp::new(),
-        m: Array2::zeros((levels, n)),
-        u: Array2::zeros((levels, n)),
-        out: Array2::zeros((levels, n)),
-    };
+    let mut map = Map::new(p);
     let xs = star.as_slice().unwrap().to_vec();
     let mut phi_star = vec![0.0; len];
     map.eval(&xs, &mut phi_star);
@@ -169,17 +174,7 @@ fn krylov_bound(p: &Problem, base: &IterationSettings) -> (Option<usize>, f64) {
     // The first residual of the iteration: Φ(m⁰) − m⁰ with m⁰ = m0 on every level.
     let x0: Vec<f64> = (0..len).map(|i| p.initial_density()[i % n]).collect();
     let mut b = vec![0.0; len];
-    {
-        let mut map0 = Map {
-            p,
-            hjb: FdmHjb::default(),
-            fp: FdmFp::new(),
-            m: Array2::zeros((levels, n)),
-            u: Array2::zeros((levels, n)),
-            out: Array2::zeros((levels, n)),
-        };
-        map0.eval(&x0, &mut b);
-    }
+    Map::new(p).eval(&x0, &mut b);
     b.iter_mut().zip(&x0).for_each(|(r, x)| *r -= x);
 
     // GMRES (modified Gram–Schmidt Arnoldi, Givens rotations) in the weighted inner product.
