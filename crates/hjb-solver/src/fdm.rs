@@ -182,6 +182,25 @@ impl FdmHjb {
     }
 }
 
+/// Start the backward step k+1 → k: the running cost f(x, m^{k+1}) into `cost` (the pairing
+/// with FP's step k → k+1), u^{k+1} into `u_next`, and Newton's first guess into row k of `u`:
+/// the previous solve's level when given, else u^{k+1}.
+pub(crate) fn start_level(
+    problem: &Problem,
+    k: usize,
+    m: ArrayView2<'_, f64>,
+    u: &mut ArrayViewMut2<'_, f64>,
+    previous: Option<&[f64]>,
+    cost: &mut [f64],
+    u_next: &mut [f64],
+) {
+    problem.running_cost_into(k, m.row(k + 1).as_slice().expect("contiguous row"), cost);
+    u_next.copy_from_slice(u.row(k + 1).as_slice().expect("contiguous row"));
+    let mut row = u.row_mut(k);
+    let uk = row.as_slice_mut().expect("contiguous row");
+    uk.copy_from_slice(previous.unwrap_or(u_next));
+}
+
 impl HjbSolver for FdmHjb {
     fn name(&self) -> &'static str {
         "fdm"
@@ -240,18 +259,10 @@ impl HjbSolver for FdmHjb {
             .expect("contiguous row")
             .copy_from_slice(problem.terminal_cost());
         for k in (0..nt).rev() {
-            // The HJB step k+1 -> k evaluates f at m^{k+1} (the pairing with FP's k -> k+1).
-            let m_next = m.row(k + 1);
-            problem.running_cost_into(k, m_next.as_slice().expect("contiguous row"), &mut w.cost);
-            w.u_next
-                .copy_from_slice(u.row(k + 1).as_slice().expect("contiguous row"));
+            let previous = w.warm.then_some(&w.previous[k * n..(k + 1) * n]);
+            start_level(problem, k, m, &mut u, previous, &mut w.cost, &mut w.u_next);
             let mut row = u.row_mut(k);
             let uk = row.as_slice_mut().expect("contiguous row");
-            if w.warm {
-                uk.copy_from_slice(&w.previous[k * n..(k + 1) * n]);
-            } else {
-                uk.copy_from_slice(&w.u_next);
-            }
 
             let mut iterations = 0;
             let mut last_residual;

@@ -86,17 +86,10 @@ pub(crate) fn solve(
         .expect("contiguous row")
         .copy_from_slice(problem.terminal_cost());
     for k in (0..nt).rev() {
-        let m_next = m.row(k + 1);
-        problem.running_cost_into(k, m_next.as_slice().expect("contiguous row"), &mut w.cost);
-        w.u_next
-            .copy_from_slice(u.row(k + 1).as_slice().expect("contiguous row"));
+        let previous = w.warm.then_some(&w.previous[k * n..(k + 1) * n]);
+        crate::fdm::start_level(problem, k, m, &mut u, previous, &mut w.cost, &mut w.u_next);
         let mut row = u.row_mut(k);
         let uk = row.as_slice_mut().expect("contiguous row");
-        if w.warm {
-            uk.copy_from_slice(&w.previous[k * n..(k + 1) * n]);
-        } else {
-            uk.copy_from_slice(&w.u_next);
-        }
         let mut iterations = 0;
         loop {
             upwind_rates_grid(
