@@ -1,47 +1,58 @@
-//! `FdmFp`: implicit Euler with the transpose of the linearised upwind HJB operator.
+//! `FdmFp`: implicit Euler with the transpose of the linearised upwind HJB operator, in any
+//! dimension.
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-use mfg_core::linalg::Tridiagonal;
 use mfg_core::solver::check_shape;
 use mfg_core::sparse::Preconditioner;
-use mfg_core::upwind::{assemble_implicit, upwind_rates};
-use mfg_core::{Boundary, FpSolver, FpStats, Problem, SolveError};
+use mfg_core::upwind::UpwindOperator;
+use mfg_core::{FpSolver, FpStats, Problem, SolveError};
 
-#[derive(Debug, Clone)]
+/// Relative residual of the iterative linear solves (2D, 3D), unless the coupling iteration
+/// asks for less.
+const LINEAR_TOL: f64 = 1e-11;
+const LINEAR_MAX_ITER: usize = 2000;
+
+#[derive(Debug)]
 struct Work {
-    to_prev: Vec<f64>,
-    to_next: Vec<f64>,
+    op: UpwindOperator,
+    rhs: Vec<f64>,
     mass: Vec<f64>,
     inv_weights: Vec<f64>,
-    matrix: Tridiagonal,
+    /// The previous solve's μ on every level: the initial guess of the next solve's iterative
+    /// linear solve at the same level (successive Picard solves differ little).
+    previous: Vec<f64>,
+    warm: bool,
 }
 
 impl Work {
-    fn new(weights: &[f64], cyclic: bool) -> Self {
-        let n = weights.len();
+    fn new(problem: &Problem, preconditioner: Option<Preconditioner>) -> Self {
+        let grid = problem.grid();
+        let n = grid.len();
         Self {
-            to_prev: vec![0.0; n],
-            to_next: vec![0.0; n],
+            op: UpwindOperator::new(grid, preconditioner, LINEAR_MAX_ITER),
+            rhs: vec![0.0; n],
             mass: vec![0.0; n],
-            inv_weights: weights.iter().map(|w| 1.0 / w).collect(),
-            matrix: Tridiagonal::new(n, cyclic),
+            inv_weights: grid.weights().iter().map(|w| 1.0 / w).collect(),
+            previous: vec![0.0; problem.time().levels() * n],
+            warm: false,
         }
     }
 
-    fn fits(&self, weights: &[f64], cyclic: bool) -> bool {
-        self.matrix.is_cyclic() == cyclic
-            && self.inv_weights.len() == weights.len()
+    fn fits(&self, problem: &Problem, preconditioner: Option<Preconditioner>) -> bool {
+        let g = problem.grid();
+        self.op.fits(g, preconditioner)
+            && self.previous.len() == problem.time().levels() * g.len()
             && self
                 .inv_weights
                 .iter()
-                .zip(weights)
-                .all(|(iw, w)| *iw == 1.0 / w)
+                .zip(g.weights())
+                .all(|(a, w)| *a == 1.0 / w)
     }
 }
 
-/// The implicit finite-difference FP solver (1D), the discrete adjoint of [`hjb-solver`'s
-/// `FdmHjb`](https://docs.rs/hjb-solver).
+/// The implicit finite-difference FP solver, the discrete adjoint of [`hjb-solver`'s
+/// `FdmHjb`](https://docs.rs/hjb-solver), in one, two and three dimensions.
 ///
 /// Forward in time, level `k + 1` from level `k`, in the mass variables `μ_i = w_i m_i`
 /// (`w` the grid's quadrature weights):
@@ -51,8 +62,16 @@ impl Work {
 /// ```
 ///
 /// where `L(u)` is the upwind generator of [`mfg_core::upwind`], the linearisation of the HJB
-/// scheme. The columns of `I − dt Lᵀ` sum to one and it is an M-matrix, so the mass
-/// `Σ w_i m_i` is conserved to round-off and `m ≥ 0` on every level, for any `dt`.
+/// scheme with the problem's Hamiltonian. The columns of `I − dt Lᵀ` sum to one and it is an
+/// M-matrix, so the mass `Σ w_i m_i` is conserved and `m ≥ 0` on every level, for any `dt`.
+///
+/// The system is solved by the grid's [`mfg_core::LinearBackend`]: directly in 1D (mass to round-off),
+/// by BiCGSTAB in 2D and 3D to a relative residual of 1e-11 (or the coarser accuracy the
+/// coupling iteration asks for), each level's solve starting from the same level of the
+/// previous solve. An iterative solve conserves mass only up to its residual, so each such step
+/// ends with a projection: values below zero (round-off where m is ~0) are cut and the level
+/// is rescaled to the mass the exact solve conserves (`Σ μ^k`, plus the source's mass when
+/// forced); mass then holds to round-off and `m ≥ 0`.
 ///
 /// ```
 /// use fp_solver::FdmFp;
@@ -71,11 +90,10 @@ impl Work {
 /// # References
 /// Y. Achdou, I. Capuzzo-Dolcetta, *Mean field games: numerical methods*, SIAM J. Numer.
 /// Anal. 48 (2010) 1136–1162.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct FdmFp {
     work: Option<Work>,
-    nd: Option<crate::fdm_nd::NdWork>,
-    /// The coupling iteration's requested accuracy (used by the multi-dimensional path).
+    /// The coupling iteration's requested accuracy (used with iterative backends).
     accuracy: Option<f64>,
     /// `None`: [`Preconditioner::for_grid`].
     preconditioner: Option<Preconditioner>,
@@ -95,10 +113,10 @@ impl FdmFp {
         self
     }
 
-    /// Forget the previous solve (in 2D the next solve starts every level's linear solve from
-    /// the previous level instead of the previous solve's same level).
+    /// Forget the previous solve (with an iterative backend the next solve starts every
+    /// level's linear solve from the previous level instead of the previous solve's same level).
     pub fn reset(&mut self) {
-        if let Some(w) = self.nd.as_mut() {
+        if let Some(w) = self.work.as_mut() {
             w.warm = false;
         }
     }
@@ -109,9 +127,9 @@ impl FpSolver for FdmFp {
         "fdm"
     }
 
-    /// In two and more dimensions the BiCGSTAB solves stop at a relative residual of
+    /// With an iterative backend (2D, 3D) the BiCGSTAB solves stop at a relative residual of
     /// `max(1e-11, relative)` (mass and positivity are then restored exactly by the
-    /// projection); the 1D path solves directly and ignores it.
+    /// projection); the direct 1D backend ignores it.
     fn set_accuracy(&mut self, relative: f64) {
         self.accuracy = Some(relative);
     }
@@ -124,53 +142,65 @@ impl FpSolver for FdmFp {
     ) -> Result<FpStats, SolveError> {
         check_shape(problem, u.shape(), "u");
         check_shape(problem, m.shape(), "m");
-        let grid = problem.grid();
-        if grid.dim() != 1 {
-            let pc = self
-                .preconditioner
-                .unwrap_or_else(|| Preconditioner::for_grid(grid));
-            if !self.nd.as_ref().is_some_and(|w| w.fits(problem, pc)) {
-                self.nd = Some(crate::fdm_nd::NdWork::new(problem, pc));
-            }
-            let w = self.nd.as_mut().expect("allocated above");
-            return crate::fdm_nd::solve(w, problem, u, m, self.accuracy);
-        }
-        let axis = grid.axis(0);
-        let weights = grid.weights();
-        let cyclic = grid.boundary() == Boundary::Periodic;
-        if !self.work.as_ref().is_some_and(|w| w.fits(weights, cyclic)) {
-            self.work = Some(Work::new(weights, cyclic));
+        if !self
+            .work
+            .as_ref()
+            .is_some_and(|w| w.fits(problem, self.preconditioner))
+        {
+            self.work = Some(Work::new(problem, self.preconditioner));
         }
         let w = self.work.as_mut().expect("work allocated above");
+        let direct = w.op.is_direct();
+        let tol = LINEAR_TOL.max(self.accuracy.unwrap_or(0.0));
+        let grid = problem.grid();
+        let n = grid.len();
+        let weights = grid.weights();
         let nt = problem.time().nt();
         let dt = problem.time().dt();
         let nu = problem.nu();
         let h = problem.hamiltonian();
-        let forcing = problem.forcing();
-
         m.row_mut(0)
             .as_slice_mut()
             .expect("contiguous row")
             .copy_from_slice(problem.initial_density());
         let mass0 = grid.integrate(problem.initial_density());
+        for (mu, (mi, wi)) in w
+            .mass
+            .iter_mut()
+            .zip(problem.initial_density().iter().zip(weights))
+        {
+            *mu = wi * mi;
+        }
         let mut stats = FpStats::default();
         for k in 0..nt {
             let uk = u.row(k);
             let uk = uk.as_slice().expect("contiguous row");
-            upwind_rates(axis, nu, h, uk, &mut w.to_prev, &mut w.to_next, None);
-            assemble_implicit(axis, dt, &w.to_prev, &w.to_next, true, &mut w.matrix);
-            {
-                let mk = m.row(k);
-                for ((mu, mi), wi) in w.mass.iter_mut().zip(mk.iter()).zip(weights) {
-                    *mu = wi * mi;
+            w.op.linearise(h, grid, nu, uk, None);
+            w.op.assemble(dt, true);
+            w.rhs.copy_from_slice(&w.mass);
+            if let Some(fc) = problem.forcing() {
+                for ((r, s), wi) in w.rhs.iter_mut().zip(fc.fp.row(k + 1)).zip(weights) {
+                    *r += dt * wi * s;
                 }
             }
-            if let Some(fc) = forcing {
-                for ((mu, s), wi) in w.mass.iter_mut().zip(fc.fp.row(k + 1)).zip(weights) {
-                    *mu += dt * wi * s;
-                }
+            // The initial guess of an iterative solve: this level from the previous solve,
+            // else the previous level (already in `mass`).
+            if w.warm && !direct {
+                w.mass
+                    .copy_from_slice(&w.previous[(k + 1) * n..(k + 2) * n]);
             }
-            w.matrix.solve_in_place(&mut w.mass);
+            let out = w.op.solve(&w.rhs, &mut w.mass, tol);
+            if !out.converged {
+                return Err(SolveError::LinearSolve {
+                    time_level: k + 1,
+                    iterations: out.iterations,
+                    residual: out.relative_residual,
+                });
+            }
+            stats.linear_iterations += out.iterations;
+            if !direct {
+                project(&w.rhs, &mut w.mass);
+            }
             let mut next = m.row_mut(k + 1);
             let next = next.as_slice_mut().expect("contiguous row");
             let mut mass = 0.0;
@@ -187,15 +217,32 @@ impl FpSolver for FdmFp {
                 });
             }
             stats.max_mass_drift = stats.max_mass_drift.max((mass - mass0).abs() / mass0);
+            if !direct {
+                w.previous[(k + 1) * n..(k + 2) * n].copy_from_slice(&w.mass);
+            }
         }
+        w.warm = true;
         Ok(stats)
+    }
+}
+
+/// After an inexact solve: cut values below zero and rescale to the mass of the right-hand
+/// side, which the exact solve would conserve. A non-finite level is left as it is (reported
+/// by the caller).
+fn project(rhs: &[f64], mass: &mut [f64]) {
+    let expected: f64 = rhs.iter().sum();
+    mass.iter_mut().for_each(|v| *v = v.max(0.0));
+    let got: f64 = mass.iter().sum();
+    if got.is_finite() && got > 0.0 {
+        let scale = expected / got;
+        mass.iter_mut().for_each(|v| *v *= scale);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mfg_core::{Grid, TimeGrid};
+    use mfg_core::{Boundary, Grid, TimeGrid};
     use ndarray::Array2;
 
     fn problem(b: Boundary) -> Problem {

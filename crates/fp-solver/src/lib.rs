@@ -3,19 +3,21 @@
 //! Solvers of the forward Fokker–Planck equation of a Mean Field Game,
 //!
 //! ```text
-//! ∂t m − ν Δm − div(m ∂pH(x, ∇u)) = 0,   m(0, x) = m0(x),   ∂pH = ∇u/λ,
+//! ∂t m − ν Δm − div(m ∂pH(x, ∇u)) = 0,   m(0, x) = m0(x),
 //! ```
 //!
-//! for a given value function `u`, implementing [`mfg_core::FpSolver`]. The drift is always
-//! derived from the same Hamiltonian as the HJB equation.
+//! for a given value function `u` on a grid of one, two or three dimensions, implementing
+//! [`mfg_core::FpSolver`]. The drift `−∂pH` is always derived from the problem's
+//! [`mfg_core::Hamiltonian`], the same as the HJB equation's (for `|p|²/(2λ)`: `−∇u/λ`).
 //!
-//! * [`FdmFp`]: implicit Euler whose matrix is the transpose of the linearised upwind HJB
-//!   operator (the discrete adjoint): mass conserved to round-off, `m ≥ 0`; 1D by the Thomas
-//!   algorithm, 2D by BiCGSTAB (ADI line-solve or ILU(0) preconditioner) with an exact mass projection.
-//! * [`ParticleFp`]: Euler–Maruyama particles driven by `−∇u/λ`, density by linear (in 2D
-//!   bilinear) binning and a reflected Gaussian KDE ([`kde`], separable in 2D) with exact
-//!   quadrature mass; rayon across particle
-//!   chunks with per-chunk random streams, so results do not depend on the thread count.
+//! * [`FdmFp`] (`fdm.rs`): implicit Euler whose matrix is the transpose of the linearised
+//!   upwind HJB operator (the discrete adjoint): mass conserved to round-off, `m ≥ 0`; solved
+//!   by the grid's [`mfg_core::LinearBackend`] (Thomas in 1D; BiCGSTAB with ADI line-solve or
+//!   ILU(0) preconditioner in 2D/3D, with an exact mass projection).
+//! * [`ParticleFp`] (`particle.rs`): Euler–Maruyama particles, the drift interpolated
+//!   multilinearly, density by multilinear binning and a reflected Gaussian KDE ([`kde`],
+//!   separable along the axes) with exact quadrature mass; rayon across particle chunks with
+//!   per-chunk random streams, so results do not depend on the thread count.
 //!
 //! ```
 //! use fp_solver::FdmFp;
@@ -34,10 +36,8 @@
 //! Anal. 48 (2010) 1136–1162.
 
 mod fdm;
-mod fdm_nd;
 pub mod kde;
 mod particle;
-mod particle_nd;
 
 pub use fdm::FdmFp;
 pub use kde::Bandwidth;

@@ -1,4 +1,4 @@
-//! `ParticleFp`: Euler–Maruyama particles with kernel density estimation.
+//! `ParticleFp`: Euler–Maruyama particles with kernel density estimation, in any dimension.
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rand_distr::{Distribution, StandardNormal, StandardUniform};
@@ -7,9 +7,9 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 use mfg_core::solver::check_shape;
-use mfg_core::{Boundary, FpSolver, FpStats, Problem, ProblemError, SolveError};
+use mfg_core::{Axis, Boundary, FpSolver, FpStats, Grid, Problem, ProblemError, SolveError};
 
-use crate::kde::{bin_linear, cell, iqr_of_masses, Bandwidth, GridKde};
+use crate::kde::{cell, iqr_of_masses, Bandwidth, GridKde};
 
 /// Particles per chunk: the unit of parallel work and of random streams. Fixed, so the result
 /// does not depend on the number of threads.
@@ -61,7 +61,7 @@ impl ParticleSettings {
 
 /// SplitMix64: decorrelates the stream seeds of neighbouring (seed, chunk, step) triples.
 #[inline]
-pub(crate) fn splitmix(mut z: u64) -> u64 {
+fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -70,7 +70,7 @@ pub(crate) fn splitmix(mut z: u64) -> u64 {
 
 /// The node masses: the chunks' histograms summed in chunk order (deterministic whatever the
 /// thread count), divided by the number of particles.
-pub(crate) fn combine_chunks(hist: &[f64], particles: usize, mu: &mut [f64]) {
+fn combine_chunks(hist: &[f64], particles: usize, mu: &mut [f64]) {
     mu.iter_mut().for_each(|v| *v = 0.0);
     for h in hist.chunks(mu.len()) {
         for (m, v) in mu.iter_mut().zip(h) {
@@ -82,7 +82,7 @@ pub(crate) fn combine_chunks(hist: &[f64], particles: usize, mu: &mut [f64]) {
 }
 
 /// The standard deviation of node masses `mu` (summing to 1) at nodes spaced `dx`.
-pub(crate) fn spread_of_masses(mu: &[f64], dx: f64) -> f64 {
+fn spread_of_masses(mu: &[f64], dx: f64) -> f64 {
     let (mut s1, mut s2) = (0.0, 0.0);
     for (i, m) in mu.iter().enumerate() {
         let x = i as f64 * dx;
@@ -93,51 +93,115 @@ pub(crate) fn spread_of_masses(mu: &[f64], dx: f64) -> f64 {
 }
 
 /// The random stream of one chunk at one time step (`u64::MAX` for the initial sampling).
-pub(crate) fn stream(seed: u64, chunk: usize, step: u64) -> Xoshiro256PlusPlus {
+fn stream(seed: u64, chunk: usize, step: u64) -> Xoshiro256PlusPlus {
     Xoshiro256PlusPlus::seed_from_u64(splitmix(
         splitmix(seed) ^ splitmix(chunk as u64).rotate_left(17) ^ splitmix(step).rotate_left(41),
     ))
 }
 
+/// One axis in grid units: positions live in `[0, span]` (`[0, span)` when periodic).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct AxisUnits {
+    /// Points on the axis.
+    n: usize,
+    /// Coordinate of point 0 and spacing.
+    lo: f64,
+    dx: f64,
+    /// Length in grid steps.
+    span: f64,
+    /// The last cell a position can fall in.
+    last: usize,
+    periodic: bool,
+}
+
+impl AxisUnits {
+    fn new(axis: &Axis) -> Self {
+        let n = axis.len();
+        let periodic = axis.boundary() == Boundary::Periodic;
+        Self {
+            n,
+            lo: axis.lo(),
+            dx: axis.dx(),
+            span: (axis.hi() - axis.lo()) / axis.dx(),
+            last: if periodic { n - 1 } else { n - 2 },
+            periodic,
+        }
+    }
+
+    /// Back into `[0, span]`: one reflection at each wall (a step longer than the domain,
+    /// never at sane time steps, is clamped), or wrapping.
+    #[inline(always)]
+    fn fold(&self, y: f64) -> f64 {
+        let span = self.span;
+        if self.periodic {
+            let y = y.rem_euclid(span);
+            if y >= span {
+                0.0
+            } else {
+                y
+            }
+        } else {
+            let mut y = y.abs();
+            if y > span {
+                y = 2.0 * span - y;
+            }
+            y.clamp(0.0, span)
+        }
+    }
+
+    /// The cell's lower node, its upper node (wrapping) and the fraction.
+    #[inline(always)]
+    fn locate(&self, s: f64) -> (usize, usize, f64) {
+        let (i, f) = cell(s, self.last);
+        let j = if i + 1 == self.n { 0 } else { i + 1 };
+        (i, j, f)
+    }
+}
+
+/// Work arrays, kept while the key (sizes, seed, geometry, m0) is unchanged.
 #[derive(Debug, Clone)]
 struct Work {
     key: (usize, u64, usize, Boundary, u64, u64),
-    x: Vec<f64>,
-    x0: Vec<f64>,
-    /// Drift per step at the nodes, in grid units, and its slope to the next node.
-    drift: Vec<f64>,
-    slope: Vec<f64>,
+    /// Positions in grid units, interleaved per particle (`dim` values each).
+    pos: Vec<f64>,
+    pos0: Vec<f64>,
+    /// The drift `−∂pH` at the nodes per axis, then per step in grid units.
+    drift: Vec<Vec<f64>>,
     hist: Vec<f64>,
     mu: Vec<f64>,
-    kde: GridKde,
+    line_in: Vec<f64>,
+    line_out: Vec<f64>,
+    marginal: Vec<Vec<f64>>,
+    kde: Vec<GridKde>,
 }
 
-/// The particle FP solver, in one and two dimensions.
+/// The particle FP solver, in one, two and three dimensions.
 ///
-/// Particles start from `m0` as a continuous density: stratified uniforms mapped through the
-/// inverse CDF of the piecewise-linear interpolant of `m0`. Each step `k → k + 1` is
-/// Euler–Maruyama with the optimal drift of the same Hamiltonian,
+/// - **Initial sampling.** A node is drawn with probability `w_i m0_i` (stratified uniforms
+///   through the cumulative node masses), then moved by an independent triangular (hat)
+///   offset of one grid step on each axis, reflected at no-flux walls or wrapped. The sampled
+///   density is the multilinear (hat-function) interpolant of `m0`: exactly so inside, and at a
+///   no-flux wall the reflected half hat carries the trapezoid half weight.
+/// - **Step.** Euler–Maruyama with the optimal drift of the problem's Hamiltonian,
 ///
-/// ```text
-/// X ← X − dt ∂pH(∇u(t_k, X)) + σ √dt ξ,     ∂pH(p) = p/λ,
-/// ```
+///   ```text
+///   X ← X − dt ∂pH(X, ∇u(t_k, X)) + σ √dt ξ,     ξ ~ N(0, I_d),
+///   ```
 ///
-/// `∇u` from central differences on the grid, interpolated linearly; walls reflect (no-flux) or
-/// wrap (periodic). The density at `t_{k+1}` is the KDE of [`crate::kde`]: linear binning, then
-/// a Gaussian kernel with reflected or periodic images, with exact quadrature mass. Level 0 is
-/// `m0` itself.
-///
-/// In 2D the same, axis by axis: initial nodes drawn with probability `w_i m0_i` and moved by
-/// an independent hat-distributed offset of one grid step per axis (the sampled density is
-/// `m0` up to `O(dx²)`), `∇u` interpolated bilinearly, bilinear binning, and the separable
-/// kernel (the 1D KDE along x on every line, then along y) with per-axis bandwidths from the
-/// marginal spreads ([`crate::Bandwidth::select_in`]); mass stays exact.
+///   the drift evaluated at the nodes from central differences of `u` (zero normal component
+///   at reflecting walls, [`mfg_core::Hamiltonian::drift`]) and interpolated multilinearly;
+///   one reflection per wall and axis, or wrapping.
+/// - **Density.** Multilinear binning of every particle to the `2^d` nodes of its cell (mass
+///   `1/N` each in total), then the separable Gaussian kernel of [`crate::kde`]: the 1D
+///   [`GridKde`] along every line of each axis in turn, in mass variables, so the quadrature
+///   mass is exactly the binned mass (1) and `m ≥ 0`. Bandwidths per axis from that axis's
+///   marginal spread ([`crate::Bandwidth::select_in`]). Level 0 is `m0` itself.
 ///
 /// Randomness: the particles are cut into chunks of [`CHUNK`]; chunk `c` at step `k` draws from
-/// its own xoshiro256++ stream seeded from `(seed, c, k)`. So the output is bitwise the same for
-/// any number of rayon threads, and every solve with the same seed uses the same random numbers
-/// (common random numbers): inside the Picard loop the map `m ↦ Φ(m)` is deterministic and can
-/// converge.
+/// its own xoshiro256++ stream seeded from `(seed, c, k)`, and the chunks' histograms are summed
+/// in chunk order. So the output is bitwise the same for any number of rayon threads, and every
+/// solve with the same seed uses the same random numbers (common random numbers): inside the
+/// Picard loop the map `m ↦ Φ(m)` is deterministic and can converge.
 ///
 /// ```
 /// use fp_solver::{ParticleFp, ParticleSettings};
@@ -157,7 +221,6 @@ struct Work {
 pub struct ParticleFp {
     settings: ParticleSettings,
     work: Option<Work>,
-    work2: Option<crate::particle_nd::Work2>,
 }
 
 impl ParticleFp {
@@ -166,7 +229,6 @@ impl ParticleFp {
         Self {
             settings,
             work: None,
-            work2: None,
         }
     }
 
@@ -175,51 +237,75 @@ impl ParticleFp {
         &self.settings
     }
 
-    /// The particle positions after the last solve (at `T`); in 2D interleaved
-    /// `x0, y0, x1, y1, …`.
+    /// The particle positions after the last solve (at `T`), interleaved per particle
+    /// (`x0, y0, x1, y1, …` in 2D).
     pub fn positions(&self) -> &[f64] {
-        if let Some(w) = self.work2.as_ref() {
-            return w.positions();
-        }
-        self.work.as_ref().map_or(&[], |w| &w.x)
+        self.work.as_ref().map_or(&[], |w| &w.pos)
     }
 }
 
-/// Inverse CDF sampling of the piecewise-linear interpolant of `m` (nodes `a + i dx`, periodic:
-/// the last segment wraps to node 0), at stratified uniforms `(p + U_p)/N`.
-fn sample_initial(m0: &[f64], a: f64, dx: f64, periodic: bool, seed: u64, x0: &mut [f64]) {
-    let n = m0.len();
-    let segments = if periodic { n } else { n - 1 };
-    let mut cum = Vec::with_capacity(segments + 1);
+/// Sample the initial positions (grid units, interleaved) from the node masses of `m0`.
+fn sample_initial(grid: &Grid, m0: &[f64], ax: &[AxisUnits], seed: u64, pos: &mut [f64]) {
+    let dim = ax.len();
+    let mut cum = Vec::with_capacity(m0.len() + 1);
     cum.push(0.0);
-    for s in 0..segments {
-        let (l, r) = (m0[s], m0[(s + 1) % n]);
-        cum.push(cum[s] + 0.5 * dx * (l + r));
+    for (m, w) in m0.iter().zip(grid.weights()) {
+        cum.push(cum.last().expect("non-empty") + m * w);
     }
-    let total = cum[segments];
-    let count = x0.len() as f64;
-    let len = segments as f64 * dx;
-    x0.par_chunks_mut(CHUNK).enumerate().for_each(|(c, xs)| {
-        let mut rng = stream(seed, c, u64::MAX);
-        for (k, x) in xs.iter_mut().enumerate() {
-            let p = (c * CHUNK + k) as f64;
-            let u: f64 = StandardUniform.sample(&mut rng);
-            let target = (p + u) / count * total;
-            // The segment s with cum[s] <= target < cum[s + 1].
-            let s = cum.partition_point(|&v| v <= target).clamp(1, segments) - 1;
-            let (l, r) = (m0[s], m0[(s + 1) % n]);
-            let rem = (target - cum[s]).max(0.0);
-            // dx (l t + (r − l) t²/2) = rem, solved stably for t in [0, 1].
-            let disc = (l * l + 2.0 * (r - l) * rem / dx).max(0.0);
-            let den = l + disc.sqrt();
-            let t = if den > 0.0 {
-                (2.0 * rem / dx / den).min(1.0)
-            } else {
-                0.0
-            };
-            *x = (a + (s as f64 + t) * dx).min(a + len);
+    let total = *cum.last().expect("non-empty");
+    let count = (pos.len() / dim) as f64;
+    pos.par_chunks_mut(dim * CHUNK)
+        .enumerate()
+        .for_each(|(c, xs)| {
+            let mut rng = stream(seed, c, u64::MAX);
+            for (k, p) in xs.chunks_exact_mut(dim).enumerate() {
+                let u: f64 = StandardUniform.sample(&mut rng);
+                let target = ((c * CHUNK + k) as f64 + u) / count * total;
+                // The node with cum[idx] <= target < cum[idx + 1], skipping empty nodes.
+                let idx = cum.partition_point(|&v| v <= target).clamp(1, m0.len()) - 1;
+                for (d, (x, a)) in p.iter_mut().zip(ax).enumerate() {
+                    let s: f64 = StandardUniform.sample(&mut rng);
+                    let t: f64 = StandardUniform.sample(&mut rng);
+                    *x = a.fold(grid.axis_index(idx, d) as f64 + s + t - 1.0);
+                }
+            }
+        });
+}
+
+/// One Euler–Maruyama step of the particles of chunk `c` and their multilinear binning into
+/// `hist`, for `D` dimensions (compiled once per dimension).
+#[inline(always)]
+fn step_chunk<const D: usize>(
+    grid: &Grid,
+    ax: &[AxisUnits],
+    drift: &[Vec<f64>],
+    noise: &[f64],
+    mut rng: Xoshiro256PlusPlus,
+    xs: &mut [f64],
+    hist: &mut [f64],
+) {
+    hist.iter_mut().for_each(|v| *v = 0.0);
+    let mut cell = [(0usize, 0usize, 0.0f64); D];
+    for p in xs.chunks_exact_mut(D) {
+        for d in 0..D {
+            cell[d] = ax[d].locate(p[d]);
         }
-    });
+        let mut b = [0.0; D];
+        grid.for_each_corner(&cell, |i, w| {
+            for d in 0..D {
+                b[d] += w * drift[d][i];
+            }
+        });
+        let mut z = [0.0; D];
+        for zd in z.iter_mut() {
+            *zd = StandardNormal.sample(&mut rng);
+        }
+        for d in 0..D {
+            p[d] = ax[d].fold(p[d] + b[d] + noise[d] * z[d]);
+            cell[d] = ax[d].locate(p[d]);
+        }
+        grid.for_each_corner(&cell, |i, w| hist[i] += w);
+    }
 }
 
 impl FpSolver for ParticleFp {
@@ -241,72 +327,61 @@ impl FpSolver for ParticleFp {
                 what: "invalid particle settings (fp.particles = 0 or a bad fp.bandwidth)",
             });
         }
-        let grid = problem.grid();
         if problem.forcing().is_some() {
             return Err(SolveError::Unsupported {
                 solver: "particle FP",
                 what: "FP source terms (forcing)",
             });
         }
-        match grid.dim() {
-            1 => self.work2 = None,
-            2 => {
-                self.work = None;
-                return crate::particle_nd::solve(&self.settings, &mut self.work2, problem, u, m);
-            }
-            _ => {
-                return Err(SolveError::Unsupported {
-                    solver: "particle FP",
-                    what: "grids of more than two dimensions",
-                })
-            }
-        }
-        let axis = grid.axis(0);
+        let grid = problem.grid();
         let n = grid.len();
-        let (a, dx) = (axis.lo(), axis.dx());
-        let boundary = grid.boundary();
-        let periodic = boundary == Boundary::Periodic;
-        let len = axis.hi() - a;
+        let dim = grid.dim();
+        let ax: Vec<AxisUnits> = grid.axes().iter().map(AxisUnits::new).collect();
         let np = self.settings.particles;
         let seed = self.settings.seed;
         let m0 = problem.initial_density();
+        let weights = grid.weights();
         let key = (
             n,
             seed,
             np,
-            boundary,
-            a.to_bits() ^ dx.to_bits(),
+            grid.boundary(),
+            ax.iter().fold(0u64, |h, a| {
+                splitmix(h ^ a.lo.to_bits() ^ a.dx.to_bits().rotate_left(7) ^ a.n as u64)
+            }),
             m0.iter().fold(0u64, |h, v| splitmix(h ^ v.to_bits())),
         );
         if self.work.as_ref().map(|w| w.key) != Some(key) {
-            let mut x0 = vec![0.0; np];
-            sample_initial(m0, a, dx, periodic, seed, &mut x0);
-            let chunks = np.div_ceil(CHUNK);
+            let mut pos0 = vec![0.0; dim * np];
+            sample_initial(grid, m0, &ax, seed, &mut pos0);
+            let longest = grid.shape().into_iter().max().unwrap_or(0);
             self.work = Some(Work {
                 key,
-                x: vec![0.0; np],
-                x0,
-                drift: vec![0.0; n],
-                slope: vec![0.0; n],
-                hist: vec![0.0; chunks * n],
+                pos: vec![0.0; dim * np],
+                pos0,
+                drift: vec![vec![0.0; n]; dim],
+                hist: vec![0.0; np.div_ceil(CHUNK) * n],
                 mu: vec![0.0; n],
-                kde: GridKde::new(grid.weights(), dx, periodic),
+                line_in: vec![0.0; longest],
+                line_out: vec![0.0; longest],
+                marginal: ax.iter().map(|a| vec![0.0; a.n]).collect(),
+                kde: grid
+                    .axes()
+                    .iter()
+                    .map(|axis| {
+                        let w: Vec<f64> = (0..axis.len()).map(|i| axis.weight(i)).collect();
+                        GridKde::new(&w, axis.dx(), axis.boundary() == Boundary::Periodic)
+                    })
+                    .collect(),
             });
         }
         let w = self.work.as_mut().expect("allocated above");
-        // Positions are kept in grid units, s = (x − a)/dx, in [0, span].
-        let inv_dx = 1.0 / dx;
-        for (s, x) in w.x.iter_mut().zip(&w.x0) {
-            *s = (x - a) * inv_dx;
-        }
-        let span = len * inv_dx;
+        w.pos.copy_from_slice(&w.pos0);
         let nt = problem.time().nt();
         let dt = problem.time().dt();
-        let noise = problem.sigma() * dt.sqrt() * inv_dx;
-        let inv_lambda = 1.0 / problem.hamiltonian().control_cost();
-        let bandwidth = self.settings.bandwidth;
-        let weights = grid.weights();
-        let last = if periodic { n - 1 } else { n - 2 };
+        let sigma = problem.sigma();
+        let noise: Vec<f64> = ax.iter().map(|a| sigma * dt.sqrt() / a.dx).collect();
+        let ham = problem.hamiltonian();
 
         m.row_mut(0)
             .as_slice_mut()
@@ -314,65 +389,84 @@ impl FpSolver for ParticleFp {
             .copy_from_slice(m0);
         let mut stats = FpStats::default();
         for k in 0..nt {
-            // Drift −dt ∂pH(∇u(t_k)) in grid units at the nodes, ∇u by central differences
-            // (zero at reflecting walls), and its slope for linear interpolation.
+            // The drift −∂pH(∇u(t_k)) at the nodes, as a displacement per step in grid units.
             let uk = u.row(k);
-            let uk = uk.as_slice().expect("contiguous row");
-            let c = -dt * inv_lambda * 0.5 * inv_dx * inv_dx;
-            for i in 0..n {
-                let (l, r) = axis.neighbours(i);
-                w.drift[i] = c * (uk[r] - uk[l]);
+            ham.drift(grid, uk.as_slice().expect("contiguous row"), &mut w.drift);
+            for (drift, a) in w.drift.iter_mut().zip(&ax) {
+                let c = dt / a.dx;
+                drift.iter_mut().for_each(|v| *v *= c);
             }
-            for i in 0..n {
-                let j = if i + 1 == n { 0 } else { i + 1 };
-                w.slope[i] = w.drift[j] - w.drift[i];
-            }
-            let (drift, slope) = (&w.drift, &w.slope);
+            let (drift, ax, noise) = (&w.drift, &ax, &noise);
             let step = |(c, (xs, hist)): (usize, (&mut [f64], &mut [f64]))| {
-                let mut rng = stream(seed, c, k as u64);
-                hist.iter_mut().for_each(|v| *v = 0.0);
-                for s in xs.iter_mut() {
-                    let (i, f) = cell(*s, last);
-                    let z: f64 = StandardNormal.sample(&mut rng);
-                    let mut y = *s + drift[i] + f * slope[i] + noise * z;
-                    if periodic {
-                        y = y.rem_euclid(span);
-                        if y >= span {
-                            y = 0.0;
-                        }
-                    } else {
-                        // One reflection at each wall; a step longer than the domain (never at
-                        // sane time steps) is clamped.
-                        y = y.abs();
-                        if y > span {
-                            y = 2.0 * span - y;
-                        }
-                        y = y.clamp(0.0, span);
-                    }
-                    *s = y;
-                    bin_linear(hist, y, periodic);
+                let rng = stream(seed, c, k as u64);
+                match dim {
+                    1 => step_chunk::<1>(grid, ax, drift, noise, rng, xs, hist),
+                    2 => step_chunk::<2>(grid, ax, drift, noise, rng, xs, hist),
+                    _ => step_chunk::<3>(grid, ax, drift, noise, rng, xs, hist),
                 }
             };
             if np > CHUNK {
-                w.x.par_chunks_mut(CHUNK)
+                w.pos
+                    .par_chunks_mut(dim * CHUNK)
                     .zip(w.hist.par_chunks_mut(n))
                     .enumerate()
                     .for_each(step);
             } else {
-                w.x.chunks_mut(CHUNK)
+                w.pos
+                    .chunks_mut(dim * CHUNK)
                     .zip(w.hist.chunks_mut(n))
                     .enumerate()
                     .for_each(step);
             }
             combine_chunks(&w.hist, np, &mut w.mu);
-            // Spread for the bandwidth rule from the binned masses (linear binning keeps the
-            // mean and adds at most dx²/4 to the variance).
-            let std = spread_of_masses(&w.mu, dx);
-            let iqr = iqr_of_masses(&w.mu, a, dx);
-            let h = bandwidth.select(np, std, iqr, dx);
+            // Per-axis bandwidths from the marginal node masses (binning keeps the mean and
+            // adds at most dx²/4 to the variance).
+            for marginal in w.marginal.iter_mut() {
+                marginal.iter_mut().for_each(|v| *v = 0.0);
+            }
+            for (i, v) in w.mu.iter().enumerate() {
+                for (d, marginal) in w.marginal.iter_mut().enumerate() {
+                    marginal[grid.axis_index(i, d)] += v;
+                }
+            }
+            let bandwidth: Vec<f64> = (0..dim)
+                .map(|d| {
+                    let std = spread_of_masses(&w.marginal[d], ax[d].dx);
+                    let iqr = iqr_of_masses(&w.marginal[d], ax[d].lo, ax[d].dx);
+                    self.settings
+                        .bandwidth
+                        .select_in(dim, np, std, iqr, ax[d].dx)
+                })
+                .collect();
+            // Smooth along every axis but the last on every line (masses in, masses out), then
+            // along the last axis (contiguous lines) into the density.
+            for (d, &h) in bandwidth[..dim - 1].iter().enumerate() {
+                let axis = grid.axis(d);
+                for line in grid.lines(d) {
+                    let len = line.len;
+                    line.gather(&w.mu, &mut w.line_in);
+                    w.kde[d].smooth(&w.line_in[..len], h, &mut w.line_out[..len]);
+                    for (k, v) in w.line_out[..len].iter_mut().enumerate() {
+                        *v *= axis.weight(k);
+                    }
+                    line.scatter(&w.line_out, &mut w.mu);
+                }
+            }
+            let last = dim - 1;
             let mut next = m.row_mut(k + 1);
             let next = next.as_slice_mut().expect("contiguous row");
-            w.kde.smooth(&w.mu, h, next);
+            for line in grid.lines(last) {
+                let r = line.start..line.start + line.len;
+                w.kde[last].smooth(&w.mu[r.clone()], bandwidth[last], &mut next[r.clone()]);
+                if last > 0 {
+                    // Divide by the weights of the other axes.
+                    let other: f64 = (0..last)
+                        .map(|d| grid.axis(d).weight(grid.axis_index(line.start, d)))
+                        .product();
+                    let inv = 1.0 / other;
+                    next[r].iter_mut().for_each(|v| *v *= inv);
+                }
+            }
             let mass: f64 = next.iter().zip(weights).map(|(v, q)| v * q).sum();
             if !mass.is_finite() {
                 return Err(SolveError::NonFinite {
@@ -384,8 +478,10 @@ impl FpSolver for ParticleFp {
             stats.max_mass_drift = stats.max_mass_drift.max((mass - 1.0).abs());
         }
         // Back to coordinates for `positions()`.
-        for s in w.x.iter_mut() {
-            *s = a + *s * dx;
+        for p in w.pos.chunks_exact_mut(dim) {
+            for (x, a) in p.iter_mut().zip(&ax) {
+                *x = a.lo + *x * a.dx;
+            }
         }
         Ok(stats)
     }

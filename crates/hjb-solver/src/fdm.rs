@@ -1,13 +1,13 @@
-//! `FdmHjb`: implicit Euler, monotone upwind Hamiltonian, Newton at every time level.
+//! `FdmHjb`: implicit Euler, monotone upwind Hamiltonian, Newton at every time level, in any
+//! dimension.
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 use tracing::trace;
 
-use mfg_core::linalg::Tridiagonal;
 use mfg_core::solver::check_shape;
 use mfg_core::sparse::Preconditioner;
-use mfg_core::upwind::{assemble_implicit, for_each_stencil, upwind_rates};
-use mfg_core::{Boundary, HjbSolver, HjbStats, Problem, SolveError};
+use mfg_core::upwind::UpwindOperator;
+use mfg_core::{HjbSolver, HjbStats, Problem, SolveError};
 
 /// Newton settings of [`FdmHjb`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,8 +22,7 @@ pub struct NewtonSettings {
 }
 
 impl NewtonSettings {
-    /// The stopping rule after a residual evaluation at time level `k`, shared by the 1D and
-    /// the multi-dimensional solver: `Ok(None)` when `‖G‖∞ = gmax` is within the tolerance,
+    /// The stopping rule after a residual evaluation at time level `k`: `Ok(None)` when `‖G‖∞ = gmax` is within the tolerance,
     /// `Ok(Some(target))` (the bound to reach) when another Newton step is due, an error when
     /// `u` is not finite or the iterations are used up.
     pub(crate) fn check(
@@ -66,52 +65,64 @@ impl Default for NewtonSettings {
     }
 }
 
-/// Work arrays, allocated on the first solve and reused while the grid size stays the same.
-#[derive(Debug, Clone)]
+/// Bounds of the relative tolerance of the Newton linear solves of iterative backends. Inexact
+/// Newton: each solve only needs to bring the linearised residual 10× under the Newton target,
+/// so the tolerance is `0.1 · target / ‖G‖`, clamped to these bounds; the nonlinear residual
+/// decides convergence.
+const LINEAR_TOL_MIN: f64 = 1e-12;
+const LINEAR_TOL_MAX: f64 = 1e-2;
+const LINEAR_MAX_ITER: usize = 1000;
+
+/// Work arrays and the upwind operator, allocated on the first solve and reused while the
+/// problem's size stays the same.
+#[derive(Debug)]
 struct Work {
-    to_prev: Vec<f64>,
-    to_next: Vec<f64>,
+    op: UpwindOperator,
     ham: Vec<f64>,
     cost: Vec<f64>,
     u_next: Vec<f64>,
+    rhs: Vec<f64>,
     step: Vec<f64>,
-    matrix: Tridiagonal,
     /// The previous solve's u (all levels), Newton's initial guess when `warm` is set.
     previous: Vec<f64>,
     warm: bool,
 }
 
 impl Work {
-    fn new(n: usize, cyclic: bool) -> Self {
+    fn new(problem: &Problem, preconditioner: Option<Preconditioner>) -> Self {
+        let n = problem.grid().len();
         Self {
-            to_prev: vec![0.0; n],
-            to_next: vec![0.0; n],
+            op: UpwindOperator::new(problem.grid(), preconditioner, LINEAR_MAX_ITER),
             ham: vec![0.0; n],
             cost: vec![0.0; n],
             u_next: vec![0.0; n],
+            rhs: vec![0.0; n],
             step: vec![0.0; n],
-            matrix: Tridiagonal::new(n, cyclic),
-            previous: Vec::new(),
+            previous: vec![0.0; problem.time().levels() * n],
             warm: false,
         }
     }
 
-    fn fits(&self, n: usize, cyclic: bool) -> bool {
-        self.cost.len() == n && self.matrix.is_cyclic() == cyclic
+    fn fits(&self, problem: &Problem, preconditioner: Option<Preconditioner>) -> bool {
+        self.op.fits(problem.grid(), preconditioner)
+            && self.previous.len() == problem.time().levels() * problem.grid().len()
     }
 }
 
-/// The implicit upwind finite-difference HJB solver (1D).
+/// The implicit upwind finite-difference HJB solver, in one, two and three dimensions.
 ///
 /// Backward in time, level `k` from level `k + 1`:
 ///
 /// ```text
-/// (u^k_i − u^{k+1}_i)/dt − ν (Δ_h u^k)_i + H_h(D⁻u^k_i, D⁺u^k_i) = f(x_i, m^{k+1}_i)
+/// (u^k_i − u^{k+1}_i)/dt − ν (Δ_h u^k)_i + H_h(x_i, D⁻u^k_i, D⁺u^k_i) = f(x_i, m^{k+1}_i)
 /// ```
 ///
-/// solved by Newton's method, whose Jacobian `I − dt L(u)` (see [`mfg_core::upwind`]) is a
-/// (cyclic) tridiagonal M-matrix solved by the Thomas algorithm. First order in `dt` and `dx`;
-/// unconditionally stable (no CFL restriction). No-flux walls use the reflected ghost value.
+/// solved by Newton's method, whose Jacobian `I − dt L(u)` (see [`mfg_core::upwind`]) is an
+/// M-matrix, solved by the grid's [`mfg_core::LinearBackend`]: the Thomas algorithm in 1D, BiCGSTAB with
+/// ADI line solves (no-flux walls) or ILU(0) (periodic) in 2D and 3D, to an inexact-Newton
+/// tolerance. First order in `dt` and `dx`; unconditionally stable (no CFL restriction).
+/// No-flux walls use the reflected ghost value. The Hamiltonian is the problem's
+/// [`mfg_core::Hamiltonian`].
 ///
 /// Warm start: inside a Picard loop successive solves differ little, so Newton at level `k`
 /// starts from the previous solve's `u^k` (kept by the solver) instead of `u^{k+1}`; near
@@ -135,12 +146,11 @@ impl Work {
 /// # References
 /// Y. Achdou, I. Capuzzo-Dolcetta, *Mean field games: numerical methods*, SIAM J. Numer.
 /// Anal. 48 (2010) 1136–1162.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct FdmHjb {
     settings: NewtonSettings,
     work: Option<Work>,
-    nd: Option<crate::fdm_nd::NdWork>,
-    /// The coupling iteration's requested accuracy (used by the multi-dimensional path).
+    /// The coupling iteration's requested accuracy (used with iterative backends).
     accuracy: Option<f64>,
     /// `None`: [`Preconditioner::for_grid`].
     preconditioner: Option<Preconditioner>,
@@ -152,7 +162,6 @@ impl FdmHjb {
         Self {
             settings,
             work: None,
-            nd: None,
             accuracy: None,
             preconditioner: None,
         }
@@ -176,29 +185,7 @@ impl FdmHjb {
         if let Some(w) = self.work.as_mut() {
             w.warm = false;
         }
-        if let Some(w) = self.nd.as_mut() {
-            w.warm = false;
-        }
     }
-}
-
-/// Start the backward step k+1 → k: the running cost f(x, m^{k+1}) into `cost` (the pairing
-/// with FP's step k → k+1), u^{k+1} into `u_next`, and Newton's first guess into row k of `u`:
-/// the previous solve's level when given, else u^{k+1}.
-pub(crate) fn start_level(
-    problem: &Problem,
-    k: usize,
-    m: ArrayView2<'_, f64>,
-    u: &mut ArrayViewMut2<'_, f64>,
-    previous: Option<&[f64]>,
-    cost: &mut [f64],
-    u_next: &mut [f64],
-) {
-    problem.running_cost_into(k, m.row(k + 1).as_slice().expect("contiguous row"), cost);
-    u_next.copy_from_slice(u.row(k + 1).as_slice().expect("contiguous row"));
-    let mut row = u.row_mut(k);
-    let uk = row.as_slice_mut().expect("contiguous row");
-    uk.copy_from_slice(previous.unwrap_or(u_next));
 }
 
 impl HjbSolver for FdmHjb {
@@ -206,9 +193,9 @@ impl HjbSolver for FdmHjb {
         "fdm"
     }
 
-    /// In two and more dimensions Newton stops at `max(tolerance, relative)` (its linear
-    /// solves follow, see the inexact-Newton rule); the 1D path, one Thomas solve per Newton
-    /// step, always solves to the Newton tolerance.
+    /// With an iterative backend (2D, 3D) Newton stops at `max(tolerance, relative)` (its
+    /// linear solves follow, see the inexact-Newton rule); with the direct 1D backend, one
+    /// Thomas solve per Newton step, it always solves to the Newton tolerance.
     fn set_accuracy(&mut self, relative: f64) {
         self.accuracy = Some(relative);
     }
@@ -221,85 +208,90 @@ impl HjbSolver for FdmHjb {
     ) -> Result<HjbStats, SolveError> {
         check_shape(problem, m.shape(), "m");
         check_shape(problem, u.shape(), "u");
-        let grid = problem.grid();
-        if grid.dim() != 1 {
-            let pc = self
-                .preconditioner
-                .unwrap_or_else(|| Preconditioner::for_grid(grid));
-            if !self.nd.as_ref().is_some_and(|w| w.fits(problem, pc)) {
-                self.nd = Some(crate::fdm_nd::NdWork::new(problem, pc));
-            }
-            let w = self.nd.as_mut().expect("allocated above");
-            let settings = NewtonSettings {
-                tolerance: self.settings.tolerance.max(self.accuracy.unwrap_or(0.0)),
-                ..self.settings
-            };
-            return crate::fdm_nd::solve(&settings, w, problem, m, u);
-        }
-        let axis = grid.axis(0);
-        let n = grid.len();
-        let cyclic = grid.boundary() == Boundary::Periodic;
-        if !self.work.as_ref().is_some_and(|w| w.fits(n, cyclic)) {
-            self.work = Some(Work::new(n, cyclic));
+        if !self
+            .work
+            .as_ref()
+            .is_some_and(|w| w.fits(problem, self.preconditioner))
+        {
+            self.work = Some(Work::new(problem, self.preconditioner));
         }
         let w = self.work.as_mut().expect("work allocated above");
-        let settings = self.settings;
+        let settings = if w.op.is_direct() {
+            self.settings
+        } else {
+            NewtonSettings {
+                tolerance: self.settings.tolerance.max(self.accuracy.unwrap_or(0.0)),
+                ..self.settings
+            }
+        };
+        let grid = problem.grid();
+        let n = grid.len();
         let nt = problem.time().nt();
         let dt = problem.time().dt();
         let nu = problem.nu();
         let h = problem.hamiltonian();
         let mut stats = HjbStats::default();
-        if w.previous.len() != problem.time().levels() * n {
-            w.previous = vec![0.0; problem.time().levels() * n];
-            w.warm = false;
-        }
 
         u.row_mut(nt)
             .as_slice_mut()
             .expect("contiguous row")
             .copy_from_slice(problem.terminal_cost());
         for k in (0..nt).rev() {
-            let previous = w.warm.then_some(&w.previous[k * n..(k + 1) * n]);
-            start_level(problem, k, m, &mut u, previous, &mut w.cost, &mut w.u_next);
+            // The running cost f(x, m^{k+1}) (the pairing with FP's step k → k+1), u^{k+1},
+            // and Newton's first guess: the previous solve's level when warm, else u^{k+1}.
+            problem.running_cost_into(
+                k,
+                m.row(k + 1).as_slice().expect("contiguous row"),
+                &mut w.cost,
+            );
+            w.u_next
+                .copy_from_slice(u.row(k + 1).as_slice().expect("contiguous row"));
             let mut row = u.row_mut(k);
             let uk = row.as_slice_mut().expect("contiguous row");
-
+            if w.warm {
+                uk.copy_from_slice(&w.previous[k * n..(k + 1) * n]);
+            } else {
+                uk.copy_from_slice(&w.u_next);
+            }
             let mut iterations = 0;
             let mut last_residual;
             loop {
-                upwind_rates(
-                    axis,
-                    nu,
-                    h,
-                    uk,
-                    &mut w.to_prev,
-                    &mut w.to_next,
-                    Some(&mut w.ham),
-                );
-                // −G(u), with ν Δu − H = Σ_j rate_ij (u_j − u_i) + H (see mfg_core::upwind).
+                w.op.linearise(h, grid, nu, uk, Some(&mut w.ham));
+                // −G(u), with ν Δu − H = L(u) u + H (see mfg_core::upwind), into rhs.
+                w.op.apply(grid, uk, &mut w.rhs);
                 let (mut gmax, mut umax) = (0.0_f64, 0.0_f64);
-                let (tp, tn, ham, cost, un, step) = (
-                    &w.to_prev,
-                    &w.to_next,
-                    &w.ham,
-                    &w.cost,
-                    &w.u_next,
-                    &mut w.step,
-                );
-                for_each_stencil(axis, |i, l, r| {
-                    let lu = tp[i] * (uk[l] - uk[i]) + tn[i] * (uk[r] - uk[i]);
-                    let g = uk[i] - un[i] - dt * (lu + ham[i] + cost[i]);
-                    step[i] = -g;
+                for ((((r, ui), un), ham), cost) in w
+                    .rhs
+                    .iter_mut()
+                    .zip(&*uk)
+                    .zip(&w.u_next)
+                    .zip(&w.ham)
+                    .zip(&w.cost)
+                {
+                    let g = ui - un - dt * (*r + ham + cost);
+                    *r = -g;
                     gmax = gmax.max(g.abs());
-                    umax = umax.max(uk[i].abs());
-                });
-                last_residual = gmax;
-                if settings.check(k, iterations, gmax, umax, uk)?.is_none() {
-                    break;
+                    umax = umax.max(ui.abs());
                 }
+                last_residual = gmax;
+                let Some(target) = settings.check(k, iterations, gmax, umax, uk)? else {
+                    break;
+                };
+                let linear_tol = (0.1 * target / gmax).clamp(LINEAR_TOL_MIN, LINEAR_TOL_MAX);
                 iterations += 1;
-                assemble_implicit(axis, dt, &w.to_prev, &w.to_next, false, &mut w.matrix);
-                w.matrix.solve_in_place(&mut w.step);
+                w.op.assemble(dt, false);
+                if !w.op.is_direct() {
+                    w.step.iter_mut().for_each(|v| *v = 0.0);
+                }
+                let out = w.op.solve(&w.rhs, &mut w.step, linear_tol);
+                if !out.converged {
+                    return Err(SolveError::LinearSolve {
+                        time_level: k,
+                        iterations: out.iterations,
+                        residual: out.relative_residual,
+                    });
+                }
+                stats.linear_iterations += out.iterations;
                 for (ui, di) in uk.iter_mut().zip(&w.step) {
                     *ui += di;
                 }
@@ -319,7 +311,7 @@ impl HjbSolver for FdmHjb {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mfg_core::{Coupling, Grid, TimeGrid};
+    use mfg_core::{Boundary, Coupling, Grid, TimeGrid};
     use ndarray::Array2;
 
     #[test]
@@ -368,12 +360,16 @@ mod tests {
             .unwrap();
         let ax = p.grid().axis(0);
         let (dx, dt, nu) = (ax.dx(), p.time().dt(), p.nu());
-        let h = p.hamiltonian();
         for k in 0..10 {
             for i in 0..n {
                 let (l, r) = ax.neighbours(i);
                 let uk = |j: usize| u[[k, j]];
-                let ham = h.upwind((uk(i) - uk(l)) / dx, (uk(r) - uk(i)) / dx);
+                // H_h for λ = 0.5, written out.
+                let (a, b) = (
+                    ((uk(i) - uk(l)) / dx).max(0.0),
+                    ((uk(r) - uk(i)) / dx).min(0.0),
+                );
+                let ham = (a * a + b * b) / (2.0 * 0.5);
                 let lap = (uk(l) - 2.0 * uk(i) + uk(r)) / (dx * dx);
                 let f = p.potential()[i] + 2.0 * m[[k + 1, i]];
                 let res = (uk(i) - u[[k + 1, i]]) / dt - nu * lap + ham - f;

@@ -3,17 +3,21 @@
 //! Solvers of the backward Hamilton–Jacobi–Bellman equation of a Mean Field Game,
 //!
 //! ```text
-//! −∂t u − ν Δu + H(x, ∇u) = f(x, m(t, x)),   u(T, x) = g(x),   H = |p|²/(2λ),
+//! −∂t u − ν Δu + H(x, ∇u) = f(x, m(t, x)),   u(T, x) = g(x),
 //! ```
 //!
-//! for a given density `m`, implementing [`mfg_core::HjbSolver`].
+//! for a given density `m` on a grid of one, two or three dimensions, implementing
+//! [`mfg_core::HjbSolver`]. `H` is the problem's [`mfg_core::Hamiltonian`] (by default
+//! `|p|²/(2λ)`); every scheme is written once for all dimensions.
 //!
-//! * [`FdmHjb`]: implicit Euler in time, the monotone upwind numerical Hamiltonian of
-//!   Achdou–Capuzzo-Dolcetta, Newton's method at every time level with a (cyclic) tridiagonal
-//!   solve. First order, unconditionally stable.
-//! * [`WenoHjb`]: Jiang–Peng HJ-WENO5 derivatives (JS, Z or M weights), a Godunov or
-//!   Lax–Friedrichs numerical Hamiltonian, central diffusion and TVD-RK3 in CFL-limited
-//!   sub-steps. Fifth order in the Hamiltonian part, second order in the diffusion.
+//! * [`FdmHjb`] (`fdm.rs`): implicit Euler in time, the monotone upwind numerical Hamiltonian
+//!   of Achdou–Capuzzo-Dolcetta, Newton's method at every time level; the Newton systems are
+//!   solved by the grid's [`mfg_core::LinearBackend`] (Thomas in 1D, preconditioned BiCGSTAB
+//!   in 2D/3D). First order, unconditionally stable.
+//! * [`WenoHjb`] (`weno.rs`): Jiang–Peng HJ-WENO5 derivatives (JS, Z or M weights) along the
+//!   grid's lines, a Godunov or Lax–Friedrichs numerical Hamiltonian, central diffusion and
+//!   TVD-RK3 in CFL-limited sub-steps. Fifth order in the Hamiltonian part, second order in the
+//!   diffusion.
 //!
 //! ```
 //! use hjb_solver::FdmHjb;
@@ -32,11 +36,8 @@
 //! Anal. 48 (2010) 1136–1162.
 
 mod fdm;
-mod fdm_nd;
 mod weno;
 
 pub use fdm::{FdmHjb, NewtonSettings};
-pub use weno::{
-    ConvexHamiltonian, HjEvolver, NumericalHamiltonian, WenoHjb, WenoSettings, MIN_POINTS,
-};
+pub use weno::{HjEvolver, NumericalHamiltonian, WenoHjb, WenoSettings, MIN_POINTS};
 pub use weno_kernels::{Ghosts, Weights};

@@ -5,42 +5,21 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use tracing::trace;
 
 use mfg_core::solver::check_shape;
-use mfg_core::{Boundary, Hamiltonian, HjbSolver, HjbStats, Problem, ProblemError, SolveError};
+use mfg_core::{
+    Boundary, Grid, Hamiltonian, HjbSolver, HjbStats, Problem, ProblemError, SolveError, MAX_DIM,
+};
 use weno_kernels::{Ghosts, HjWeno, Weights};
 
-/// The numerical Hamiltonian built from the one-sided derivatives `a = φx⁻`, `b = φx⁺`.
+/// The numerical Hamiltonian built from the one-sided derivatives `a = φ⁻`, `b = φ⁺`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NumericalHamiltonian {
-    /// Godunov: `min_{p∈[a,b]} H` if `a ≤ b`, else `max_{p∈[b,a]} H`; for convex `H` with
-    /// minimiser `p*`: `max(H(max(a, p*)), H(min(b, p*)))`.
+    /// Godunov ([`Hamiltonian::godunov`]): for a convex one-dimensional `H` with minimiser `p*`,
+    /// `min_{p∈[a,b]} H` if `a ≤ b`, else `max_{p∈[b,a]} H`, i.e. `max(H(max(a, p*)),
+    /// H(min(b, p*)))`; summed over the axes for a separable `H`.
     Godunov,
-    /// Global Lax–Friedrichs: `H((a + b)/2) − α (b − a)/2`, `α = max |H'|` over the data.
+    /// Global Lax–Friedrichs: `H((a + b)/2) − Σ_d α_d (b_d − a_d)/2`, `α_d` a bound on
+    /// `|∂H/∂p_d|` over the data ([`Hamiltonian::speed_bound`]).
     LaxFriedrichs,
-}
-
-/// A convex one-dimensional Hamiltonian, as the HJ-WENO stepper needs it.
-pub trait ConvexHamiltonian {
-    /// `H(p)`.
-    fn value(&self, p: f64) -> f64;
-    /// The minimiser `p*`.
-    fn argmin(&self) -> f64;
-    /// `max |H'(p)|` over `p ∈ [lo, hi]`.
-    fn speed_bound(&self, lo: f64, hi: f64) -> f64;
-}
-
-impl ConvexHamiltonian for Hamiltonian {
-    #[inline]
-    fn value(&self, p: f64) -> f64 {
-        Hamiltonian::value(self, p)
-    }
-    #[inline]
-    fn argmin(&self) -> f64 {
-        0.0
-    }
-    #[inline]
-    fn speed_bound(&self, lo: f64, hi: f64) -> f64 {
-        self.dp(lo).abs().max(self.dp(hi).abs())
-    }
 }
 
 /// Settings of [`WenoHjb`].
@@ -86,234 +65,170 @@ impl WenoSettings {
 /// Fewest points the WENO stencils accept (the 7-point stencil plus ghosts).
 pub const MIN_POINTS: usize = 8;
 
-/// HJ-WENO5 + TVD-RK3 integration of `φ_τ = −H_h(∇φ⁻, ∇φ⁺) + ν Δ_h φ + s(τ)` on a line or,
-/// dimension by dimension, on a 2D tensor grid (values flattened row-major, the first axis
-/// slowest). In 2D the Hamiltonian must be separable, `H(p) = Σ_d H₁(p_d)` (true of
-/// `|p|²/(2λ)`), and the numerical Hamiltonian is the sum of the 1D ones built from each
-/// axis's one-sided derivatives; sub-steps satisfy `dt Σ_d (a_d/dx_d + 2ν/dx_d²) ≤ cfl`.
+/// HJ-WENO5 + TVD-RK3 integration of `φ_τ = −H_h(∇φ⁻, ∇φ⁺) + ν Δ_h φ + s(τ)` on a grid of
+/// any dimension, dimension by dimension: the WENO one-sided derivatives along every line of
+/// every axis, the numerical Hamiltonian of the per-axis derivatives ([`NumericalHamiltonian`]),
+/// the `(2d + 1)`-point Laplacian; sub-steps satisfy `dt Σ_d (a_d/dx_d + 2ν/dx_d²) ≤ cfl`,
+/// `a_d` the largest `|∂H/∂p_d|` over the derivative ranges. Periodic grids wrap, no-flux walls
+/// reflect `φ` evenly.
+///
+/// ```
+/// use hjb_solver::{HjEvolver, WenoSettings};
+/// use mfg_core::{Boundary, Grid, Quadratic};
+/// // φ_τ = −φ_x²/2 + 1 from a constant φ: φ grows at rate 1 everywhere.
+/// let grid = Grid::line(0.0, 1.0, 16, Boundary::NoFlux).unwrap();
+/// let mut phi = vec![0.3; grid.len()];
+/// let mut ev = HjEvolver::new(&grid, 0.0, WenoSettings::default());
+/// ev.advance(&Quadratic::new(1.0), &mut phi, 0.5, &mut |_, s: &mut [f64]| s.fill(1.0)).unwrap();
+/// assert!(phi.iter().all(|v| (v - 0.8).abs() < 1e-12));
+/// ```
 #[derive(Debug, Clone)]
 pub struct HjEvolver {
     settings: WenoSettings,
-    ghosts: Ghosts,
-    dx: f64,
+    grid: Grid,
     nu: f64,
-    hj: HjWeno,
-    minus: Vec<f64>,
-    plus: Vec<f64>,
+    /// Per axis: the WENO derivative kernel for lines of that axis's length.
+    hj: Vec<HjWeno>,
+    /// Per axis: the one-sided derivatives at every point.
+    minus: Vec<Vec<f64>>,
+    plus: Vec<Vec<f64>>,
+    /// A strided line gathered, and its derivatives.
+    line: Vec<f64>,
+    line_minus: Vec<f64>,
+    line_plus: Vec<f64>,
+    ham: Vec<f64>,
     k: Vec<f64>,
     stage: Vec<f64>,
     start: Vec<f64>,
     source: Vec<f64>,
-    /// The second axis (2D only).
-    y: Option<SecondAxis>,
-}
-
-/// Work of the second axis of a 2D evolver: the grid is `nx × ny`, `dx` is the first axis's
-/// spacing; the first axis's derivatives are taken on gathered lines.
-#[derive(Debug, Clone)]
-struct SecondAxis {
-    nx: usize,
-    ny: usize,
-    dy: f64,
-    hj_x: HjWeno,
-    minus_y: Vec<f64>,
-    plus_y: Vec<f64>,
-    line: Vec<f64>,
-    line_minus: Vec<f64>,
-    line_plus: Vec<f64>,
 }
 
 impl HjEvolver {
-    /// An evolver for `n` points with spacing `dx`, diffusion `ν ≥ 0`.
-    pub fn new(n: usize, dx: f64, nu: f64, ghosts: Ghosts, settings: WenoSettings) -> Self {
+    /// An evolver on `grid` with diffusion `ν ≥ 0`.
+    ///
+    /// # Panics
+    /// If an axis has fewer than [`MIN_POINTS`] points.
+    pub fn new(grid: &Grid, nu: f64, settings: WenoSettings) -> Self {
         assert!(
-            n >= MIN_POINTS,
-            "HjEvolver needs at least {MIN_POINTS} points"
+            grid.axes().iter().all(|a| a.len() >= MIN_POINTS),
+            "HjEvolver needs at least {MIN_POINTS} points per axis"
         );
+        let ghosts = match grid.boundary() {
+            Boundary::Periodic => Ghosts::Periodic,
+            Boundary::NoFlux => Ghosts::Reflect,
+        };
+        let n = grid.len();
+        let dim = grid.dim();
+        let longest = grid.shape().into_iter().max().unwrap_or(0);
         Self {
             settings,
-            ghosts,
-            dx,
+            grid: grid.clone(),
             nu,
-            hj: HjWeno::new(n, settings.weights, ghosts),
-            minus: vec![0.0; n],
-            plus: vec![0.0; n],
+            hj: grid
+                .axes()
+                .iter()
+                .map(|a| HjWeno::new(a.len(), settings.weights, ghosts))
+                .collect(),
+            minus: vec![vec![0.0; n]; dim],
+            plus: vec![vec![0.0; n]; dim],
+            line: vec![0.0; longest],
+            line_minus: vec![0.0; longest],
+            line_plus: vec![0.0; longest],
+            ham: vec![0.0; n],
             k: vec![0.0; n],
             stage: vec![0.0; n],
             start: vec![0.0; n],
             source: vec![0.0; n],
-            y: None,
         }
-    }
-
-    /// An evolver for an `nx × ny` tensor grid with spacings `(dx, dy)`, diffusion `ν ≥ 0`.
-    pub fn new_2d(
-        [nx, ny]: [usize; 2],
-        [dx, dy]: [f64; 2],
-        nu: f64,
-        ghosts: Ghosts,
-        settings: WenoSettings,
-    ) -> Self {
-        assert!(
-            nx >= MIN_POINTS && ny >= MIN_POINTS,
-            "HjEvolver needs at least {MIN_POINTS} points per axis"
-        );
-        let n = nx * ny;
-        let mut ev = Self::new(ny, dy, nu, ghosts, settings);
-        ev.dx = dx;
-        for v in [
-            &mut ev.minus,
-            &mut ev.plus,
-            &mut ev.k,
-            &mut ev.stage,
-            &mut ev.start,
-            &mut ev.source,
-        ] {
-            *v = vec![0.0; n];
-        }
-        ev.y = Some(SecondAxis {
-            nx,
-            ny,
-            dy,
-            hj_x: HjWeno::new(nx, settings.weights, ghosts),
-            minus_y: vec![0.0; n],
-            plus_y: vec![0.0; n],
-            line: vec![0.0; nx],
-            line_minus: vec![0.0; nx],
-            line_plus: vec![0.0; nx],
-        });
-        ev
     }
 
     /// The number of values the evolver advances.
     pub fn len(&self) -> usize {
-        self.minus.len()
+        self.k.len()
     }
 
     /// Never true (an evolver has at least [`MIN_POINTS`] points).
     pub fn is_empty(&self) -> bool {
-        self.minus.is_empty()
+        self.k.is_empty()
     }
 
-    /// `out = −H_h + ν Δ_h φ + source` on the 2D grid; returns the stability rate
-    /// `Σ_d (a_d/dx_d + 2ν/dx_d²)`.
-    fn rhs_2d<H: ConvexHamiltonian>(&mut self, ham: &H, phi: &[f64], out: &mut [f64]) -> f64 {
-        let y = self.y.as_mut().expect("2D evolver");
-        let (nx, ny, dx, dy) = (y.nx, y.ny, self.dx, y.dy);
-        // Along y: contiguous lines (self.hj has ny points). Along x: gathered lines.
-        for ((p, m), q) in phi
-            .chunks_exact(ny)
-            .zip(y.minus_y.chunks_exact_mut(ny))
-            .zip(y.plus_y.chunks_exact_mut(ny))
-        {
-            self.hj.derivatives(p, dy, m, q);
-        }
-        for j in 0..ny {
-            for (i, l) in y.line.iter_mut().enumerate() {
-                *l = phi[i * ny + j];
-            }
-            y.hj_x
-                .derivatives(&y.line, dx, &mut y.line_minus, &mut y.line_plus);
-            for i in 0..nx {
-                self.minus[i * ny + j] = y.line_minus[i];
-                self.plus[i * ny + j] = y.line_plus[i];
-            }
-        }
-        let range = |a: &[f64], b: &[f64]| {
-            a.iter()
-                .zip(b)
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (p, q)| {
-                    (lo.min(p.min(*q)), hi.max(p.max(*q)))
-                })
-        };
-        let (lx, hx) = range(&self.minus, &self.plus);
-        let (ly, hy) = range(&y.minus_y, &y.plus_y);
-        let (sx, sy) = (ham.speed_bound(lx, hx), ham.speed_bound(ly, hy));
-        let pstar = ham.argmin();
-        let godunov = self.settings.hamiltonian == NumericalHamiltonian::Godunov;
-        let h1 = |a: f64, b: f64, speed: f64| {
-            if godunov {
-                ham.value(a.max(pstar)).max(ham.value(b.min(pstar)))
-            } else {
-                ham.value(0.5 * (a + b)) - 0.5 * speed * (b - a)
-            }
-        };
-        let (cx, cy) = (self.nu / (dx * dx), self.nu / (dy * dy));
-        let wrap = self.ghosts == Ghosts::Periodic;
-        // Neighbour along an axis of `n` points, reflected (`u_{-1} = u_1`) or wrapped.
-        let prev = |i: usize, n: usize| match (i, wrap) {
-            (0, true) => n - 1,
-            (0, false) => 1,
-            _ => i - 1,
-        };
-        let next = |i: usize, n: usize| match (i + 1 == n, wrap) {
-            (true, true) => 0,
-            (true, false) => n - 2,
-            _ => i + 1,
-        };
-        for i in 0..nx {
-            let (il, ir) = (prev(i, nx), next(i, nx));
-            for j in 0..ny {
-                let (jl, jr) = (prev(j, ny), next(j, ny));
-                let c = i * ny + j;
-                let h = h1(self.minus[c], self.plus[c], sx) + h1(y.minus_y[c], y.plus_y[c], sy);
-                let lap = cx * (phi[il * ny + j] - 2.0 * phi[c] + phi[ir * ny + j])
-                    + cy * (phi[i * ny + jl] - 2.0 * phi[c] + phi[i * ny + jr]);
-                out[c] = -h + lap + self.source[c];
-            }
-        }
-        sx / dx + sy / dy + 2.0 * (cx + cy)
-    }
-
-    /// `out = −H_h + ν Δ_h φ + source`; returns the stability rate `a/dx + 2ν/dx²`, `a` the
-    /// largest `|H'|` over the derivative range.
-    fn rhs<H: ConvexHamiltonian>(&mut self, ham: &H, phi: &[f64], out: &mut [f64]) -> f64 {
-        if self.y.is_some() {
-            return self.rhs_2d(ham, phi, out);
-        }
-        let n = phi.len();
-        self.hj
-            .derivatives(phi, self.dx, &mut self.minus, &mut self.plus);
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for (a, b) in self.minus.iter().zip(&self.plus) {
-            lo = lo.min(a.min(*b));
-            hi = hi.max(a.max(*b));
-        }
-        let speed = ham.speed_bound(lo, hi);
-        let pstar = ham.argmin();
-        let diff = self.nu / (self.dx * self.dx);
-        let (first_l, last_r) = match self.ghosts {
-            Ghosts::Periodic => (n - 1, 0),
-            Ghosts::Reflect => (1, n - 2),
-        };
-        for i in 0..n {
-            let (a, b) = (self.minus[i], self.plus[i]);
-            let h = match self.settings.hamiltonian {
-                NumericalHamiltonian::Godunov => {
-                    ham.value(a.max(pstar)).max(ham.value(b.min(pstar)))
+    /// `out = −H_h + ν Δ_h φ + source`; returns the stability rate `Σ_d (a_d/dx_d + 2ν/dx_d²)`.
+    fn rhs(&mut self, ham: &dyn Hamiltonian, phi: &[f64], out: &mut [f64]) -> f64 {
+        let grid = &self.grid;
+        let dim = grid.dim();
+        let (mut lo, mut hi) = ([0.0; MAX_DIM], [0.0; MAX_DIM]);
+        for d in 0..dim {
+            let dx = grid.axis(d).dx();
+            let (minus, plus) = (&mut self.minus[d], &mut self.plus[d]);
+            for line in grid.lines(d) {
+                let len = line.len;
+                if line.stride == 1 {
+                    let r = line.start..line.start + len;
+                    self.hj[d].derivatives(
+                        &phi[r.clone()],
+                        dx,
+                        &mut minus[r.clone()],
+                        &mut plus[r],
+                    );
+                } else {
+                    line.gather(phi, &mut self.line);
+                    self.hj[d].derivatives(
+                        &self.line[..len],
+                        dx,
+                        &mut self.line_minus[..len],
+                        &mut self.line_plus[..len],
+                    );
+                    line.scatter(&self.line_minus, minus);
+                    line.scatter(&self.line_plus, plus);
                 }
-                NumericalHamiltonian::LaxFriedrichs => {
-                    ham.value(0.5 * (a + b)) - 0.5 * speed * (b - a)
-                }
-            };
-            let l = if i == 0 { first_l } else { i - 1 };
-            let r = if i + 1 == n { last_r } else { i + 1 };
-            out[i] = -h + diff * (phi[l] - 2.0 * phi[i] + phi[r]) + self.source[i];
+            }
+            (lo[d], hi[d]) = minus
+                .iter()
+                .zip(plus.iter())
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), (p, q)| {
+                    (l.min(p.min(*q)), h.max(p.max(*q)))
+                });
         }
-        speed / self.dx + 2.0 * self.nu / (self.dx * self.dx)
+        let mut speed = [0.0; MAX_DIM];
+        let mut diff = [0.0; MAX_DIM];
+        let (mut advection, mut diffusion) = (0.0, 0.0);
+        for d in 0..dim {
+            let dx = grid.axis(d).dx();
+            speed[d] = ham.speed_bound(d, &lo[..dim], &hi[..dim]);
+            diff[d] = self.nu / (dx * dx);
+            advection += speed[d] / dx;
+            diffusion += diff[d];
+        }
+        match self.settings.hamiltonian {
+            NumericalHamiltonian::Godunov => {
+                ham.godunov_into(grid, &self.minus, &self.plus, &mut self.ham)
+            }
+            NumericalHamiltonian::LaxFriedrichs => {
+                ham.lax_friedrichs_into(grid, &self.minus, &self.plus, &speed[..dim], &mut self.ham)
+            }
+        }
+        for (c, o) in out.iter_mut().enumerate() {
+            let mut lap = 0.0;
+            for (d, cd) in diff[..dim].iter().enumerate() {
+                let [l, r] = grid.neighbour_table(d)[c];
+                lap += cd * (phi[l] - 2.0 * phi[c] + phi[r]);
+            }
+            *o = -self.ham[c] + lap + self.source[c];
+        }
+        advection + 2.0 * diffusion
     }
 
     /// Advance `phi` by `duration`; `source(s, out)` writes the source at offset `s`.
     /// Returns the number of sub-steps.
-    pub fn advance<H: ConvexHamiltonian>(
+    pub fn advance(
         &mut self,
-        ham: &H,
+        ham: &dyn Hamiltonian,
         phi: &mut [f64],
         duration: f64,
         source: &mut dyn FnMut(f64, &mut [f64]),
     ) -> Result<usize, SolveError> {
         let n = phi.len();
-        assert_eq!(n, self.minus.len(), "HjEvolver::advance: wrong length");
+        assert_eq!(n, self.k.len(), "HjEvolver::advance: wrong length");
         let mut s = 0.0;
         let mut steps = 0;
         let mut k = std::mem::take(&mut self.k);
@@ -377,16 +292,15 @@ impl HjEvolver {
     }
 }
 
-/// The HJ-WENO5 HJB solver (1D and 2D).
+/// The HJ-WENO5 HJB solver, in one, two and three dimensions.
 ///
 /// Backward in time (`τ = T − t`), each level `k` from `k + 1`:
 ///
 /// ```text
-/// ∂τ u = −H_h(ux⁻, ux⁺) + ν Δ_h u + f(x, m(t)),   H = |p|²/(2λ),
+/// ∂τ u = −H_h(∇u⁻, ∇u⁺) + ν Δ_h u + f(x, m(t)),
 /// ```
 ///
-/// (in 2D dimension by dimension: `H_h = H_h(ux⁻, ux⁺) + H_h(uy⁻, uy⁺)`, exact for this
-/// separable `H`, see [`HjEvolver`])
+/// (dimension by dimension, see [`HjEvolver`]; `H` the problem's [`Hamiltonian`])
 ///
 /// with Jiang–Peng HJ-WENO5 one-sided derivatives (JS, Z or M weights), a Godunov or
 /// Lax–Friedrichs numerical Hamiltonian, second-order central diffusion, and Shu–Osher TVD-RK3
@@ -415,13 +329,13 @@ impl HjEvolver {
 pub struct WenoHjb {
     settings: WenoSettings,
     evolver: Option<HjEvolver>,
-    /// What the evolver was built for: points and spacing per axis, ν, walls.
+    /// What the evolver was built for: the grid and ν.
     key: Option<EvolverKey>,
     f_hi: Vec<f64>,
     f_lo: Vec<f64>,
 }
 
-type EvolverKey = (Vec<(usize, u64)>, u64, Ghosts);
+type EvolverKey = (Grid, u64);
 
 impl WenoHjb {
     /// A solver with the given settings (validated by `solve_into`).
@@ -459,12 +373,6 @@ impl HjbSolver for WenoHjb {
         check_shape(problem, m.shape(), "m");
         check_shape(problem, u.shape(), "u");
         let grid = problem.grid();
-        if grid.dim() > 2 {
-            return Err(SolveError::Unsupported {
-                solver: "weno HJB",
-                what: "grids of more than two dimensions",
-            });
-        }
         if grid.axes().iter().any(|a| a.len() < MIN_POINTS) {
             return Err(SolveError::Unsupported {
                 solver: "weno HJB",
@@ -479,30 +387,9 @@ impl HjbSolver for WenoHjb {
         }
         let n = grid.len();
         let nu = problem.nu();
-        let ghosts = match grid.boundary() {
-            Boundary::Periodic => Ghosts::Periodic,
-            Boundary::NoFlux => Ghosts::Reflect,
-        };
-        let key = (
-            grid.axes()
-                .iter()
-                .map(|a| (a.len(), a.dx().to_bits()))
-                .collect::<Vec<_>>(),
-            nu.to_bits(),
-            ghosts,
-        );
+        let key = (grid.clone(), nu.to_bits());
         if self.key.as_ref() != Some(&key) {
-            self.evolver = Some(if grid.dim() == 1 {
-                HjEvolver::new(n, grid.axis(0).dx(), nu, ghosts, self.settings)
-            } else {
-                HjEvolver::new_2d(
-                    [grid.axis(0).len(), grid.axis(1).len()],
-                    [grid.axis(0).dx(), grid.axis(1).dx()],
-                    nu,
-                    ghosts,
-                    self.settings,
-                )
-            });
+            self.evolver = Some(HjEvolver::new(grid, nu, self.settings));
             self.f_hi = vec![0.0; n];
             self.f_lo = vec![0.0; n];
             self.key = Some(key);
@@ -510,7 +397,7 @@ impl HjbSolver for WenoHjb {
         let ev = self.evolver.as_mut().expect("allocated above");
         let nt = problem.time().nt();
         let dt = problem.time().dt();
-        let ham = *problem.hamiltonian();
+        let ham = problem.hamiltonian();
         let mut stats = HjbStats::default();
 
         u.row_mut(nt)
@@ -531,16 +418,14 @@ impl HjbSolver for WenoHjb {
                     *o = a + w * (b - a);
                 }
             };
-            let steps = ev
-                .advance(&ham, phi, dt, &mut source)
-                .map_err(|e| match e {
-                    SolveError::NonFinite { field, index, .. } => SolveError::NonFinite {
-                        field,
-                        time_level: k,
-                        index,
-                    },
-                    other => other,
-                })?;
+            let steps = ev.advance(ham, phi, dt, &mut source).map_err(|e| match e {
+                SolveError::NonFinite { field, index, .. } => SolveError::NonFinite {
+                    field,
+                    time_level: k,
+                    index,
+                },
+                other => other,
+            })?;
             trace!(level = k, substeps = steps);
             stats.newton_iterations += steps;
             stats.max_newton_per_level = stats.max_newton_per_level.max(steps);

@@ -4,22 +4,47 @@
 
 use std::f64::consts::PI;
 
-use hjb_solver::{
-    ConvexHamiltonian, Ghosts, HjEvolver, NumericalHamiltonian, Weights, WenoSettings,
-};
+use hjb_solver::{HjEvolver, NumericalHamiltonian, Weights, WenoSettings};
+use mfg_core::{Boundary, Grid, Hamiltonian};
 
-/// H(p) = (p + 1)²/2.
+/// H(p) = Σ_d (p_d + 1)²/2: a user-defined Hamiltonian, separable, convex with minimiser −1.
+#[derive(Debug)]
 struct Shifted;
 
-impl ConvexHamiltonian for Shifted {
-    fn value(&self, p: f64) -> f64 {
-        0.5 * (p + 1.0) * (p + 1.0)
+impl Hamiltonian for Shifted {
+    fn name(&self) -> &'static str {
+        "shifted"
     }
-    fn argmin(&self) -> f64 {
-        -1.0
+    fn value(&self, _x: &[f64], p: &[f64]) -> f64 {
+        p.iter().map(|q| 0.5 * (q + 1.0) * (q + 1.0)).sum()
     }
-    fn speed_bound(&self, lo: f64, hi: f64) -> f64 {
-        (lo + 1.0).abs().max((hi + 1.0).abs())
+    fn dp(&self, _x: &[f64], p: &[f64], out: &mut [f64]) {
+        for (o, q) in out.iter_mut().zip(p) {
+            *o = q + 1.0;
+        }
+    }
+    fn upwind(&self, _x: &[f64], back: &[f64], fwd: &[f64], sp: &mut [f64], sn: &mut [f64]) -> f64 {
+        let mut h = 0.0;
+        for d in 0..back.len() {
+            let (a, b) = ((back[d] + 1.0).max(0.0), (fwd[d] + 1.0).min(0.0));
+            sp[d] = a;
+            sn[d] = -b;
+            h += 0.5 * (a * a + b * b);
+        }
+        h
+    }
+    fn godunov(&self, _x: &[f64], minus: &[f64], plus: &[f64]) -> f64 {
+        minus
+            .iter()
+            .zip(plus)
+            .map(|(a, b)| {
+                let (a, b) = ((a + 1.0).max(0.0), (b + 1.0).min(0.0));
+                (0.5 * a * a).max(0.5 * b * b)
+            })
+            .sum()
+    }
+    fn speed_bound(&self, d: usize, lo: &[f64], hi: &[f64]) -> f64 {
+        (lo[d] + 1.0).abs().max((hi[d] + 1.0).abs())
     }
 }
 
@@ -47,7 +72,8 @@ fn l1_error(n: usize, nh: NumericalHamiltonian, weights: Weights) -> f64 {
         cfl: 0.5 * (h / 0.05_f64).powf(2.0 / 3.0),
         ..Default::default()
     };
-    let mut ev = HjEvolver::new(n, h, 0.0, Ghosts::Periodic, settings);
+    let grid = Grid::line(-1.0, 1.0, n, Boundary::Periodic).unwrap();
+    let mut ev = HjEvolver::new(&grid, 0.0, settings);
     ev.advance(&Shifted, &mut phi, t_final, &mut |_, s: &mut [f64]| {
         s.fill(0.0)
     })
@@ -92,25 +118,20 @@ fn a_cfl_number_above_one_is_rejected() {
 fn l1_error_2d(n: usize, nh: NumericalHamiltonian) -> f64 {
     let t_final = 0.5 / (PI * PI);
     let h = 2.0 / n as f64;
-    let x = |i: usize| -1.0 + i as f64 * h;
-    let mut phi: Vec<f64> = (0..n * n)
-        .map(|c| -(PI * x(c / n)).cos() - (PI * x(c % n)).cos())
-        .collect();
+    let grid = Grid::rectangle([-1.0, 1.0], n, [-1.0, 1.0], n, Boundary::Periodic).unwrap();
+    let mut phi = grid.sample(|q| -(PI * q[0]).cos() - (PI * q[1]).cos());
     let settings = WenoSettings {
         hamiltonian: nh,
         cfl: 0.5 * (h / 0.05_f64).powf(2.0 / 3.0),
         ..Default::default()
     };
-    let mut ev = HjEvolver::new_2d([n, n], [h, h], 0.0, Ghosts::Periodic, settings);
+    let mut ev = HjEvolver::new(&grid, 0.0, settings);
     ev.advance(&Shifted, &mut phi, t_final, &mut |_, s: &mut [f64]| {
         s.fill(0.0)
     })
     .unwrap();
-    let ex: Vec<f64> = (0..n).map(|i| exact(t_final, x(i))).collect();
-    h * h
-        * (0..n * n)
-            .map(|c| (phi[c] - ex[c / n] - ex[c % n]).abs())
-            .sum::<f64>()
+    let ex = grid.sample(|q| exact(t_final, q[0]) + exact(t_final, q[1]));
+    h * h * phi.iter().zip(&ex).map(|(p, e)| (p - e).abs()).sum::<f64>()
 }
 
 #[test]

@@ -157,7 +157,14 @@ impl Axis {
     }
 }
 
-/// A vertex-centred tensor grid in one or two space dimensions.
+/// Most space dimensions a [`Grid`] has.
+pub const MAX_DIM: usize = 3;
+
+/// A vertex-centred tensor grid in one, two or three space dimensions.
+///
+/// The grid is the only place that turns per-axis indices into flat ones: solvers walk its
+/// neighbour tables ([`Grid::neighbour_table`]), its lines along an axis ([`Grid::lines`]) and
+/// the corners of a cell ([`Grid::for_each_corner`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
     axes: Vec<Axis>,
@@ -166,6 +173,43 @@ pub struct Grid {
     points: Vec<f64>,
     /// Per axis, the flat indices `(previous, next)` of every point (wrapped or reflected).
     neighbours: Vec<Vec<[usize; 2]>>,
+    /// Per axis, the flat-index distance between neighbours along it.
+    strides: Vec<usize>,
+}
+
+/// One grid line along an axis: the flat indices `start + k · stride`, `k = 0..len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    /// Flat index of the first point.
+    pub start: usize,
+    /// Flat-index distance between successive points.
+    pub stride: usize,
+    /// Number of points.
+    pub len: usize,
+}
+
+impl Line {
+    /// Flat index of the `k`-th point of the line.
+    #[inline(always)]
+    pub fn index(&self, k: usize) -> usize {
+        self.start + k * self.stride
+    }
+
+    /// Copy the line's values out of a whole-grid field.
+    #[inline]
+    pub fn gather(&self, field: &[f64], out: &mut [f64]) {
+        for (k, o) in out[..self.len].iter_mut().enumerate() {
+            *o = field[self.index(k)];
+        }
+    }
+
+    /// Write the line's values into a whole-grid field.
+    #[inline]
+    pub fn scatter(&self, values: &[f64], field: &mut [f64]) {
+        for (k, v) in values[..self.len].iter().enumerate() {
+            field[self.index(k)] = *v;
+        }
+    }
 }
 
 impl Grid {
@@ -188,6 +232,40 @@ impl Grid {
             Axis::new(x[0], x[1], nx, boundary, "grid.nx")?,
             Axis::new(y[0], y[1], ny, boundary, "grid.ny")?,
         ]))
+    }
+
+    /// A three-dimensional grid on `[x0, x1] × [y0, y1] × [z0, z1]`.
+    pub fn cuboid(
+        x: [f64; 2],
+        nx: usize,
+        y: [f64; 2],
+        ny: usize,
+        z: [f64; 2],
+        nz: usize,
+        boundary: Boundary,
+    ) -> Result<Self, ProblemError> {
+        Ok(Self::from_axes(vec![
+            Axis::new(x[0], x[1], nx, boundary, "grid.nx")?,
+            Axis::new(y[0], y[1], ny, boundary, "grid.ny")?,
+            Axis::new(z[0], z[1], nz, boundary, "grid.nz")?,
+        ]))
+    }
+
+    /// A grid from 1 to [`MAX_DIM`] axes, the first the slowest in the flat index.
+    ///
+    /// # Panics
+    /// With no axis, more than [`MAX_DIM`], or axes whose walls differ.
+    pub fn new(axes: Vec<Axis>) -> Self {
+        assert!(
+            (1..=MAX_DIM).contains(&axes.len()),
+            "a grid has 1 to {MAX_DIM} axes, got {}",
+            axes.len()
+        );
+        assert!(
+            axes.iter().all(|a| a.boundary() == axes[0].boundary()),
+            "all axes of a grid have the same walls"
+        );
+        Self::from_axes(axes)
     }
 
     fn from_axes(axes: Vec<Axis>) -> Self {
@@ -216,12 +294,62 @@ impl Grid {
                 *nb = [base + p * stride, base + q * stride];
             }
         }
+        let strides = (0..dim)
+            .map(|d| axes[d + 1..].iter().map(Axis::len).product())
+            .collect();
         Self {
             axes,
             boundary,
             weights,
             points,
             neighbours,
+            strides,
+        }
+    }
+
+    /// The lines of the grid along axis `d`, in increasing order of their first point.
+    pub fn lines(&self, d: usize) -> impl Iterator<Item = Line> + '_ {
+        let (stride, len) = (self.strides[d], self.axes[d].len());
+        (0..self.len())
+            .filter(move |i| (i / stride) % len == 0)
+            .map(move |start| Line { start, stride, len })
+    }
+
+    /// The flat-index distance between neighbours along axis `d`.
+    pub fn stride(&self, d: usize) -> usize {
+        self.strides[d]
+    }
+
+    /// The flat index of the point with per-axis indices `idx`.
+    #[inline]
+    pub fn flat_index(&self, idx: &[usize]) -> usize {
+        idx.iter().zip(&self.strides).map(|(i, s)| i * s).sum()
+    }
+
+    /// The per-axis index of flat point `flat` along axis `d`.
+    #[inline]
+    pub fn axis_index(&self, flat: usize, d: usize) -> usize {
+        (flat / self.strides[d]) % self.axes[d].len()
+    }
+
+    /// Visit the `2^d` corners of a cell for multilinear interpolation or binning: `cell[d]` is
+    /// `(lower node, upper node, fraction)` along axis `d` (the upper node wrapped when periodic);
+    /// `visit(flat index, weight)` gets the weights `Π_d (1 − f_d or f_d)`, which sum to one.
+    #[inline(always)]
+    pub fn for_each_corner(&self, cell: &[(usize, usize, f64)], mut visit: impl FnMut(usize, f64)) {
+        let dim = cell.len();
+        for corner in 0..1usize << dim {
+            let (mut flat, mut weight) = (0, 1.0);
+            for (d, &(lo, hi, f)) in cell.iter().enumerate() {
+                if corner >> (dim - 1 - d) & 1 == 1 {
+                    flat += hi * self.strides[d];
+                    weight *= f;
+                } else {
+                    flat += lo * self.strides[d];
+                    weight *= 1.0 - f;
+                }
+            }
+            visit(flat, weight);
         }
     }
 

@@ -1,30 +1,225 @@
-//! The Hamiltonian `H(x, p) = |p|² / (2λ)` and its monotone upwind discretisation.
+//! The [`Hamiltonian`] trait, its monotone upwind discretisation, and the quadratic
+//! Hamiltonian `H(x, p) = |p|² / (2λ)`.
 //!
-//! The numerical Hamiltonian of Achdou–Capuzzo-Dolcetta (2010) along one axis, with the
-//! forward and backward differences `D⁺u_i = (u_{i+1} − u_i)/dx` and `D⁻u_i = (u_i − u_{i−1})/dx`:
+//! A model enters the solvers through this trait: the HJB schemes need `H` and its monotone
+//! numerical Hamiltonians, Newton needs their derivatives, and the FP schemes need the optimal
+//! drift `−∂pH`, always from the same `H`.
+//!
+//! The numerical Hamiltonian of Achdou–Capuzzo-Dolcetta (2010) is a function of the backward
+//! and forward differences `D⁻_d u_i = (u_i − u_{i−e_d})/dx_d` and `D⁺_d u_i = (u_{i+e_d} −
+//! u_i)/dx_d` along every axis `d`; for the quadratic Hamiltonian
 //!
 //! ```text
-//! H_h(D⁻u_i, D⁺u_i) = ( max(D⁻u_i, 0)² + min(D⁺u_i, 0)² ) / (2λ)
+//! H_h(D⁻u_i, D⁺u_i) = Σ_d ( max(D⁻_d u_i, 0)² + min(D⁺_d u_i, 0)² ) / (2λ)
 //! ```
 //!
-//! It is non-decreasing in `D⁻u`, non-increasing in `D⁺u` (monotone) and consistent with
-//! `H(u_x)`. Its derivative with respect to the neighbour values gives the upwind drift rates
-//! used both by Newton's method in HJB and, transposed, by the FP scheme.
+//! It must be non-decreasing in every `D⁻_d u`, non-increasing in every `D⁺_d u` (monotone) and
+//! consistent, `H_h(p, p) = H(p)`. Its derivatives with respect to the neighbour values are the
+//! upwind jump rates used both by Newton's method in HJB and, transposed, by the FP scheme.
+//!
+//! The whole-grid loops ([`Hamiltonian::upwind_rates`], [`Hamiltonian::godunov_into`],
+//! [`Hamiltonian::drift`]) are provided methods: each implementation gets its own compiled copy
+//! with the per-point functions inlined, so calling them through `dyn Hamiltonian` costs one
+//! dynamic dispatch per sweep, not per point.
+//!
+//! # Bringing your own Hamiltonian
+//!
+//! ```
+//! use mfg_core::{Grid, Boundary, Hamiltonian};
+//!
+//! /// H(p) = (p + 1)²/2 in one dimension: a drift to the right.
+//! #[derive(Debug)]
+//! struct Shifted;
+//!
+//! impl Hamiltonian for Shifted {
+//!     fn name(&self) -> &'static str { "shifted" }
+//!     fn value(&self, _x: &[f64], p: &[f64]) -> f64 { 0.5 * (p[0] + 1.0).powi(2) }
+//!     fn dp(&self, _x: &[f64], p: &[f64], out: &mut [f64]) { out[0] = p[0] + 1.0 }
+//!     fn upwind(&self, _x: &[f64], back: &[f64], fwd: &[f64], sp: &mut [f64], sn: &mut [f64]) -> f64 {
+//!         // Convex with minimiser −1: upwind around it.
+//!         let (a, b) = ((back[0] + 1.0).max(0.0), (fwd[0] + 1.0).min(0.0));
+//!         sp[0] = a;
+//!         sn[0] = -b;
+//!         0.5 * (a * a + b * b)
+//!     }
+//!     fn godunov(&self, x: &[f64], minus: &[f64], plus: &[f64]) -> f64 {
+//!         let (a, b) = ((minus[0] + 1.0).max(0.0), (plus[0] + 1.0).min(0.0));
+//!         0.5 * (a * a).max(b * b)
+//!     }
+//!     fn speed_bound(&self, d: usize, lo: &[f64], hi: &[f64]) -> f64 {
+//!         (lo[d] + 1.0).abs().max((hi[d] + 1.0).abs())
+//!     }
+//! }
+//!
+//! let grid = Grid::line(0.0, 1.0, 10, Boundary::Periodic).unwrap();
+//! let u = grid.sample(|x| x[0]);
+//! let (mut tp, mut tn) = (vec![vec![0.0; 10]], vec![vec![0.0; 10]]);
+//! Shifted.upwind_rates(&grid, 0.0, &u, &mut tp, &mut tn, None);
+//! assert!(tn[0][3] == 0.0 && tp[0][3] > 0.0);
+//! ```
 //!
 //! # References
 //! Y. Achdou, I. Capuzzo-Dolcetta, *Mean field games: numerical methods*, SIAM J. Numer.
 //! Anal. 48 (2010) 1136–1162.
 
-/// `H(p) = |p|² / (2λ)` with `λ = control_cost`.
+use std::fmt;
+
+use crate::grid::{Grid, MAX_DIM};
+
+/// A Hamiltonian `H(x, p)`, convex in `p`, with the discretisations the solvers need.
+///
+/// `x` is a grid point's coordinates and `p`, `back`, `fwd`, `minus`, `plus`, `out` have one
+/// entry per space dimension.
+pub trait Hamiltonian: fmt::Debug + Send + Sync {
+    /// A short name (`quadratic`, ...), as in config files.
+    fn name(&self) -> &'static str;
+
+    /// The parameters, for reports (`[("control_cost", 1.0)]`).
+    fn parameters(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+
+    /// `H(x, p)`.
+    fn value(&self, x: &[f64], p: &[f64]) -> f64;
+
+    /// `∂pH(x, p)` into `out`; the optimal drift is `−∂pH`.
+    fn dp(&self, x: &[f64], p: &[f64], out: &mut [f64]);
+
+    /// The monotone upwind numerical Hamiltonian `H_h(x, D⁻u, D⁺u)` from the backward and
+    /// forward differences along every axis. Also writes its derivatives as non-negative
+    /// speeds: `speed_prev[d] = ∂H_h/∂D⁻_d u ≥ 0` and `speed_next[d] = −∂H_h/∂D⁺_d u ≥ 0`.
+    fn upwind(
+        &self,
+        x: &[f64],
+        back: &[f64],
+        fwd: &[f64],
+        speed_prev: &mut [f64],
+        speed_next: &mut [f64],
+    ) -> f64;
+
+    /// The Godunov numerical Hamiltonian from the one-sided derivatives `minus` (`φ⁻`) and
+    /// `plus` (`φ⁺`) of a high-order reconstruction (the WENO scheme).
+    fn godunov(&self, x: &[f64], minus: &[f64], plus: &[f64]) -> f64;
+
+    /// A bound on `|∂H/∂p_d|` over the domain for `p` in the box `[lo, hi]` (per axis): the
+    /// Lax–Friedrichs dissipation and the CFL condition of explicit schemes.
+    fn speed_bound(&self, d: usize, lo: &[f64], hi: &[f64]) -> f64;
+
+    /// Jump rates of the linearised upwind operator `L(u)` along every axis of `grid`, and
+    /// `H_h` at every point if `hamiltonian` is given (see [`crate::upwind`]): from point `i`
+    /// to its previous neighbour along `d` at rate `ν/dx_d² + speed_prev[d]/dx_d`, to its next
+    /// at `ν/dx_d² + speed_next[d]/dx_d`.
+    fn upwind_rates(
+        &self,
+        grid: &Grid,
+        nu: f64,
+        u: &[f64],
+        to_prev: &mut [Vec<f64>],
+        to_next: &mut [Vec<f64>],
+        mut hamiltonian: Option<&mut [f64]>,
+    ) {
+        let dim = grid.dim();
+        let mut inv_dx = [0.0; MAX_DIM];
+        let mut diff = [0.0; MAX_DIM];
+        for d in 0..dim {
+            inv_dx[d] = 1.0 / grid.axis(d).dx();
+            diff[d] = nu * inv_dx[d] * inv_dx[d];
+        }
+        let (mut back, mut fwd) = ([0.0; MAX_DIM], [0.0; MAX_DIM]);
+        let (mut sp, mut sn) = ([0.0; MAX_DIM], [0.0; MAX_DIM]);
+        for i in 0..grid.len() {
+            for d in 0..dim {
+                let [l, r] = grid.neighbour_table(d)[i];
+                back[d] = (u[i] - u[l]) * inv_dx[d];
+                fwd[d] = (u[r] - u[i]) * inv_dx[d];
+            }
+            let h = self.upwind(
+                grid.point(i),
+                &back[..dim],
+                &fwd[..dim],
+                &mut sp[..dim],
+                &mut sn[..dim],
+            );
+            for d in 0..dim {
+                to_prev[d][i] = diff[d] + sp[d] * inv_dx[d];
+                to_next[d][i] = diff[d] + sn[d] * inv_dx[d];
+            }
+            if let Some(hv) = hamiltonian.as_deref_mut() {
+                hv[i] = h;
+            }
+        }
+    }
+
+    /// The Godunov Hamiltonian at every point from the one-sided derivatives `minus[d]`,
+    /// `plus[d]` (whole-grid fields per axis), into `out`.
+    fn godunov_into(&self, grid: &Grid, minus: &[Vec<f64>], plus: &[Vec<f64>], out: &mut [f64]) {
+        let dim = grid.dim();
+        let (mut a, mut b) = ([0.0; MAX_DIM], [0.0; MAX_DIM]);
+        for (i, o) in out.iter_mut().enumerate() {
+            for d in 0..dim {
+                a[d] = minus[d][i];
+                b[d] = plus[d][i];
+            }
+            *o = self.godunov(grid.point(i), &a[..dim], &b[..dim]);
+        }
+    }
+
+    /// The global Lax–Friedrichs Hamiltonian `H((φ⁻ + φ⁺)/2) − Σ_d α_d (φ⁺_d − φ⁻_d)/2` at
+    /// every point, with the dissipation `alpha[d]` (from [`Hamiltonian::speed_bound`]).
+    fn lax_friedrichs_into(
+        &self,
+        grid: &Grid,
+        minus: &[Vec<f64>],
+        plus: &[Vec<f64>],
+        alpha: &[f64],
+        out: &mut [f64],
+    ) {
+        let dim = grid.dim();
+        let mut p = [0.0; MAX_DIM];
+        for (i, o) in out.iter_mut().enumerate() {
+            let mut dissipation = 0.0;
+            for d in 0..dim {
+                p[d] = 0.5 * (minus[d][i] + plus[d][i]);
+                dissipation += 0.5 * alpha[d] * (plus[d][i] - minus[d][i]);
+            }
+            *o = self.value(grid.point(i), &p[..dim]) - dissipation;
+        }
+    }
+
+    /// The optimal drift `−∂pH(x, ∇u)` at every point, `∇u` by central differences (zero
+    /// across a no-flux wall, where both neighbours are the reflected inner point), into
+    /// `drift[d]` per axis.
+    fn drift(&self, grid: &Grid, u: &[f64], drift: &mut [Vec<f64>]) {
+        let dim = grid.dim();
+        let mut half_inv_dx = [0.0; MAX_DIM];
+        for (d, h) in half_inv_dx[..dim].iter_mut().enumerate() {
+            *h = 0.5 / grid.axis(d).dx();
+        }
+        let (mut p, mut dp) = ([0.0; MAX_DIM], [0.0; MAX_DIM]);
+        for i in 0..grid.len() {
+            for d in 0..dim {
+                let [l, r] = grid.neighbour_table(d)[i];
+                p[d] = (u[r] - u[l]) * half_inv_dx[d];
+            }
+            self.dp(grid.point(i), &p[..dim], &mut dp[..dim]);
+            for (dr, v) in drift.iter_mut().zip(&dp[..dim]) {
+                dr[i] = -v;
+            }
+        }
+    }
+}
+
+/// `H(x, p) = |p|² / (2λ)` with `λ = control_cost`: separable over the axes, so its upwind
+/// and Godunov Hamiltonians are sums of one-dimensional ones.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Hamiltonian {
+pub struct Quadratic {
     control_cost: f64,
     inv_control_cost: f64,
 }
 
-impl Hamiltonian {
+impl Quadratic {
     /// The quadratic Hamiltonian with control cost `λ > 0` (validated by [`crate::Problem`]).
-    pub fn quadratic(control_cost: f64) -> Self {
+    pub fn new(control_cost: f64) -> Self {
         Self {
             control_cost,
             inv_control_cost: 1.0 / control_cost,
@@ -36,35 +231,65 @@ impl Hamiltonian {
         self.control_cost
     }
 
-    /// `H(p)` for a one-dimensional momentum.
-    #[inline]
-    pub fn value(&self, p: f64) -> f64 {
+    /// `H` of one component, `p² / (2λ)`.
+    #[inline(always)]
+    fn h1(&self, p: f64) -> f64 {
         0.5 * p * p * self.inv_control_cost
     }
+}
 
-    /// `∂H/∂p`; the optimal drift is `−∂H/∂p = −p/λ`.
-    #[inline]
-    pub fn dp(&self, p: f64) -> f64 {
-        p * self.inv_control_cost
+impl Hamiltonian for Quadratic {
+    fn name(&self) -> &'static str {
+        "quadratic"
     }
 
-    /// Upwind numerical Hamiltonian `H_h(D⁻u, D⁺u)` along one axis.
-    #[inline]
-    pub fn upwind(&self, back: f64, fwd: f64) -> f64 {
-        let a = back.max(0.0);
-        let b = fwd.min(0.0);
-        0.5 * (a * a + b * b) * self.inv_control_cost
+    fn parameters(&self) -> Vec<(&'static str, f64)> {
+        vec![("control_cost", self.control_cost)]
     }
 
-    /// Upwind drift speeds `(towards the previous point, towards the next point)`, both ≥ 0:
-    /// `(max(D⁻u, 0)/λ, max(−D⁺u, 0)/λ)`. The derivatives of `H_h` with respect to `u_{i−1}`
-    /// and `u_{i+1}` are `−speed / dx`, and `H_h = (speed_prev² + speed_next²) λ / 2`.
     #[inline]
-    pub fn upwind_speeds(&self, back: f64, fwd: f64) -> (f64, f64) {
-        (
-            back.max(0.0) * self.inv_control_cost,
-            (-fwd).max(0.0) * self.inv_control_cost,
-        )
+    fn value(&self, _x: &[f64], p: &[f64]) -> f64 {
+        p.iter().fold(0.0, |s, &q| s + self.h1(q))
+    }
+
+    #[inline]
+    fn dp(&self, _x: &[f64], p: &[f64], out: &mut [f64]) {
+        for (o, q) in out.iter_mut().zip(p) {
+            *o = q * self.inv_control_cost;
+        }
+    }
+
+    #[inline(always)]
+    fn upwind(
+        &self,
+        _x: &[f64],
+        back: &[f64],
+        fwd: &[f64],
+        speed_prev: &mut [f64],
+        speed_next: &mut [f64],
+    ) -> f64 {
+        let mut h = 0.0;
+        for d in 0..back.len() {
+            let a = back[d].max(0.0);
+            let b = fwd[d].min(0.0);
+            speed_prev[d] = a * self.inv_control_cost;
+            speed_next[d] = -b * self.inv_control_cost;
+            h += 0.5 * (a * a + b * b) * self.inv_control_cost;
+        }
+        h
+    }
+
+    #[inline(always)]
+    fn godunov(&self, _x: &[f64], minus: &[f64], plus: &[f64]) -> f64 {
+        // Per axis, for the convex p²/(2λ) with minimiser 0: min over [a, b] if a ≤ b, max
+        // over [b, a] otherwise, i.e. max(H(max(a, 0)), H(min(b, 0))).
+        minus.iter().zip(plus).fold(0.0, |s, (&a, &b)| {
+            s + self.h1(a.max(0.0)).max(self.h1(b.min(0.0)))
+        })
+    }
+
+    fn speed_bound(&self, d: usize, lo: &[f64], hi: &[f64]) -> f64 {
+        (lo[d].abs().max(hi[d].abs())) * self.inv_control_cost
     }
 }
 
@@ -72,47 +297,80 @@ impl Hamiltonian {
 mod tests {
     use super::*;
 
+    const X: [f64; 1] = [0.0];
+
     #[test]
     fn dp_agrees_with_a_finite_difference() {
-        let h = Hamiltonian::quadratic(0.7);
-        for p in [-2.0, -0.3, 0.0, 0.4, 3.0] {
+        let h = Quadratic::new(0.7);
+        for p in [
+            [-2.0, 0.5],
+            [-0.3, 0.0],
+            [0.0, 1.0],
+            [0.4, -2.0],
+            [3.0, 0.1],
+        ] {
             let eps = 1e-6;
-            let fd = (h.value(p + eps) - h.value(p - eps)) / (2.0 * eps);
-            assert!((fd - h.dp(p)).abs() < 1e-8, "p = {p}");
+            let mut dp = [0.0; 2];
+            h.dp(&X, &p, &mut dp);
+            for d in 0..2 {
+                let (mut hi, mut lo) = (p, p);
+                hi[d] += eps;
+                lo[d] -= eps;
+                let fd = (h.value(&X, &hi) - h.value(&X, &lo)) / (2.0 * eps);
+                assert!((fd - dp[d]).abs() < 1e-8, "p = {p:?}, axis {d}");
+            }
         }
     }
 
     #[test]
     fn upwind_hamiltonian_is_consistent_and_monotone() {
-        let h = Hamiltonian::quadratic(2.0);
-        for p in [-1.5, 0.0, 0.8] {
-            assert!((h.upwind(p, p) - h.value(p)).abs() < 1e-15);
+        let h = Quadratic::new(2.0);
+        let (mut sp, mut sn) = ([0.0; 2], [0.0; 2]);
+        let mut hh = |back: [f64; 2], fwd: [f64; 2]| h.upwind(&X, &back, &fwd, &mut sp, &mut sn);
+        for p in [[-1.5, 0.2], [0.0, 0.0], [0.8, -0.4]] {
+            assert!((hh(p, p) - h.value(&X, &p)).abs() < 1e-15);
         }
-        // Non-decreasing in the backward difference, non-increasing in the forward one.
-        let base = h.upwind(0.3, -0.2);
-        assert!(h.upwind(0.4, -0.2) >= base);
-        assert!(h.upwind(0.3, -0.1) <= base);
+        // Non-decreasing in the backward differences, non-increasing in the forward ones.
+        let base = hh([0.3, 0.1], [-0.2, -0.3]);
+        assert!(hh([0.4, 0.1], [-0.2, -0.3]) >= base);
+        assert!(hh([0.3, 0.2], [-0.2, -0.3]) >= base);
+        assert!(hh([0.3, 0.1], [-0.1, -0.3]) <= base);
+        assert!(hh([0.3, 0.1], [-0.2, -0.2]) <= base);
     }
 
     #[test]
     fn upwind_speeds_are_the_derivatives_of_the_numerical_hamiltonian() {
-        let h = Hamiltonian::quadratic(1.3);
+        let h = Quadratic::new(1.3);
         let (dx, eps) = (0.1, 1e-7);
         let (ul, ui, ur) = (0.3, 0.5, 0.45); // a local maximum: both speeds > 0
-        let hh = |ul: f64, ui: f64, ur: f64| h.upwind((ui - ul) / dx, (ur - ui) / dx);
-        let (to_prev, to_next) = h.upwind_speeds((ui - ul) / dx, (ur - ui) / dx);
-        assert!(to_prev > 0.0 && to_next > 0.0);
+        let (mut sp, mut sn) = ([0.0], [0.0]);
+        let mut hh = |ul: f64, ui: f64, ur: f64| {
+            h.upwind(&X, &[(ui - ul) / dx], &[(ur - ui) / dx], &mut sp, &mut sn)
+        };
         let d_ul = (hh(ul + eps, ui, ur) - hh(ul - eps, ui, ur)) / (2.0 * eps);
         let d_ur = (hh(ul, ui, ur + eps) - hh(ul, ui, ur - eps)) / (2.0 * eps);
-        assert!(
-            (d_ul + to_prev / dx).abs() < 1e-5,
-            "{d_ul} vs {}",
-            -to_prev / dx
+        let (mut to_prev, mut to_next) = ([0.0], [0.0]);
+        h.upwind(
+            &X,
+            &[(ui - ul) / dx],
+            &[(ur - ui) / dx],
+            &mut to_prev,
+            &mut to_next,
         );
-        assert!(
-            (d_ur + to_next / dx).abs() < 1e-5,
-            "{d_ur} vs {}",
-            -to_next / dx
-        );
+        assert!(to_prev[0] > 0.0 && to_next[0] > 0.0);
+        assert!((d_ul + to_prev[0] / dx).abs() < 1e-5, "{d_ul}");
+        assert!((d_ur + to_next[0] / dx).abs() < 1e-5, "{d_ur}");
+    }
+
+    #[test]
+    fn godunov_is_consistent_and_between_the_one_sided_values() {
+        let h = Quadratic::new(0.5);
+        for p in [[-1.0, 2.0], [0.3, 0.0]] {
+            assert!((h.godunov(&X, &p, &p) - h.value(&X, &p)).abs() < 1e-15);
+        }
+        // A rarefaction through the minimum (a < 0 < b) costs nothing; a shock (a > 0 > b)
+        // takes the larger side.
+        assert_eq!(h.godunov(&X, &[-1.0], &[1.0]), 0.0);
+        assert_eq!(h.godunov(&X, &[1.0], &[-2.0]), 4.0);
     }
 }

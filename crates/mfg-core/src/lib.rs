@@ -13,8 +13,9 @@
 //! FP  (forward):    ∂t m − ν Δm − div(m ∂pH(x, ∇u)) = 0,         m(0, x) = m0(x)
 //! ```
 //!
-//! with `H(x, p) = |p|²/(2λ)` (optimal drift `−∇u/λ`) and `f(x, m) = V(x) + F(m)`, where `F`
-//! is one of the [`Coupling`]s. Walls are no-flux (reflecting) or periodic. `m0` is normalised
+//! with a [`Hamiltonian`] (by default [`Quadratic`], `H(x, p) = |p|²/(2λ)`, optimal drift
+//! `−∇u/λ`) and `f(x, m) = V(x) + F(x, m)`, `F` a [`RunningCost`] (the built-in [`Coupling`]s
+//! or your own). Walls are no-flux (reflecting) or periodic. `m0` is normalised
 //! to unit mass in the grid's quadrature ([`Grid::weights`]: trapezoid at no-flux walls).
 //!
 //! ## Example
@@ -34,6 +35,7 @@
 //! Anal. 48 (2010) 1136–1162.
 
 pub mod anderson;
+pub mod backend;
 pub mod error;
 pub mod expr;
 pub mod grid;
@@ -49,11 +51,12 @@ pub mod test_problems;
 pub mod upwind;
 
 pub use anderson::{Anderson, Safeguard, StepKind};
+pub use backend::{backend_for, LinearBackend};
 pub use error::{MfgError, ProblemError, SolveError};
-pub use grid::{Axis, Boundary, Grid, TimeGrid};
-pub use hamiltonian::Hamiltonian;
+pub use grid::{Axis, Boundary, Grid, Line, TimeGrid, MAX_DIM};
+pub use hamiltonian::{Hamiltonian, Quadratic};
 pub use picard::FixedPointIterator;
-pub use problem::{Coupling, Forcing, Problem, ProblemBuilder, LOG_DENSITY_FLOOR};
+pub use problem::{Coupling, Forcing, Problem, ProblemBuilder, RunningCost, LOG_DENSITY_FLOOR};
 pub use settings::{AndersonTarget, IterationSettings};
 pub use solution::{IterationRecord, MfgSolution, TerminationReason, Timings};
 pub use solver::{FpSolver, FpStats, HjbSolver, HjbStats};

@@ -1,18 +1,77 @@
-//! The Mean Field Game to solve: grid, horizon, σ, H, the running cost `f = V + F(m)`, the
+//! The Mean Field Game to solve: grid, horizon, σ, H, the running cost `f = V + F(x, m)`, the
 //! terminal cost `g` and the initial density `m0`, validated once at construction.
+//!
+//! The model enters through two traits: the [`Hamiltonian`] and the density-dependent running
+//! cost [`RunningCost`]. [`Quadratic`] and the built-in [`Coupling`]s implement them; a user
+//! crate can bring its own.
 
 use std::fmt;
+use std::sync::Arc;
 
 use ndarray::Array2;
 
 use crate::error::ProblemError;
 use crate::grid::{Grid, TimeGrid};
-use crate::hamiltonian::Hamiltonian;
+use crate::hamiltonian::{Hamiltonian, Quadratic};
 
 /// Floor applied to the density inside `ln` for [`Coupling::Log`]: `F(m) = c ln(max(m, floor))`.
 pub const LOG_DENSITY_FLOOR: f64 = 1e-12;
 
-/// The density-dependent part `F(m)` of the running cost `f(x, m) = V(x) + F(m)`.
+/// The density-dependent part `F(x, m)` of the running cost `f(x, m) = V(x) + F(x, m)`.
+///
+/// `F` non-decreasing in `m` is crowd aversion (monotone coupling: a unique solution).
+///
+/// ```
+/// use mfg_core::{Boundary, Grid, Problem, RunningCost, TimeGrid};
+///
+/// /// F(x, m) = x m: aversion that grows to the right.
+/// #[derive(Debug)]
+/// struct Graded;
+///
+/// impl RunningCost for Graded {
+///     fn name(&self) -> &'static str { "graded" }
+///     fn value(&self, x: &[f64], m: f64) -> f64 { x[0] * m }
+///     fn dm(&self, x: &[f64], _m: f64) -> f64 { x[0] }
+/// }
+///
+/// let grid = Grid::line(0.0, 1.0, 10, Boundary::NoFlux).unwrap();
+/// let p = Problem::builder(grid, TimeGrid::new(1.0, 5).unwrap())
+///     .coupling(Graded)
+///     .build()
+///     .unwrap();
+/// let mut f = vec![0.0; 11];
+/// p.running_cost_into(0, &[2.0; 11], &mut f);
+/// assert!((f[5] - 1.0).abs() < 1e-15);
+/// ```
+pub trait RunningCost: fmt::Debug + Send + Sync {
+    /// A short name (`linear`, ...), as in config files.
+    fn name(&self) -> &'static str;
+
+    /// The parameters, for reports.
+    fn parameters(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
+
+    /// `F(x, m)`.
+    fn value(&self, x: &[f64], m: f64) -> f64;
+
+    /// `∂F/∂m (x, m)`.
+    fn dm(&self, x: &[f64], m: f64) -> f64;
+
+    /// Check the parameters (called once, when the problem is built).
+    fn validate(&self) -> Result<(), ProblemError> {
+        Ok(())
+    }
+
+    /// `out_i += F(x_i, m_i)` at every grid point.
+    fn add_into(&self, grid: &Grid, m: &[f64], out: &mut [f64]) {
+        for (i, (o, mi)) in out.iter_mut().zip(m).enumerate() {
+            *o += self.value(grid.point(i), *mi);
+        }
+    }
+}
+
+/// The built-in local couplings `F(m)`.
 ///
 /// `strength > 0` is crowd aversion (monotone coupling: a unique solution); `< 0` is
 /// attraction.
@@ -41,7 +100,7 @@ pub enum Coupling {
 
 impl Coupling {
     /// `F(m)`.
-    #[inline]
+    #[inline(always)]
     pub fn eval(&self, m: f64) -> f64 {
         match *self {
             Coupling::None => 0.0,
@@ -51,13 +110,60 @@ impl Coupling {
         }
     }
 
-    /// The name used in config files.
-    pub fn name(&self) -> &'static str {
+    /// `F'(m)`.
+    #[inline(always)]
+    pub fn derivative(&self, m: f64) -> f64 {
+        match *self {
+            Coupling::None => 0.0,
+            Coupling::Linear { strength } => strength,
+            Coupling::Log { strength } if m > LOG_DENSITY_FLOOR => strength / m,
+            Coupling::Log { .. } => 0.0,
+            Coupling::Power { strength, exponent } if m > 0.0 => {
+                strength * exponent * m.powf(exponent - 1.0)
+            }
+            Coupling::Power { .. } => 0.0,
+        }
+    }
+}
+
+impl RunningCost for Coupling {
+    fn name(&self) -> &'static str {
         match self {
             Coupling::None => "none",
             Coupling::Linear { .. } => "linear",
             Coupling::Log { .. } => "log",
             Coupling::Power { .. } => "power",
+        }
+    }
+
+    fn parameters(&self) -> Vec<(&'static str, f64)> {
+        match *self {
+            Coupling::None => vec![],
+            Coupling::Linear { strength } | Coupling::Log { strength } => {
+                vec![("strength", strength)]
+            }
+            Coupling::Power { strength, exponent } => {
+                vec![("strength", strength), ("exponent", exponent)]
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn value(&self, _x: &[f64], m: f64) -> f64 {
+        self.eval(m)
+    }
+
+    #[inline(always)]
+    fn dm(&self, _x: &[f64], m: f64) -> f64 {
+        self.derivative(m)
+    }
+
+    fn add_into(&self, _grid: &Grid, m: &[f64], out: &mut [f64]) {
+        if let Coupling::None = self {
+            return;
+        }
+        for (o, mi) in out.iter_mut().zip(m) {
+            *o += self.eval(*mi);
         }
     }
 
@@ -98,7 +204,7 @@ pub struct Forcing {
     pub fp: Array2<f64>,
 }
 
-/// A validated Mean Field Game on a grid.
+/// A validated Mean Field Game on a grid. Cheap to clone (the model is shared).
 ///
 /// ```
 /// use mfg_core::{Boundary, Coupling, Grid, Problem, TimeGrid};
@@ -112,13 +218,13 @@ pub struct Forcing {
 ///     .unwrap();
 /// assert!((p.grid().integrate(p.initial_density()) - 1.0).abs() < 1e-14);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Problem {
     grid: Grid,
     time: TimeGrid,
     sigma: f64,
-    hamiltonian: Hamiltonian,
-    coupling: Coupling,
+    hamiltonian: Arc<dyn Hamiltonian>,
+    coupling: Arc<dyn RunningCost>,
     potential: Vec<f64>,
     terminal_cost: Vec<f64>,
     initial_density: Vec<f64>,
@@ -134,8 +240,9 @@ impl Problem {
             grid,
             time,
             sigma: 0.3,
-            control_cost: 1.0,
-            coupling: Coupling::None,
+            hamiltonian: Arc::new(Quadratic::new(1.0)),
+            control_cost: None,
+            coupling: Arc::new(Coupling::None),
             potential: vec![0.0; n],
             terminal_cost: vec![0.0; n],
             initial_density: vec![1.0; n],
@@ -164,13 +271,13 @@ impl Problem {
     }
 
     /// The Hamiltonian.
-    pub fn hamiltonian(&self) -> &Hamiltonian {
-        &self.hamiltonian
+    pub fn hamiltonian(&self) -> &dyn Hamiltonian {
+        &*self.hamiltonian
     }
 
-    /// The coupling `F(m)`.
-    pub fn coupling(&self) -> &Coupling {
-        &self.coupling
+    /// The density-dependent running cost `F(x, m)`.
+    pub fn coupling(&self) -> &dyn RunningCost {
+        &*self.coupling
     }
 
     /// V at the grid points.
@@ -198,14 +305,13 @@ impl Problem {
         self.forcing.as_ref()
     }
 
-    /// The running cost `f = V + F(m) (+ HJB forcing)` at time level `level`, written into `out`.
+    /// The running cost `f = V + F(x, m) (+ HJB forcing)` at time level `level`, written into
+    /// `out`.
     #[inline]
     pub fn running_cost_into(&self, level: usize, m: &[f64], out: &mut [f64]) {
         assert!(m.len() == out.len() && out.len() == self.potential.len());
-        let c = self.coupling;
-        for ((o, v), mi) in out.iter_mut().zip(&self.potential).zip(m) {
-            *o = v + c.eval(*mi);
-        }
+        out.copy_from_slice(&self.potential);
+        self.coupling.add_into(&self.grid, m, out);
         if let Some(fc) = &self.forcing {
             let row = fc.hjb.row(level);
             for (o, s) in out.iter_mut().zip(row) {
@@ -221,8 +327,9 @@ pub struct ProblemBuilder {
     grid: Grid,
     time: TimeGrid,
     sigma: f64,
-    control_cost: f64,
-    coupling: Coupling,
+    hamiltonian: Arc<dyn Hamiltonian>,
+    control_cost: Option<f64>,
+    coupling: Arc<dyn RunningCost>,
     potential: Vec<f64>,
     terminal_cost: Vec<f64>,
     initial_density: Vec<f64>,
@@ -236,15 +343,24 @@ impl ProblemBuilder {
         self
     }
 
-    /// λ > 0 in `H = |p|²/(2λ)` (default 1).
+    /// The quadratic Hamiltonian `H = |p|²/(2λ)` with this λ > 0 (the default, with λ = 1).
     pub fn control_cost(mut self, lambda: f64) -> Self {
-        self.control_cost = lambda;
+        self.control_cost = Some(lambda);
+        self.hamiltonian = Arc::new(Quadratic::new(lambda));
         self
     }
 
-    /// The coupling `F(m)` (default none).
-    pub fn coupling(mut self, coupling: Coupling) -> Self {
-        self.coupling = coupling;
+    /// Any [`Hamiltonian`] (default [`Quadratic`] with λ = 1).
+    pub fn hamiltonian(mut self, hamiltonian: impl Hamiltonian + 'static) -> Self {
+        self.control_cost = None;
+        self.hamiltonian = Arc::new(hamiltonian);
+        self
+    }
+
+    /// The density-dependent running cost `F(x, m)`: a built-in [`Coupling`] or any
+    /// [`RunningCost`] (default none).
+    pub fn coupling(mut self, coupling: impl RunningCost + 'static) -> Self {
+        self.coupling = Arc::new(coupling);
         self
     }
 
@@ -300,12 +416,14 @@ impl ProblemBuilder {
                 hint: "sigma must be finite and >= 0",
             });
         }
-        if !(self.control_cost.is_finite() && self.control_cost > 0.0) {
-            return Err(ProblemError::InvalidParameter {
-                field: "model.control_cost",
-                value: self.control_cost,
-                hint: "the control cost lambda must be finite and > 0",
-            });
+        if let Some(lambda) = self.control_cost {
+            if !(lambda.is_finite() && lambda > 0.0) {
+                return Err(ProblemError::InvalidParameter {
+                    field: "model.control_cost",
+                    value: lambda,
+                    hint: "the control cost lambda must be finite and > 0",
+                });
+            }
         }
         self.coupling.validate()?;
         for (field, v) in [
@@ -363,7 +481,7 @@ impl ProblemBuilder {
             grid: self.grid,
             time: self.time,
             sigma: self.sigma,
-            hamiltonian: Hamiltonian::quadratic(self.control_cost),
+            hamiltonian: self.hamiltonian,
             coupling: self.coupling,
             potential: self.potential,
             terminal_cost: self.terminal_cost,
@@ -378,13 +496,18 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}D MFG: {} points, {} time steps to T = {}, sigma = {}, lambda = {}, coupling {}, {}",
+            "{}D MFG: {} points, {} time steps to T = {}, sigma = {}, {} Hamiltonian{}, coupling {}, {}",
             self.grid.dim(),
             self.grid.len(),
             self.time.nt(),
             self.time.t_final(),
             self.sigma,
-            self.hamiltonian.control_cost(),
+            self.hamiltonian.name(),
+            self.hamiltonian
+                .parameters()
+                .iter()
+                .map(|(k, v)| format!(" {k} = {v}"))
+                .collect::<String>(),
             self.coupling.name(),
             self.grid.boundary().name()
         )

@@ -1,9 +1,11 @@
-//! The implicit upwind operator shared by the finite-difference HJB and FP solvers.
+//! The implicit upwind operator shared by the finite-difference HJB and FP solvers, in any
+//! dimension.
 //!
 //! Linearising the upwind HJB scheme at `u` gives the generator `L(u)` of a Markov chain on
-//! the grid: from point `i` the chain jumps to its previous neighbour with rate
-//! `ν/dx² + max(D⁻u_i, 0)/(λ dx)` and to its next neighbour with rate
-//! `ν/dx² + max(−D⁺u_i, 0)/(λ dx)`. Rows of `L` sum to zero and off-diagonal entries are
+//! the grid: from point `i` the chain jumps to its previous neighbour along axis `d` with rate
+//! `ν/dx_d² + ∂H_h/∂D⁻_d u / dx_d` and to its next neighbour with rate
+//! `ν/dx_d² − ∂H_h/∂D⁺_d u / dx_d` (for `H = |p|²/(2λ)`: `max(D⁻_d u_i, 0)/(λ dx_d)` and
+//! `max(−D⁺_d u_i, 0)/(λ dx_d)`); the rates come from [`crate::Hamiltonian::upwind_rates`]. Rows of `L` sum to zero and off-diagonal entries are
 //! non-negative, so `I − dt L` is an M-matrix.
 //!
 //! * HJB (Newton at each level): the Jacobian of the implicit step is `I − dt L(u)`.
@@ -12,156 +14,164 @@
 //!   conserved to round-off and `m ≥ 0`. This is the discrete adjoint of the HJB operator in
 //!   the `w`-weighted inner product (Achdou–Capuzzo-Dolcetta 2010).
 //!
-//! At a no-flux wall the ghost value is the reflection (`u_{−1} = u_1`), so both rates of a wall
+//! The systems are solved by a [`crate::backend::LinearBackend`]. At a no-flux wall the ghost
+//! value is the reflection (`u_{−1} = u_1`), so both rates of a wall
 //! point lead to its single inner neighbour: this is the finite-volume scheme on the half cell
 //! `[x_0, x_0 + dx/2]` whose weight is the trapezoid `dx/2`.
 
-use crate::grid::{Axis, Boundary};
+use crate::backend::{backend_for, LinearBackend};
+use crate::grid::{Boundary, Grid};
 use crate::hamiltonian::Hamiltonian;
-use crate::linalg::Tridiagonal;
+use crate::sparse::{LinearSolve, Preconditioner};
 
-/// Jump rates of `L(u)` along one axis, and `H_h` at every point if `hamiltonian` is given.
-pub fn upwind_rates(
-    axis: &Axis,
-    nu: f64,
-    h: &Hamiltonian,
+/// `out_i = Σ_d [to_prev_d,i (u_prev − u_i) + to_next_d,i (u_next − u_i)] = (L u)_i` for the
+/// jump rates of [`crate::Hamiltonian::upwind_rates`]. For those rates at `u` itself,
+/// `L(u) u = ν Δ_h u − 2 H_h(u)` when `H_h` is quadratic in the differences (the identity
+/// behind Newton's step), and in general the HJB residual is built from it.
+pub fn apply_generator(
+    grid: &Grid,
+    to_prev: &[Vec<f64>],
+    to_next: &[Vec<f64>],
     u: &[f64],
-    to_prev: &mut [f64],
-    to_next: &mut [f64],
-    mut hamiltonian: Option<&mut [f64]>,
+    out: &mut [f64],
 ) {
-    let n = axis.len();
-    assert!(
-        u.len() == n && to_prev.len() == n && to_next.len() == n,
-        "upwind_rates: wrong lengths"
-    );
-    let inv_dx = 1.0 / axis.dx();
-    let diff = nu * inv_dx * inv_dx;
-    for_each_stencil(axis, |i, l, r| {
-        let back = (u[i] - u[l]) * inv_dx;
-        let fwd = (u[r] - u[i]) * inv_dx;
-        let (sp, sn) = h.upwind_speeds(back, fwd);
-        to_prev[i] = diff + sp * inv_dx;
-        to_next[i] = diff + sn * inv_dx;
-        if let Some(hv) = hamiltonian.as_deref_mut() {
-            hv[i] = h.upwind(back, fwd);
-        }
-    });
-}
-
-/// Call `f(i, previous, next)` for every point of `axis`: the interior in a branch-free loop,
-/// the two end points with their wrapped or reflected neighbours ([`Axis::neighbours`]).
-#[inline(always)]
-pub fn for_each_stencil(axis: &Axis, mut f: impl FnMut(usize, usize, usize)) {
-    let n = axis.len();
-    let (l, r) = axis.neighbours(0);
-    f(0, l, r);
-    for i in 1..n - 1 {
-        f(i, i - 1, i + 1);
-    }
-    let (l, r) = axis.neighbours(n - 1);
-    f(n - 1, l, r);
-}
-
-/// Fill `a` with `I − dt L` (or its transpose) from the rates of [`upwind_rates`].
-pub fn assemble_implicit(
-    axis: &Axis,
-    dt: f64,
-    to_prev: &[f64],
-    to_next: &[f64],
-    transpose: bool,
-    a: &mut Tridiagonal,
-) {
-    let n = axis.len();
-    assert_eq!(a.len(), n, "assemble_implicit: wrong matrix size");
-    assert_eq!(
-        a.is_cyclic(),
-        axis.boundary() == Boundary::Periodic,
-        "assemble_implicit: cyclic matrix iff periodic axis"
-    );
-    for i in 0..n {
-        a.sub[i] = -dt * to_prev[i];
-        a.sup[i] = -dt * to_next[i];
-        a.diag[i] = 1.0 + dt * (to_prev[i] + to_next[i]);
-    }
-    if axis.boundary() == Boundary::NoFlux {
-        // Reflection: both rates of a wall point lead to its inner neighbour.
-        a.sup[0] += a.sub[0];
-        a.sub[0] = 0.0;
-        a.sub[n - 1] += a.sup[n - 1];
-        a.sup[n - 1] = 0.0;
-    }
-    if transpose {
-        a.transpose();
-    }
-}
-
-/// Jump rates of `L(u)` along every axis of a grid of any dimension, and `H_h = Σ_d H_h^d` at
-/// every point if `hamiltonian` is given (the quadratic H separates over the axes, so the
-/// upwind scheme is the 1D one per axis).
-pub fn upwind_rates_grid(
-    grid: &crate::grid::Grid,
-    nu: f64,
-    h: &Hamiltonian,
-    u: &[f64],
-    to_prev: &mut [Vec<f64>],
-    to_next: &mut [Vec<f64>],
-    mut hamiltonian: Option<&mut [f64]>,
-) {
-    if let Some(hv) = hamiltonian.as_deref_mut() {
-        hv.iter_mut().for_each(|v| *v = 0.0);
-    }
+    out.iter_mut().for_each(|v| *v = 0.0);
     for d in 0..grid.dim() {
-        let inv_dx = 1.0 / grid.axis(d).dx();
-        let diff = nu * inv_dx * inv_dx;
-        let (tp, tn) = (&mut to_prev[d], &mut to_next[d]);
-        for (i, &[l, r]) in grid.neighbour_table(d).iter().enumerate() {
-            let back = (u[i] - u[l]) * inv_dx;
-            let fwd = (u[r] - u[i]) * inv_dx;
-            let (sp, sn) = h.upwind_speeds(back, fwd);
-            tp[i] = diff + sp * inv_dx;
-            tn[i] = diff + sn * inv_dx;
-            if let Some(hv) = hamiltonian.as_deref_mut() {
-                hv[i] += h.upwind(back, fwd);
-            }
+        let (tp, tn) = (&to_prev[d], &to_next[d]);
+        for (i, (o, &[l, r])) in out.iter_mut().zip(grid.neighbour_table(d)).enumerate() {
+            *o += tp[i] * (u[l] - u[i]) + tn[i] * (u[r] - u[i]);
         }
+    }
+}
+
+/// The linearised upwind operator `L(u)` of one grid, its implicit systems and their
+/// [`LinearBackend`]: the shared machinery of the finite-difference HJB (Newton) and FP
+/// solvers, storage allocated once.
+#[derive(Debug)]
+pub struct UpwindOperator {
+    to_prev: Vec<Vec<f64>>,
+    to_next: Vec<Vec<f64>>,
+    backend: Box<dyn LinearBackend>,
+    key: (usize, usize, Boundary, Option<Preconditioner>),
+}
+
+impl UpwindOperator {
+    /// For `grid`, with the backend of [`backend_for`].
+    pub fn new(grid: &Grid, preconditioner: Option<Preconditioner>, max_iterations: usize) -> Self {
+        let (n, dim) = (grid.len(), grid.dim());
+        Self {
+            to_prev: vec![vec![0.0; n]; dim],
+            to_next: vec![vec![0.0; n]; dim],
+            backend: backend_for(grid, preconditioner, max_iterations),
+            key: (n, dim, grid.boundary(), preconditioner),
+        }
+    }
+
+    /// Whether this operator was built for a grid of this size and walls, and this
+    /// preconditioner.
+    pub fn fits(&self, grid: &Grid, preconditioner: Option<Preconditioner>) -> bool {
+        self.key == (grid.len(), grid.dim(), grid.boundary(), preconditioner)
+    }
+
+    /// Whether the backend solves exactly (see [`LinearBackend::is_direct`]).
+    pub fn is_direct(&self) -> bool {
+        self.backend.is_direct()
+    }
+
+    /// The backend's name.
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// Linearise at `u`: the jump rates of `L(u)` from the Hamiltonian, and `H_h(u)` into
+    /// `hamiltonian` if given.
+    pub fn linearise(
+        &mut self,
+        h: &dyn Hamiltonian,
+        grid: &Grid,
+        nu: f64,
+        u: &[f64],
+        hamiltonian: Option<&mut [f64]>,
+    ) {
+        h.upwind_rates(
+            grid,
+            nu,
+            u,
+            &mut self.to_prev,
+            &mut self.to_next,
+            hamiltonian,
+        );
+    }
+
+    /// `out = L u` for the last linearisation ([`apply_generator`]).
+    pub fn apply(&self, grid: &Grid, u: &[f64], out: &mut [f64]) {
+        apply_generator(grid, &self.to_prev, &self.to_next, u, out);
+    }
+
+    /// Assemble `I − dt L` (or its transpose) for the last linearisation.
+    pub fn assemble(&mut self, dt: f64, transpose: bool) {
+        self.backend
+            .assemble(dt, &self.to_prev, &self.to_next, transpose);
+    }
+
+    /// Solve the assembled system (see [`LinearBackend::solve`]).
+    pub fn solve(&mut self, b: &[f64], x: &mut [f64], tol: f64) -> LinearSolve {
+        self.backend.solve(b, x, tol)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grid::Grid;
+    use crate::backend::backend_for;
+    use crate::grid::Boundary;
+    use crate::hamiltonian::{Hamiltonian, Quadratic};
 
-    fn setup(boundary: Boundary) -> (Grid, Vec<f64>) {
-        let g = Grid::line(0.0, 1.0, 12, boundary).unwrap();
-        let u = g.sample(|x| (3.0 * x[0]).sin() + 0.5 * x[0] * x[0]);
-        (g, u)
+    fn grids(b: Boundary) -> [Grid; 3] {
+        [
+            Grid::line(0.0, 1.0, 12, b).unwrap(),
+            Grid::rectangle([0.0, 1.0], 7, [0.0, 2.0], 6, b).unwrap(),
+            Grid::cuboid([0.0, 1.0], 4, [0.0, 2.0], 5, [-1.0, 0.0], 3, b).unwrap(),
+        ]
+    }
+
+    fn sample_u(g: &Grid) -> Vec<f64> {
+        g.sample(|x| {
+            x.iter()
+                .enumerate()
+                .map(|(d, v)| ((3.0 + d as f64) * v).sin() + 0.5 * v * v)
+                .sum()
+        })
+    }
+
+    fn rates(g: &Grid, nu: f64, h: &dyn Hamiltonian, u: &[f64]) -> [Vec<Vec<f64>>; 3] {
+        let n = g.len();
+        let mut tp = vec![vec![0.0; n]; g.dim()];
+        let mut tn = vec![vec![0.0; n]; g.dim()];
+        let mut hv = vec![vec![0.0; n]];
+        h.upwind_rates(g, nu, u, &mut tp, &mut tn, Some(&mut hv[0]));
+        [tp, tn, hv]
     }
 
     #[test]
-    fn columns_of_the_fp_matrix_sum_to_one_in_mass_variables() {
+    fn the_fp_step_conserves_mass_variables_in_every_dimension() {
+        // The rows of I − dt L sum to one, i.e. 1ᵀ (I − dt Lᵀ) = 1ᵀ, so 1ᵀ (I − dt Lᵀ)⁻¹ μ = 1ᵀ μ.
         for b in [Boundary::NoFlux, Boundary::Periodic] {
-            let (g, u) = setup(b);
-            let n = g.len();
-            let (mut tp, mut tn) = (vec![0.0; n], vec![0.0; n]);
-            upwind_rates(
-                g.axis(0),
-                0.1,
-                &Hamiltonian::quadratic(1.0),
-                &u,
-                &mut tp,
-                &mut tn,
-                None,
-            );
-            let mut a = Tridiagonal::new(n, b == Boundary::Periodic);
-            assemble_implicit(g.axis(0), 0.05, &tp, &tn, true, &mut a);
-            // 1ᵀ A = 1ᵀ  <=>  Aᵀ 1 = 1.
-            a.transpose();
-            let mut y = vec![0.0; n];
-            a.matvec(&vec![1.0; n], &mut y);
-            for v in y {
-                assert!((v - 1.0).abs() < 1e-13, "{b:?}: {v}");
+            for g in grids(b) {
+                let u = sample_u(&g);
+                let [tp, tn, _] = rates(&g, 0.1, &Quadratic::new(1.0), &u);
+                let mut be = backend_for(&g, None, 1000);
+                be.assemble(0.05, &tp, &tn, true);
+                let mu: Vec<f64> = (0..g.len()).map(|i| 1.0 + (i % 4) as f64).collect();
+                let mut next = vec![0.0; g.len()];
+                assert!(be.solve(&mu, &mut next, 1e-14).converged);
+                let (a, b2): (f64, f64) = (mu.iter().sum(), next.iter().sum());
+                assert!(
+                    (a - b2).abs() < 1e-11 * a,
+                    "{b:?} {}D: {a} vs {b2}",
+                    g.dim()
+                );
+                assert!(next.iter().all(|v| *v > 0.0));
             }
         }
     }
@@ -170,26 +180,25 @@ mod tests {
     fn the_operator_applied_to_u_gives_diffusion_minus_twice_h() {
         // Σ_j rate_ij (u_j − u_i) = ν Δ_h u_i − 2 H_h(u)_i: the identity behind the Newton step.
         for b in [Boundary::NoFlux, Boundary::Periodic] {
-            let (g, u) = setup(b);
-            let n = g.len();
-            let ax = g.axis(0);
-            let (mut tp, mut tn, mut hv) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-            let nu = 0.1;
-            let dx = ax.dx();
-            upwind_rates(
-                ax,
-                nu,
-                &Hamiltonian::quadratic(0.5),
-                &u,
-                &mut tp,
-                &mut tn,
-                Some(&mut hv),
-            );
-            for i in 0..n {
-                let (l, r) = ax.neighbours(i);
-                let lu = tp[i] * (u[l] - u[i]) + tn[i] * (u[r] - u[i]);
-                let lap = nu * (u[l] - 2.0 * u[i] + u[r]) / (dx * dx);
-                assert!((lu - (lap - 2.0 * hv[i])).abs() < 1e-10, "{b:?} at {i}");
+            for g in grids(b) {
+                let u = sample_u(&g);
+                let nu = 0.1;
+                let [tp, tn, hv] = rates(&g, nu, &Quadratic::new(0.5), &u);
+                let mut lu = vec![0.0; g.len()];
+                apply_generator(&g, &tp, &tn, &u, &mut lu);
+                for i in 0..g.len() {
+                    let mut lap = 0.0;
+                    for d in 0..g.dim() {
+                        let (l, r) = g.neighbours(i, d);
+                        let dx = g.axis(d).dx();
+                        lap += nu * (u[l] - 2.0 * u[i] + u[r]) / (dx * dx);
+                    }
+                    assert!(
+                        (lu[i] - (lap - 2.0 * hv[0][i])).abs() < 1e-9,
+                        "{b:?} {}D at {i}",
+                        g.dim()
+                    );
+                }
             }
         }
     }

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! using the same candidates, smoothness indicators and weights as the reconstruction
-//! ([`crate::reconstruct`]). Three ghost values on each side come from the boundary condition.
+//! ([`crate::reconstruct()`]). Three ghost values on each side come from the boundary condition.
 
 use crate::reconstruct::{weno5, Weights};
 
