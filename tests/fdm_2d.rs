@@ -103,14 +103,15 @@ fn mass_and_positivity_hold_for_both_walls_in_2d() {
 fn data_symmetric_under_swapping_x_and_y_give_a_symmetric_solution() {
     let p = symmetric(Boundary::NoFlux);
     let sol = solve(&p, 1e-10);
-    let shape = p.grid().shape();
+    let g = p.grid();
+    let shape = g.shape();
     let (nx, ny) = (shape[0], shape[1]);
     let su = sol.u.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
     let sm = sol.m.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
     for k in 0..p.time().levels() {
         for i in 0..nx {
             for j in 0..ny {
-                let (a, b) = (i * ny + j, j * ny + i);
+                let (a, b) = (g.flat_index(&[i, j]), g.flat_index(&[j, i]));
                 assert!(
                     (sol.u[[k, a]] - sol.u[[k, b]]).abs() <= 1e-8 * su,
                     "u at {k} ({i}, {j})"

@@ -36,7 +36,8 @@ fn separable_lq_value_function_in_2d_matches_the_closed_form_and_the_1d_solver()
             // The 2D solution is the sum of two 1D solutions, up to the different sub-steps
             // (2D has twice the diffusion rate), which matter only in the corners where the
             // reflected quadratic has a kink and u is large.
-            let d = (u2[[k, c]] - u1[[k, c / n]] - u1[[k, c % n]]).abs();
+            let (i, j) = (g.axis_index(c, 0), g.axis_index(c, 1));
+            let d = (u2[[k, c]] - u1[[k, i]] - u1[[k, j]]).abs();
             split = split.max(d / (1.0 + u2[[k, c]].abs()));
         }
     }

@@ -64,6 +64,12 @@ pub struct GridConfig {
     /// Intervals in y (2D).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ny: Option<usize>,
+    /// Bounds of z (3D, with y).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub z: Option<[f64; 2]>,
+    /// Intervals in z (3D, with y).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nz: Option<usize>,
     /// Horizon T.
     pub t_final: f64,
     /// Time intervals.
@@ -79,6 +85,8 @@ impl Default for GridConfig {
             nx: 100,
             y: None,
             ny: None,
+            z: None,
+            nz: None,
             t_final: 1.0,
             nt: 50,
             boundary: BoundaryKind::NoFlux,
@@ -485,10 +493,36 @@ impl Config {
             }
             (Some(_), Some(_)) => {}
         }
+        match (self.grid.z, self.grid.nz) {
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(invalid(
+                    "grid.nz",
+                    "grid.z is set but grid.nz is not: give both for a 3D grid, or neither",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "grid.z",
+                    "grid.nz is set but grid.z is not: give both for a 3D grid, or neither",
+                ))
+            }
+            (Some(_), Some(_)) if self.grid.ny.is_none() => {
+                return Err(invalid(
+                    "grid.y",
+                    "grid.z and grid.nz need a second axis: set grid.y and grid.ny for a 3D grid",
+                ))
+            }
+            (Some(_), Some(_)) => {}
+        }
         if self.hjb.method != HjbMethod::Fdm {
             let min =
                 hjb_solver::MIN_POINTS - usize::from(self.grid.boundary == BoundaryKind::NoFlux);
-            for (key, n) in [("grid.nx", Some(self.grid.nx)), ("grid.ny", self.grid.ny)] {
+            for (key, n) in [
+                ("grid.nx", Some(self.grid.nx)),
+                ("grid.ny", self.grid.ny),
+                ("grid.nz", self.grid.nz),
+            ] {
                 if n.is_some_and(|n| n < min) {
                     return Err(invalid(
                         key,
@@ -511,6 +545,7 @@ impl Config {
     pub fn problem(&self) -> Result<Problem, CliError> {
         let elements = (self.grid.nx as u128 + 1)
             * (self.grid.ny.unwrap_or(0) as u128 + 1)
+            * (self.grid.nz.unwrap_or(0) as u128 + 1)
             * (self.grid.nt as u128 + 1);
         if elements > MAX_FIELD_ELEMENTS {
             return Err(invalid(
@@ -525,13 +560,17 @@ impl Config {
             BoundaryKind::NoFlux => Boundary::NoFlux,
             BoundaryKind::Periodic => Boundary::Periodic,
         };
-        let grid = match (self.grid.y, self.grid.ny) {
-            (Some(y), Some(ny)) => Grid::rectangle(self.grid.x, self.grid.nx, y, ny, boundary),
-            _ => Grid::line(self.grid.x[0], self.grid.x[1], self.grid.nx, boundary),
+        let g = &self.grid;
+        let grid = match (g.y, g.ny, g.z, g.nz) {
+            (Some(y), Some(ny), Some(z), Some(nz)) => {
+                Grid::cuboid(g.x, g.nx, y, ny, z, nz, boundary)
+            }
+            (Some(y), Some(ny), _, _) => Grid::rectangle(g.x, g.nx, y, ny, boundary),
+            _ => Grid::line(g.x[0], g.x[1], g.nx, boundary),
         }
         .map_err(from_problem)?;
         let time = TimeGrid::new(self.grid.t_final, self.grid.nt).map_err(from_problem)?;
-        let vars: &[&str] = if grid.dim() == 2 { &["x", "y"] } else { &["x"] };
+        let vars = &["x", "y", "z"][..grid.dim()];
         let parse = |key: &'static str, text: &ExprText| {
             Expr::parse(&text.0, vars).map_err(|e| invalid(key, format!("'{}': {e}", text.0)))
         };

@@ -38,8 +38,10 @@ pub struct Results {
     pub m: Array2<f64>,
     /// Grid points.
     pub x: Array1<f64>,
-    /// Grid points in y (2D results).
+    /// Grid points in y (2D and 3D results).
     pub y: Option<Array1<f64>>,
+    /// Grid points in z (3D results).
+    pub z: Option<Array1<f64>>,
     /// Time levels.
     pub t: Array1<f64>,
     /// (residual_u, residual_m) per iteration.
@@ -83,12 +85,18 @@ impl Results {
         let m = output::read_2d(dir, "m").map_err(bad)?;
         let x = output::read_1d(dir, "x").map_err(bad)?;
         let t = output::read_1d(dir, "t").map_err(bad)?;
-        let y = if dim == 2 {
+        let y = if dim >= 2 {
             Some(output::read_1d(dir, "y").map_err(bad)?)
         } else {
             None
         };
-        let points = x.len() * y.as_ref().map_or(1, |y| y.len());
+        let z = if dim == 3 {
+            Some(output::read_1d(dir, "z").map_err(bad)?)
+        } else {
+            None
+        };
+        let points =
+            x.len() * y.as_ref().map_or(1, |y| y.len()) * z.as_ref().map_or(1, |z| z.len());
         if u.shape() != [t.len(), points] || m.shape() != u.shape() {
             return Err(bad("array shapes do not match x, y and t".into()));
         }
@@ -97,6 +105,7 @@ impl Results {
             m,
             x,
             y,
+            z,
             t,
             history,
             termination,
@@ -114,12 +123,29 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
         ("value.png", &r.u, "value function u(t, x)", "u"),
     ] {
         let path = dir.join(name);
-        match &r.y {
-            None => atomically(&path, |tmp| heatmap(tmp, field, &r.x, &r.t, title, symbol))?,
-            Some(y) => {
+        match (&r.y, &r.z) {
+            (None, _) => atomically(&path, |tmp| heatmap(tmp, field, &r.x, &r.t, title, symbol))?,
+            (Some(y), None) => {
                 let title = title.replace("(t, x)", "(t, x, y)");
                 atomically(&path, |tmp| {
                     snapshots(tmp, field, &r.x, y, &r.t, &title, symbol)
+                })?
+            }
+            (Some(y), Some(z)) => {
+                // The mid-plane z = z[nz / 2].
+                let (nx, ny, nz) = (r.x.len(), y.len(), z.len());
+                let cube = field
+                    .view()
+                    .into_shape_with_order((r.t.len(), nx, ny, nz))
+                    .expect("shape checked on load");
+                let plane = cube
+                    .slice(ndarray::s![.., .., .., nz / 2])
+                    .to_owned()
+                    .into_shape_with_order((r.t.len(), nx * ny))
+                    .expect("contiguous");
+                let title = title.replace("(t, x)", &format!("(t, x, y, z = {:.3})", z[nz / 2]));
+                atomically(&path, |tmp| {
+                    snapshots(tmp, &plane, &r.x, y, &r.t, &title, symbol)
                 })?
             }
         }
@@ -203,7 +229,8 @@ fn heatmap(
     root.present().map_err(err)
 }
 
-/// 2D: four snapshots (t = 0, T/3, 2T/3, T) of `f` over (x, y), one colour scale.
+/// 2D (and the mid-plane of 3D): four snapshots (t = 0, T/3, 2T/3, T) of `f` over (x, y), one
+/// colour scale.
 fn snapshots(
     path: &Path,
     f: &Array2<f64>,
@@ -242,13 +269,16 @@ fn snapshots(
             .axis_desc_style(("sans-serif", 16))
             .draw()
             .map_err(draw_err(path))?;
-        let row = f.row(k);
+        let plane = f
+            .row(k)
+            .into_shape_with_order((nx, ny))
+            .expect("a level holds nx * ny values");
         chart
             .draw_series(
                 (0..nx)
                     .flat_map(|i| (0..ny).map(move |j| (i, j)))
                     .map(|(i, j)| {
-                        let c = ViridisRGB::get_color_normalized(row[i * ny + j], lo, hi);
+                        let c = ViridisRGB::get_color_normalized(plane[[i, j]], lo, hi);
                         let (xa, xb) = (
                             (x[i] - 0.5 * dx).max(x[0]),
                             (x[i] + 0.5 * dx).min(x[nx - 1]),

@@ -127,6 +127,33 @@ tolerance = 1e-6
 anderson_depth = 5
 "#,
     },
+    Preset {
+        name: "crowd-3d",
+        description: "a hall [0, 1]^3 (25 x 25 x 25 points): a crowd starts near the corner (0.2, 0.2, 0.2) and heads for the target region near (0.8, 0.8, 0.8), spreading to avoid congestion",
+        toml: r#"
+[grid]
+x = [0.0, 1.0]
+y = [0.0, 1.0]
+z = [0.0, 1.0]
+nx = 24
+ny = 24
+nz = 24
+t_final = 1.0
+nt = 30
+boundary = "no-flux"
+[model]
+sigma = 0.3
+control_cost = 1.0
+potential = "0"
+coupling = "linear"
+coupling_strength = 0.3
+terminal_cost = "2*(1 - exp(-10*((x-0.8)^2 + (y-0.8)^2 + (z-0.8)^2)))"
+initial_density = "exp(-60*((x-0.2)^2 + (y-0.2)^2 + (z-0.2)^2))"
+[iteration]
+tolerance = 1e-6
+anderson_depth = 5
+"#,
+    },
 ];
 
 /// Look a preset up by name.

@@ -176,7 +176,8 @@ fn write_results(
 ) -> Result<Vec<PathBuf>, CliError> {
     let grid = problem.grid();
     let x = Array1::from(grid.axis(0).coords());
-    let y = (grid.dim() == 2).then(|| Array1::from(grid.axis(1).coords()));
+    let y = (grid.dim() >= 2).then(|| Array1::from(grid.axis(1).coords()));
+    let z = (grid.dim() == 3).then(|| Array1::from(grid.axis(2).coords()));
     let t = Array1::from(problem.time().times());
     let history: Vec<_> = sol
         .history
@@ -229,8 +230,10 @@ fn write_results(
             "dim": grid.dim(),
             "nx_pts": grid.axis(0).len(),
             "dx": grid.axis(0).dx(),
-            "ny_pts": (grid.dim() == 2).then(|| grid.axis(1).len()),
-            "dy": (grid.dim() == 2).then(|| grid.axis(1).dx()),
+            "ny_pts": (grid.dim() >= 2).then(|| grid.axis(1).len()),
+            "dy": (grid.dim() >= 2).then(|| grid.axis(1).dx()),
+            "nz_pts": (grid.dim() == 3).then(|| grid.axis(2).len()),
+            "dz": (grid.dim() == 3).then(|| grid.axis(2).dx()),
             "nt": problem.time().nt(),
             "dt": problem.time().dt(),
             "boundary": grid.boundary().name(),
@@ -241,7 +244,7 @@ fn write_results(
     let mut staged = Staged::new(dir);
     match format {
         output::Format::Npy => {
-            // Shape (nt + 1, nx_pts) or (nt + 1, nx_pts, ny_pts): the flat index is C order.
+            // Shape (nt + 1, nx_pts[, ny_pts[, nz_pts]]): the flat index is C order.
             let mut shape = vec![sol.u.nrows()];
             shape.extend(grid.shape());
             staged.npy_shaped("u.npy", &sol.u, &shape)?;
@@ -250,15 +253,22 @@ fn write_results(
             if let Some(y) = &y {
                 staged.npy1("y.npy", y)?;
             }
+            if let Some(z) = &z {
+                staged.npy1("z.npy", z)?;
+            }
             staged.npy1("t.npy", &t)?;
         }
         output::Format::Csv => {
-            // One line per time level; in 2D the values of a level in C order (y fastest).
+            // One line per time level; in 2D and 3D the values of a level in C order (the last
+            // axis fastest).
             staged.csv2("u.csv", &sol.u)?;
             staged.csv2("m.csv", &sol.m)?;
             staged.csv1("x.csv", &x)?;
             if let Some(y) = &y {
                 staged.csv1("y.csv", y)?;
+            }
+            if let Some(z) = &z {
+                staged.csv1("z.csv", z)?;
             }
             staged.csv1("t.csv", &t)?;
         }

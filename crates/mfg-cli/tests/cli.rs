@@ -147,6 +147,26 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
             "fp.particles",
         ),
         (&["--set", "grid.y=[0, 1]"], "grid.ny"),
+        (
+            &["--set", "preset=crowd-2d", "--set", "grid.z=[0, 1]"],
+            "grid.nz",
+        ),
+        (&["--set", "grid.z=[0, 1]", "--set", "grid.nz=4"], "grid.y"),
+        (
+            &["--set", "preset=crowd-3d", "--set", "grid.nz=0"],
+            "grid.nz",
+        ),
+        (
+            &[
+                "--set",
+                "preset=crowd-3d",
+                "--set",
+                "hjb.method=weno5",
+                "--set",
+                "grid.nz=5",
+            ],
+            "grid.nz",
+        ),
         (&["--set", "preset=unknown"], "preset"),
         (&["--set", "nokeyvalue"], "--set"),
     ];
@@ -565,6 +585,66 @@ fn two_dimensional_solves_write_3d_arrays_y_and_snapshot_pictures() {
     }
     for name in ["density.png", "value.png", "convergence.png"] {
         assert!(is_png(&tmp.path().join("r").join(name)), "{name}");
+    }
+}
+
+#[test]
+fn three_dimensional_solves_write_4d_arrays_z_and_mid_plane_pictures() {
+    for (hjb, fp) in [("fdm", "fdm"), ("weno5", "fdm"), ("fdm", "particle")] {
+        let method = format!("{hjb} + {fp}");
+        let tmp = tempfile::tempdir().unwrap();
+        let o = mfg(
+            &[
+                "solve",
+                "--quiet",
+                "--out",
+                "r",
+                "--plot",
+                "--set",
+                "preset=crowd-3d",
+                "--set",
+                &format!("hjb.method={hjb}"),
+                "--set",
+                &format!("fp.method={fp}"),
+                "--set",
+                "fp.particles=20000",
+                "--set",
+                "grid.nx=10",
+                "--set",
+                "grid.ny=9",
+                "--set",
+                "grid.nz=8",
+                "--set",
+                "grid.nt=8",
+            ],
+            tmp.path(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{method}: {}", stderr(&o));
+        let m: ndarray::Array4<f64> = read_npy(tmp.path().join("r/m.npy")).unwrap();
+        let z: Array1<f64> = read_npy(tmp.path().join("r/z.npy")).unwrap();
+        assert_eq!(m.shape(), &[9, 11, 10, 9]);
+        assert_eq!(z.len(), 9);
+        let s = summary(&tmp.path().join("r"));
+        assert_eq!(s["grid"]["dim"], 3);
+        assert_eq!(s["grid"]["nz_pts"], 9);
+        // No-flux: unit mass with the trapezoid weights on every level.
+        let trapezoid = |n: usize| -> Vec<f64> {
+            let h = 1.0 / (n - 1) as f64;
+            (0..n)
+                .map(|i| if i == 0 || i + 1 == n { 0.5 * h } else { h })
+                .collect()
+        };
+        let (wx, wy, wz) = (trapezoid(11), trapezoid(10), trapezoid(9));
+        for k in 0..9 {
+            let mut mass = 0.0;
+            for ((i, j, l), v) in m.index_axis(ndarray::Axis(0), k).indexed_iter() {
+                mass += v * wx[i] * wy[j] * wz[l];
+            }
+            assert!((mass - 1.0).abs() < 1e-12, "{method} level {k}: {mass}");
+        }
+        for name in ["density.png", "value.png", "convergence.png"] {
+            assert!(is_png(&tmp.path().join("r").join(name)), "{name}");
+        }
     }
 }
 

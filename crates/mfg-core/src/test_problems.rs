@@ -9,7 +9,7 @@ use std::f64::consts::PI;
 
 use ndarray::Array2;
 
-use crate::grid::{Boundary, Grid, TimeGrid};
+use crate::grid::{Axis, Boundary, Grid, TimeGrid};
 use crate::problem::{Coupling, Forcing, Problem};
 
 /// The linear–quadratic Gaussian game (no coupling, λ = 1):
@@ -114,56 +114,59 @@ impl LqGaussian {
 
     /// The problem on `nx` intervals and `nt` time steps.
     pub fn problem(&self, nx: usize, nt: usize) -> Problem {
-        let grid = Grid::line(self.domain[0], self.domain[1], nx, Boundary::NoFlux)
-            .expect("valid LQ grid");
+        self.problem_in(1, nx, nt)
+    }
+
+    /// The separable 2D game ([`LqGaussian::problem_in`] with `dim = 2`).
+    pub fn problem_2d(&self, nx: usize, nt: usize) -> Problem {
+        self.problem_in(2, nx, nt)
+    }
+
+    /// The separable game in `dim` dimensions on `domain^dim` with `nx` intervals per axis:
+    /// `f = (q/2) Σ_d (x_d − z)²`, `g` likewise, `m0 = ⊗_d N(μ0, Σ0)`. Its solution is
+    /// `Σ_d u(t, x_d)` (the 1D value function in each coordinate) and the product of the 1D
+    /// densities ([`LqGaussian::u_in`], [`LqGaussian::m_in`]).
+    pub fn problem_in(&self, dim: usize, nx: usize, nt: usize) -> Problem {
+        let [a, b] = self.domain;
+        let axes = (0..dim)
+            .map(|_| Axis::new(a, b, nx, Boundary::NoFlux, "grid.nx").expect("valid LQ axis"))
+            .collect();
         let s = *self;
+        let square = move |p: &[f64], centre: f64| -> f64 {
+            p.iter().fold(0.0, |acc, v| acc + (v - centre).powi(2))
+        };
         Problem::builder(
-            grid,
+            Grid::new(axes),
             TimeGrid::new(self.t_final, nt).expect("valid LQ time grid"),
         )
         .sigma(self.sigma())
         .control_cost(1.0)
         .coupling(Coupling::None)
-        .potential_fn(|x| 0.5 * s.q * (x[0] - s.z).powi(2))
-        .terminal_cost_fn(|x| 0.5 * s.c * (x[0] - s.z).powi(2))
-        .initial_density_fn(|x| (-(x[0] - s.mu0).powi(2) / (2.0 * s.var0)).exp())
+        .potential_fn(|p| 0.5 * s.q * square(p, s.z))
+        .terminal_cost_fn(|p| 0.5 * s.c * square(p, s.z))
+        .initial_density_fn(|p| (-square(p, s.mu0) / (2.0 * s.var0)).exp())
         .build()
         .expect("valid LQ problem")
     }
-}
 
-impl LqGaussian {
-    /// The separable 2D game on `domain²`: `f = (q/2)((x − z)² + (y − z)²)`, `g` likewise,
-    /// `m0 = N(μ0, Σ0) ⊗ N(μ0, Σ0)`. Its solution is `u(t, x) + u(t, y)` (the 1D value
-    /// function in each coordinate) and the product of the 1D densities.
-    pub fn problem_2d(&self, nx: usize, nt: usize) -> Problem {
-        let [a, b] = self.domain;
-        let grid = Grid::rectangle([a, b], nx, [a, b], nx, Boundary::NoFlux).expect("valid grid");
-        let s = *self;
-        Problem::builder(
-            grid,
-            TimeGrid::new(self.t_final, nt).expect("valid time grid"),
-        )
-        .sigma(self.sigma())
-        .control_cost(1.0)
-        .coupling(Coupling::None)
-        .potential_fn(|p| 0.5 * s.q * ((p[0] - s.z).powi(2) + (p[1] - s.z).powi(2)))
-        .terminal_cost_fn(|p| 0.5 * s.c * ((p[0] - s.z).powi(2) + (p[1] - s.z).powi(2)))
-        .initial_density_fn(|p| {
-            (-((p[0] - s.mu0).powi(2) + (p[1] - s.mu0).powi(2)) / (2.0 * s.var0)).exp()
-        })
-        .build()
-        .expect("valid 2D LQ problem")
+    /// The exact value function in any dimension, `Σ_d u(t, x_d)`.
+    pub fn u_in(&self, t: f64, x: &[f64]) -> f64 {
+        x.iter().map(|&v| self.u(t, v)).sum()
+    }
+
+    /// The exact density in any dimension, `Π_d m(t, x_d)`.
+    pub fn m_in(&self, t: f64, x: &[f64]) -> f64 {
+        x.iter().map(|&v| self.m(t, v)).product()
     }
 
     /// The exact 2D value function `u(t, x) + u(t, y)`.
     pub fn u_2d(&self, t: f64, x: f64, y: f64) -> f64 {
-        self.u(t, x) + self.u(t, y)
+        self.u_in(t, &[x, y])
     }
 
     /// The exact 2D density `m(t, x) m(t, y)`.
     pub fn m_2d(&self, t: f64, x: f64, y: f64) -> f64 {
-        self.m(t, x) * self.m(t, y)
+        self.m_in(t, &[x, y])
     }
 }
 
