@@ -529,6 +529,51 @@ mod tests {
     }
 
     #[test]
+    fn three_dimensional_lines_indices_and_corners() {
+        let g = Grid::cuboid(
+            [0.0, 1.0],
+            2,
+            [0.0, 1.0],
+            3,
+            [0.0, 2.0],
+            4,
+            Boundary::NoFlux,
+        )
+        .unwrap();
+        assert_eq!(g.shape(), vec![3, 4, 5]);
+        assert_eq!((g.stride(0), g.stride(1), g.stride(2)), (20, 5, 1));
+        let flat = g.flat_index(&[2, 1, 3]);
+        assert_eq!(g.point(flat), &[1.0, 1.0 / 3.0, 1.5]);
+        assert_eq!(
+            (0..3).map(|d| g.axis_index(flat, d)).collect::<Vec<_>>(),
+            vec![2, 1, 3]
+        );
+        assert!((g.integrate(&vec![1.0; g.len()]) - 2.0).abs() < 1e-14);
+        // Every point lies on exactly one line of each axis, at its own axis index.
+        for d in 0..3 {
+            let mut seen = vec![0; g.len()];
+            for line in g.lines(d) {
+                assert_eq!(line.len, g.axis(d).len());
+                for k in 0..line.len {
+                    let i = line.index(k);
+                    seen[i] += 1;
+                    assert_eq!(g.axis_index(i, d), k);
+                }
+            }
+            assert!(seen.iter().all(|&c| c == 1), "axis {d}");
+        }
+        // Trilinear weights sum to one and reproduce a linear function.
+        let cell = [(1, 2, 0.25), (0, 1, 0.5), (3, 4, 0.75)];
+        let (mut wsum, mut value) = (0.0, 0.0);
+        g.for_each_corner(&cell, |i, w| {
+            wsum += w;
+            value += w * (g.point(i)[0] + 2.0 * g.point(i)[1] - g.point(i)[2]);
+        });
+        let exact = (0.5 + 0.25 * 0.5) + 2.0 * (0.5 / 3.0) - (1.5 + 0.75 * 0.5);
+        assert!((wsum - 1.0).abs() < 1e-15 && (value - exact).abs() < 1e-14);
+    }
+
+    #[test]
     fn too_few_intervals_is_an_error_naming_the_key() {
         let e = Grid::line(0.0, 1.0, 1, Boundary::NoFlux).unwrap_err();
         assert!(e.to_string().contains("grid.nx"), "{e}");

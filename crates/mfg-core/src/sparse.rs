@@ -1,7 +1,7 @@
 //! The implicit upwind operator `I − dt L` on a grid of any dimension as a sparse matrix with
 //! a fixed pattern (assembled once, refilled with new values), ILU(0), and BiCGSTAB.
 
-use crate::grid::Grid;
+use crate::grid::{Grid, Line};
 
 /// `I − dt L` (or its transpose) in CSR with sorted columns. The pattern (each point and its
 /// distinct neighbours along every axis) is symmetric, so the transpose has the same pattern
@@ -32,12 +32,13 @@ pub struct GridMatrix {
     tri: Vec<[Vec<f64>; 3]>,
 }
 
-/// The lines of a tensor grid along one axis.
+/// The lines of a tensor grid along one axis, and every point's position on its line.
 #[derive(Debug, Clone)]
 struct LineSet {
     len: usize,
     stride: usize,
-    bases: Vec<usize>,
+    lines: Vec<Line>,
+    position: Vec<usize>,
 }
 
 impl GridMatrix {
@@ -96,13 +97,12 @@ impl GridMatrix {
                 ell_cols[i * width + slot] = i as u32;
             }
         }
-        let shape = grid.shape();
         let lines = (0..dim)
-            .map(|d| {
-                let stride: usize = shape[d + 1..].iter().product();
-                let len = shape[d];
-                let bases = (0..n).filter(|i| (i / stride) % len == 0).collect();
-                LineSet { len, stride, bases }
+            .map(|d| LineSet {
+                len: grid.axis(d).len(),
+                stride: grid.stride(d),
+                lines: grid.lines(d).collect(),
+                position: (0..n).map(|i| grid.axis_index(i, d)).collect(),
             })
             .collect();
         Self {
@@ -178,12 +178,13 @@ impl GridMatrix {
             up.iter_mut().for_each(|v| *v = 0.0);
             di.iter_mut().for_each(|v| *v = 1.0);
             let (tp, tn) = (&to_prev[d], &to_next[d]);
-            // Entry (a, b) += v of I − dt L_d, placed as a's previous or next on its line.
+            // Entry (a, b) += v of I − dt L_d, b a neighbour of a along d, placed as a's
+            // previous or next on its line (a wrap-around neighbour is neither).
+            let pos = &ls.position;
             let mut put = |a: usize, b: usize, v: f64| {
-                let k = (a / ls.stride) % ls.len;
-                if k + 1 < ls.len && b == a + ls.stride {
+                if pos[b] == pos[a] + 1 {
                     up[a] += v;
-                } else if k > 0 && b + ls.stride == a {
+                } else if pos[b] + 1 == pos[a] {
                     lo[a] += v;
                 }
             };
@@ -362,10 +363,10 @@ impl BiCgStab {
             }
             for ((fac, [lo, di, up]), ls) in self.adi.iter_mut().zip(&a.tri).zip(&a.lines) {
                 let [cp, inv] = fac;
-                for &b in &ls.bases {
+                for line in &ls.lines {
                     let mut prev_c = 0.0;
                     for k in 0..ls.len {
-                        let i = b + k * ls.stride;
+                        let i = line.index(k);
                         let den = di[i] - lo[i] * prev_c;
                         inv[i] = 1.0 / den;
                         cp[i] = up[i] * inv[i];
@@ -408,7 +409,8 @@ impl BiCgStab {
                     let s = ls.stride;
                     if s == 1 {
                         // Contiguous lines: one Thomas solve after the other.
-                        for &b in &ls.bases {
+                        for line in &ls.lines {
+                            let b = line.start;
                             let z = &mut out[b..b + ls.len];
                             let (lo, inv, cp) = (&lo[b..], &inv[b..], &cp[b..]);
                             z[0] *= inv[0];
@@ -423,7 +425,8 @@ impl BiCgStab {
                     }
                     // Strided lines: advance all lines of the axis together. The lines of
                     // the outermost axis start at 0..s, so each step is a contiguous block.
-                    let outer = ls.bases.len() == s && ls.bases.last() == Some(&(s - 1));
+                    let outer =
+                        ls.lines.len() == s && ls.lines.last().map(|l| l.start) == Some(s - 1);
                     if outer {
                         for (z, iv) in out[..s].iter_mut().zip(&inv[..s]) {
                             *z *= iv;
@@ -444,15 +447,16 @@ impl BiCgStab {
                             }
                         }
                     } else {
-                        for &b in &ls.bases {
+                        for line in &ls.lines {
+                            let b = line.start;
                             out[b] *= inv[b];
                             for k in 1..ls.len {
-                                let i = b + k * s;
-                                out[i] = (out[i] - lo[i] * out[i - s]) * inv[i];
+                                let (i, p) = (line.index(k), line.index(k - 1));
+                                out[i] = (out[i] - lo[i] * out[p]) * inv[i];
                             }
                             for k in (0..ls.len - 1).rev() {
-                                let i = b + k * s;
-                                out[i] -= cp[i] * out[i + s];
+                                let (i, q) = (line.index(k), line.index(k + 1));
+                                out[i] -= cp[i] * out[q];
                             }
                         }
                     }
