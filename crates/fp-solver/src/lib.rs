@@ -42,3 +42,10 @@ mod particle;
 pub use fdm::FdmFp;
 pub use kde::Bandwidth;
 pub use particle::{ParticleFp, ParticleSettings, CHUNK};
+
+// What a user of this crate needs without naming `mfg-core` or `ndarray` themselves.
+pub use mfg_core::{
+    Boundary, FpSolver, FpStats, Grid, Hamiltonian, Problem, ProblemError, Quadratic, SolveError,
+    TimeGrid,
+};
+pub use ndarray;

@@ -6,7 +6,7 @@ use tracing::trace;
 
 use mfg_core::solver::check_shape;
 use mfg_core::sparse::Preconditioner;
-use mfg_core::upwind::UpwindOperator;
+use mfg_core::upwind::{apply_laplacian, UpwindOperator};
 use mfg_core::{HjbSolver, HjbStats, Problem, SolveError};
 
 /// Newton settings of [`FdmHjb`].
@@ -257,8 +257,8 @@ impl HjbSolver for FdmHjb {
             let mut last_residual;
             loop {
                 w.op.linearise(h, grid, nu, uk, Some(&mut w.ham));
-                // −G(u), with ν Δu − H = L(u) u + H (see mfg_core::upwind), into rhs.
-                w.op.apply(grid, uk, &mut w.rhs);
+                // −G(u) = −(u − u^{k+1} − dt (ν Δ_h u − H_h + f)) into rhs.
+                apply_laplacian(grid, nu, uk, &mut w.rhs);
                 let (mut gmax, mut umax) = (0.0_f64, 0.0_f64);
                 for ((((r, ui), un), ham), cost) in w
                     .rhs
@@ -268,7 +268,7 @@ impl HjbSolver for FdmHjb {
                     .zip(&w.ham)
                     .zip(&w.cost)
                 {
-                    let g = ui - un - dt * (*r + ham + cost);
+                    let g = ui - un - dt * (*r - ham + cost);
                     *r = -g;
                     gmax = gmax.max(g.abs());
                     umax = umax.max(ui.abs());
@@ -311,7 +311,7 @@ impl HjbSolver for FdmHjb {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mfg_core::{Boundary, Coupling, Grid, TimeGrid};
+    use mfg_core::{Boundary, Coupling, Grid, Hamiltonian, Quadratic, TimeGrid};
     use ndarray::Array2;
 
     #[test]
@@ -340,40 +340,95 @@ mod tests {
         }
     }
 
+    /// `H(p) = |p|^β / β` in 1D, a user-defined Hamiltonian that is not quadratic.
+    #[derive(Debug)]
+    struct Power(f64);
+
+    impl Hamiltonian for Power {
+        fn name(&self) -> &'static str {
+            "power"
+        }
+        fn value(&self, _x: &[f64], p: &[f64]) -> f64 {
+            p[0].abs().powf(self.0) / self.0
+        }
+        fn dp(&self, _x: &[f64], p: &[f64], out: &mut [f64]) {
+            out[0] = p[0].signum() * p[0].abs().powf(self.0 - 1.0);
+        }
+        fn upwind(
+            &self,
+            _x: &[f64],
+            back: &[f64],
+            fwd: &[f64],
+            sp: &mut [f64],
+            sn: &mut [f64],
+        ) -> f64 {
+            let (a, b) = (back[0].max(0.0), (-fwd[0]).max(0.0));
+            sp[0] = a.powf(self.0 - 1.0);
+            sn[0] = b.powf(self.0 - 1.0);
+            (a.powf(self.0) + b.powf(self.0)) / self.0
+        }
+        fn godunov(&self, x: &[f64], minus: &[f64], plus: &[f64]) -> f64 {
+            self.value(x, &[minus[0].max(0.0)])
+                .max(self.value(x, &[plus[0].min(0.0)]))
+        }
+        fn speed_bound(&self, d: usize, lo: &[f64], hi: &[f64]) -> f64 {
+            lo[d].abs().max(hi[d].abs()).powf(self.0 - 1.0)
+        }
+    }
+
     #[test]
     fn the_computed_u_satisfies_the_discrete_equation() {
-        // Independent check of Newton's answer: plug u back into the scheme.
-        let grid = Grid::line(0.0, 1.0, 40, Boundary::NoFlux).unwrap();
-        let n = grid.len();
-        let p = Problem::builder(grid, TimeGrid::new(1.0, 10).unwrap())
-            .sigma(0.2)
-            .control_cost(0.5)
-            .coupling(Coupling::Linear { strength: 2.0 })
-            .potential_fn(|x| (6.0 * x[0]).sin())
-            .terminal_cost_fn(|x| (x[0] - 0.3).abs())
+        // Independent check of Newton's answer: plug u back into the scheme, for the quadratic
+        // Hamiltonian (λ = 0.5) and for |p|^1.5/1.5, whose Newton step is not the quadratic one.
+        type WrittenOut = fn(f64, f64) -> f64;
+        let hamiltonians: [(Box<dyn Hamiltonian>, WrittenOut); 2] = [
+            (Box::new(Quadratic::new(0.5)), |a, b| {
+                (a * a + b * b) / (2.0 * 0.5)
+            }),
+            (Box::new(Power(1.5)), |a, b| {
+                (a.abs().powf(1.5) + b.abs().powf(1.5)) / 1.5
+            }),
+        ];
+        for (h, written_out) in hamiltonians {
+            let grid = Grid::line(0.0, 1.0, 40, Boundary::NoFlux).unwrap();
+            let n = grid.len();
+            let builder = Problem::builder(grid, TimeGrid::new(1.0, 10).unwrap())
+                .sigma(0.2)
+                .coupling(Coupling::Linear { strength: 2.0 })
+                .potential_fn(|x| (6.0 * x[0]).sin())
+                .terminal_cost_fn(|x| (x[0] - 0.3).abs());
+            let p = match h.name() {
+                "quadratic" => builder.control_cost(0.5),
+                _ => builder.hamiltonian(Power(1.5)),
+            }
             .build()
             .unwrap();
-        let m = Array2::from_shape_fn((11, n), |(k, i)| 1.0 + 0.1 * (k + i) as f64);
-        let mut u = Array2::zeros((11, n));
-        FdmHjb::default()
-            .solve_into(&p, m.view(), u.view_mut())
-            .unwrap();
-        let ax = p.grid().axis(0);
-        let (dx, dt, nu) = (ax.dx(), p.time().dt(), p.nu());
-        for k in 0..10 {
-            for i in 0..n {
-                let (l, r) = ax.neighbours(i);
-                let uk = |j: usize| u[[k, j]];
-                // H_h for λ = 0.5, written out.
-                let (a, b) = (
-                    ((uk(i) - uk(l)) / dx).max(0.0),
-                    ((uk(r) - uk(i)) / dx).min(0.0),
-                );
-                let ham = (a * a + b * b) / (2.0 * 0.5);
-                let lap = (uk(l) - 2.0 * uk(i) + uk(r)) / (dx * dx);
-                let f = p.potential()[i] + 2.0 * m[[k + 1, i]];
-                let res = (uk(i) - u[[k + 1, i]]) / dt - nu * lap + ham - f;
-                assert!(res.abs() < 1e-8, "residual {res} at level {k}, point {i}");
+            let m = Array2::from_shape_fn((11, n), |(k, i)| 1.0 + 0.1 * (k + i) as f64);
+            let mut u = Array2::zeros((11, n));
+            FdmHjb::default()
+                .solve_into(&p, m.view(), u.view_mut())
+                .unwrap();
+            let ax = p.grid().axis(0);
+            let (dx, dt, nu) = (ax.dx(), p.time().dt(), p.nu());
+            for k in 0..10 {
+                for i in 0..n {
+                    let (l, r) = ax.neighbours(i);
+                    let uk = |j: usize| u[[k, j]];
+                    // H_h written out from the one-sided differences.
+                    let (a, b) = (
+                        ((uk(i) - uk(l)) / dx).max(0.0),
+                        ((uk(r) - uk(i)) / dx).min(0.0),
+                    );
+                    let ham = written_out(a, b);
+                    let lap = (uk(l) - 2.0 * uk(i) + uk(r)) / (dx * dx);
+                    let f = p.potential()[i] + 2.0 * m[[k + 1, i]];
+                    let res = (uk(i) - u[[k + 1, i]]) / dt - nu * lap + ham - f;
+                    assert!(
+                        res.abs() < 1e-8,
+                        "{}: residual {res} at level {k}, point {i}",
+                        h.name()
+                    );
+                }
             }
         }
     }

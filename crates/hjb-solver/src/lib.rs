@@ -41,3 +41,10 @@ mod weno;
 pub use fdm::{FdmHjb, NewtonSettings};
 pub use weno::{HjEvolver, NumericalHamiltonian, WenoHjb, WenoSettings, MIN_POINTS};
 pub use weno_kernels::{Ghosts, Weights};
+
+// What a user of this crate needs without naming `mfg-core` or `ndarray` themselves.
+pub use mfg_core::{
+    Boundary, Coupling, Grid, Hamiltonian, HjbSolver, HjbStats, Problem, ProblemError, Quadratic,
+    RunningCost, SolveError, TimeGrid,
+};
+pub use ndarray;

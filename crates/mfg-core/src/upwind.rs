@@ -24,10 +24,23 @@ use crate::grid::{Boundary, Grid};
 use crate::hamiltonian::Hamiltonian;
 use crate::sparse::{LinearSolve, Preconditioner};
 
+/// `out_i = ν (Δ_h u)_i = Σ_d ν (u_prev − 2 u_i + u_next)/dx_d²`, with the grid's wrapped or
+/// reflected neighbours (the diffusion part of the HJB residual).
+pub fn apply_laplacian(grid: &Grid, nu: f64, u: &[f64], out: &mut [f64]) {
+    out.iter_mut().for_each(|v| *v = 0.0);
+    for d in 0..grid.dim() {
+        let dx = grid.axis(d).dx();
+        let c = nu / (dx * dx);
+        for (i, (o, &[l, r])) in out.iter_mut().zip(grid.neighbour_table(d)).enumerate() {
+            *o += c * (u[l] - 2.0 * u[i] + u[r]);
+        }
+    }
+}
+
 /// `out_i = Σ_d [to_prev_d,i (u_prev − u_i) + to_next_d,i (u_next − u_i)] = (L u)_i` for the
-/// jump rates of [`crate::Hamiltonian::upwind_rates`]. For those rates at `u` itself,
-/// `L(u) u = ν Δ_h u − 2 H_h(u)` when `H_h` is quadratic in the differences (the identity
-/// behind Newton's step), and in general the HJB residual is built from it.
+/// jump rates of [`crate::Hamiltonian::upwind_rates`]. For the rates of a numerical Hamiltonian
+/// that is quadratic in the differences (the quadratic `H`), `L(u) u = ν Δ_h u − 2 H_h(u)`;
+/// for `|p|^β/β` the factor is β.
 pub fn apply_generator(
     grid: &Grid,
     to_prev: &[Vec<f64>],
