@@ -38,7 +38,8 @@ fn solve(c: &mut Criterion) {
             let mut fp = ParticleFp::new(ParticleSettings {
                 particles,
                 ..Default::default()
-            });
+            })
+            .unwrap();
             g.bench_with_input(BenchmarkId::new(id, particles), &particles, |b, _| {
                 pool.install(|| b.iter(|| fp.solve_into(&p, u.view(), m.view_mut()).unwrap()))
             });

@@ -127,7 +127,7 @@ fn components(c: &mut Criterion) {
         if nx <= 400 {
             // Explicit: its cost per MFG time step grows with the sub-steps (∝ nx²).
             g.bench_with_input(BenchmarkId::new("hjb-weno5", nx), &nx, |b, _| {
-                let mut hjb = WenoHjb::new(WenoSettings::default());
+                let mut hjb = WenoHjb::new(WenoSettings::default()).unwrap();
                 b.iter(|| hjb.solve_into(&p, sol.m.view(), u.view_mut()).unwrap())
             });
         }

@@ -14,7 +14,8 @@ fn main() {
     let mut fp = ParticleFp::new(ParticleSettings {
         particles: 50_000,
         ..Default::default()
-    });
+    })
+    .unwrap();
     let reps: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())

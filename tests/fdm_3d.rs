@@ -159,6 +159,7 @@ fn particles_in_3d_give_the_same_output_for_one_and_two_threads() {
         pool.install(|| {
             let mut m = Array2::zeros(u.raw_dim());
             let stats = ParticleFp::new(settings)
+                .unwrap()
                 .solve_into(&p, u.view(), m.view_mut())
                 .unwrap();
             assert!(stats.max_mass_drift < 1e-12, "{stats:?}");

@@ -17,7 +17,8 @@ fn lq_gaussian_with_1e5_particles_matches_the_exact_moments() {
     let mut fp = ParticleFp::new(ParticleSettings {
         particles: 100_000,
         ..Default::default()
-    });
+    })
+    .unwrap();
     let sol = FixedPointIterator::new(settings)
         .solve(&p, &mut FdmHjb::default(), &mut fp)
         .unwrap();
@@ -58,7 +59,8 @@ fn separable_2d_lq_game_with_1e5_particles_matches_the_exact_moments() {
     let mut fp = ParticleFp::new(ParticleSettings {
         particles: 100_000,
         ..Default::default()
-    });
+    })
+    .unwrap();
     let sol = FixedPointIterator::new(IterationSettings {
         anderson_depth: 5,
         ..Default::default()

@@ -30,7 +30,7 @@ fn lq_gaussian_with_weno_hjb_converges_and_beats_fdm_in_u() {
     let (mut e_mean, mut e_var) = (vec![], vec![]);
     for (nx, nt) in [(100, 25), (200, 50), (400, 100)] {
         let p = lq.problem(nx, nt);
-        let weno = solve(&p, &mut WenoHjb::new(WenoSettings::default()));
+        let weno = solve(&p, &mut WenoHjb::new(WenoSettings::default()).unwrap());
         let fdm = solve(&p, &mut FdmHjb::default());
         let g = p.grid();
         let x: Vec<f64> = (0..g.len()).map(|i| g.point(i)[0]).collect();
@@ -70,7 +70,7 @@ fn manufactured_solution_with_weno_hjb_converges_and_beats_fdm_in_u() {
     let (mut e_u, mut e_m) = (vec![], vec![]);
     for n in [80, 160, 320] {
         let p = mfd.problem(n, n);
-        let weno = solve(&p, &mut WenoHjb::new(WenoSettings::default()));
+        let weno = solve(&p, &mut WenoHjb::new(WenoSettings::default()).unwrap());
         let fdm = solve(&p, &mut FdmHjb::default());
         let err = |sol: &MfgSolution| {
             let (mut a, mut b) = (0.0_f64, 0.0_f64);
@@ -109,7 +109,7 @@ fn separable_2d_lq_game_with_weno_hjb_has_the_exact_u_and_first_order_moments() 
     for nx in [52, 104] {
         let nt = nx / 4;
         let p = lq.problem_2d(nx, nt);
-        let weno = solve(&p, &mut WenoHjb::new(WenoSettings::default()));
+        let weno = solve(&p, &mut WenoHjb::new(WenoSettings::default()).unwrap());
         let fdm = solve(&p, &mut FdmHjb::default());
         let g = p.grid();
         let w = g.weights();

@@ -37,11 +37,11 @@ impl Default for ParticleSettings {
 }
 
 impl ParticleSettings {
-    /// Check the values; the error names the config key.
+    /// Check the values; the error names the field.
     pub fn validate(&self) -> Result<(), ProblemError> {
         if self.particles == 0 {
             return Err(ProblemError::InvalidParameter {
-                field: "fp.particles",
+                field: "particles",
                 value: 0.0,
                 hint: "need at least 1 particle (10^4 to 10^6 is typical)",
             });
@@ -49,7 +49,7 @@ impl ParticleSettings {
         if let Bandwidth::Fixed(h) = self.bandwidth {
             if !(h.is_finite() && h > 0.0) {
                 return Err(ProblemError::InvalidParameter {
-                    field: "fp.bandwidth",
+                    field: "bandwidth",
                     value: h,
                     hint: "a fixed bandwidth must be finite and > 0, or use \"silverman\" or \"scott\"",
                 });
@@ -213,7 +213,7 @@ struct Work {
 ///     .build().unwrap();
 /// let u = Array2::zeros((11, 51));
 /// let mut m = Array2::zeros((11, 51));
-/// let mut fp = ParticleFp::new(ParticleSettings { particles: 10_000, ..Default::default() });
+/// let mut fp = ParticleFp::new(ParticleSettings { particles: 10_000, ..Default::default() }).unwrap();
 /// let stats = fp.solve_into(&p, u.view(), m.view_mut()).unwrap();
 /// assert!(stats.max_mass_drift < 1e-12);
 /// ```
@@ -224,12 +224,13 @@ pub struct ParticleFp {
 }
 
 impl ParticleFp {
-    /// A solver with the given settings (validated by `solve_into`).
-    pub fn new(settings: ParticleSettings) -> Self {
-        Self {
+    /// A solver with the given settings, validated here ([`ParticleSettings::validate`]).
+    pub fn new(settings: ParticleSettings) -> Result<Self, ProblemError> {
+        settings.validate()?;
+        Ok(Self {
             settings,
             work: None,
-        }
+        })
     }
 
     /// The settings.
@@ -321,12 +322,6 @@ impl FpSolver for ParticleFp {
     ) -> Result<FpStats, SolveError> {
         check_shape(problem, u.shape(), "u");
         check_shape(problem, m.shape(), "m");
-        if self.settings.validate().is_err() {
-            return Err(SolveError::Unsupported {
-                solver: "particle FP",
-                what: "invalid particle settings (fp.particles = 0 or a bad fp.bandwidth)",
-            });
-        }
         if problem.forcing().is_some() {
             return Err(SolveError::Unsupported {
                 solver: "particle FP",

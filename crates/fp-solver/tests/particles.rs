@@ -88,6 +88,7 @@ fn run(p: &Problem, settings: ParticleSettings) -> Array2<f64> {
     let u = drift_u(p);
     let mut m = Array2::zeros(u.raw_dim());
     let stats = ParticleFp::new(settings)
+        .unwrap()
         .solve_into(p, u.view(), m.view_mut())
         .unwrap();
     assert!(stats.max_mass_drift < 1e-12);
@@ -139,7 +140,7 @@ fn same_seed_same_output_for_one_and_two_threads_and_across_solves() {
     assert!(m1.iter().zip(&m2).all(|(a, b)| a.to_bits() == b.to_bits()));
     // Common random numbers: solving again (a later Picard iteration) reproduces it exactly.
     let u = drift_u(&p);
-    let mut fp = ParticleFp::new(settings);
+    let mut fp = ParticleFp::new(settings).unwrap();
     let mut a = Array2::zeros(u.raw_dim());
     let mut b = Array2::zeros(u.raw_dim());
     fp.solve_into(&p, u.view(), a.view_mut()).unwrap();
@@ -172,7 +173,8 @@ fn initial_sampling_follows_the_continuous_density() {
     let mut fp = ParticleFp::new(ParticleSettings {
         particles: 100_000,
         ..Default::default()
-    });
+    })
+    .unwrap();
     fp.solve_into(&p, u.view(), m.view_mut()).unwrap();
     let xs = fp.positions();
     let mean = xs.iter().sum::<f64>() / xs.len() as f64;

@@ -50,6 +50,7 @@ fn run(p: &Problem, settings: ParticleSettings) -> Array2<f64> {
     let u = drift_u(p);
     let mut m = Array2::zeros(u.raw_dim());
     ParticleFp::new(settings)
+        .unwrap()
         .solve_into(p, u.view(), m.view_mut())
         .unwrap();
     m
@@ -137,7 +138,8 @@ fn initial_sampling_reproduces_the_moments_of_m0() {
         particles: 200_000,
         bandwidth: fp_solver::Bandwidth::Fixed(0.02),
         ..Default::default()
-    });
+    })
+    .unwrap();
     fp.solve_into(&p, u.view(), m.view_mut()).unwrap();
     let exact = moments(&p, m.row(0).as_slice().unwrap());
     let got = moments(&p, m.row(1).as_slice().unwrap());

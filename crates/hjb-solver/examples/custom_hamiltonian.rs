@@ -95,6 +95,7 @@ fn main() {
             .solve_into(&p, m.view(), u_fdm.view_mut())
             .expect("FDM solve");
         let weno = WenoHjb::new(WenoSettings::default())
+            .unwrap()
             .solve_into(&p, m.view(), u_weno.view_mut())
             .expect("WENO solve");
         let diff = u_fdm

@@ -52,7 +52,7 @@ impl WenoSettings {
     pub fn validate(&self) -> Result<(), ProblemError> {
         if !(self.cfl > 0.0 && self.cfl <= 1.0) {
             return Err(ProblemError::InvalidParameter {
-                field: "hjb.cfl",
+                field: "cfl",
                 value: self.cfl,
                 hint:
                     "TVD-RK3 with HJ-WENO5 is stable for a CFL number in (0, 1]; 0.5 is the default",
@@ -247,7 +247,7 @@ impl HjEvolver {
                 if substeps > self.settings.max_substeps as f64 || !substeps.is_finite() {
                     return Err(SolveError::Unsupported {
                         solver: "weno HJB",
-                        what: "a time level needing more than max_substeps sub-steps (the gradient or the diffusion is too large for this grid: refine nt or use hjb.method = \"fdm\")",
+                        what: "a time level needing more than max_substeps sub-steps (the gradient or the diffusion is too large for this grid: use more time steps or the implicit FDM scheme)",
                     });
                 }
                 let h = if substeps == 1.0 {
@@ -316,7 +316,7 @@ impl HjEvolver {
 /// let p = lq.problem(200, 50);
 /// let m = Array2::<f64>::zeros((51, 201));
 /// let mut u = Array2::<f64>::zeros((51, 201));
-/// WenoHjb::new(WenoSettings::default()).solve_into(&p, m.view(), u.view_mut()).unwrap();
+/// WenoHjb::new(WenoSettings::default()).unwrap().solve_into(&p, m.view(), u.view_mut()).unwrap();
 /// let i = 115; // x = -4 + 115 * 0.04 = 0.6
 /// // u is quadratic in x: WENO5 and the central diffusion reproduce it, RK3 integrates in time.
 /// assert!((u[[0, i]] - lq.u(0.0, 0.6)).abs() < 1e-6);
@@ -338,15 +338,16 @@ pub struct WenoHjb {
 type EvolverKey = (Grid, u64);
 
 impl WenoHjb {
-    /// A solver with the given settings (validated by `solve_into`).
-    pub fn new(settings: WenoSettings) -> Self {
-        Self {
+    /// A solver with the given settings, validated here ([`WenoSettings::validate`]).
+    pub fn new(settings: WenoSettings) -> Result<Self, ProblemError> {
+        settings.validate()?;
+        Ok(Self {
             settings,
             evolver: None,
             key: None,
             f_hi: Vec::new(),
             f_lo: Vec::new(),
-        }
+        })
     }
 
     /// The settings.
@@ -377,12 +378,6 @@ impl HjbSolver for WenoHjb {
             return Err(SolveError::Unsupported {
                 solver: "weno HJB",
                 what: "grids with fewer than 8 points along an axis (the WENO stencils need 7)",
-            });
-        }
-        if self.settings.validate().is_err() {
-            return Err(SolveError::Unsupported {
-                solver: "weno HJB",
-                what: "a CFL number outside (0, 1]",
             });
         }
         let n = grid.len();

@@ -18,9 +18,11 @@ fn separable_lq_value_function_in_2d_matches_the_closed_form_and_the_1d_solver()
     let m1 = Array2::<f64>::zeros((nt + 1, n));
     let mut u1 = Array2::<f64>::zeros((nt + 1, n));
     let stats = WenoHjb::new(WenoSettings::default())
+        .unwrap()
         .solve_into(&p2, m2.view(), u2.view_mut())
         .unwrap();
     WenoHjb::new(WenoSettings::default())
+        .unwrap()
         .solve_into(&p1, m1.view(), u1.view_mut())
         .unwrap();
     assert!(stats.newton_iterations >= nt, "sub-steps {stats:?}");

@@ -533,7 +533,9 @@ impl Config {
                     ));
                 }
             }
-            self.weno_settings()?.validate().map_err(from_problem)?;
+            self.weno_settings()?
+                .validate()
+                .map_err(from_problem(Section::Hjb))?;
         }
         if self.fp.method == FpMethod::Particle {
             self.particle_settings()?;
@@ -568,8 +570,9 @@ impl Config {
             (Some(y), Some(ny), _, _) => Grid::rectangle(g.x, g.nx, y, ny, boundary),
             _ => Grid::line(g.x[0], g.x[1], g.nx, boundary),
         }
-        .map_err(from_problem)?;
-        let time = TimeGrid::new(self.grid.t_final, self.grid.nt).map_err(from_problem)?;
+        .map_err(from_problem(Section::Problem))?;
+        let time = TimeGrid::new(self.grid.t_final, self.grid.nt)
+            .map_err(from_problem(Section::Problem))?;
         let vars = &["x", "y", "z"][..grid.dim()];
         let parse = |key: &'static str, text: &ExprText| {
             Expr::parse(&text.0, vars).map_err(|e| invalid(key, format!("'{}': {e}", text.0)))
@@ -599,7 +602,7 @@ impl Config {
             .terminal_cost_fn(|x| terminal.eval(x))
             .initial_density_fn(|x| initial.eval(x))
             .build()
-            .map_err(from_problem)
+            .map_err(from_problem(Section::Problem))
     }
 
     /// The WENO settings (for the `weno*` methods).
@@ -618,7 +621,7 @@ impl Config {
             cfl: self.hjb.cfl,
             ..Default::default()
         };
-        s.validate().map_err(from_problem)?;
+        s.validate().map_err(from_problem(Section::Hjb))?;
         Ok(s)
     }
 
@@ -649,7 +652,7 @@ impl Config {
             seed: self.fp.seed,
             bandwidth,
         };
-        s.validate().map_err(from_problem)?;
+        s.validate().map_err(from_problem(Section::Fp))?;
         Ok(s)
     }
 
@@ -670,7 +673,7 @@ impl Config {
     /// The validated iteration settings.
     pub fn settings(&self) -> Result<IterationSettings, CliError> {
         let s = self.iteration.settings();
-        s.validate().map_err(from_problem)?;
+        s.validate().map_err(from_problem(Section::Iteration))?;
         Ok(s)
     }
 
@@ -688,18 +691,56 @@ fn serde_name<T: Serialize>(v: &T) -> String {
 }
 
 /// Map a core validation error to a config error naming the key.
-fn from_problem(e: ProblemError) -> CliError {
-    let key = match &e {
-        ProblemError::InvalidParameter { field, .. } => (*field).to_owned(),
-        ProblemError::NonFiniteData { field, .. } | ProblemError::Length { field, .. } => {
-            (*field).to_owned()
+/// Where the parameters of a library call live in the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Section {
+    /// The grid and the model (`[grid]`, `[model]`).
+    Problem,
+    /// `[iteration]`.
+    Iteration,
+    /// `[hjb]`.
+    Hjb,
+    /// `[fp]`.
+    Fp,
+}
+
+/// The config key of a parameter the libraries name in a [`ProblemError`]: the libraries speak
+/// of parameters (`sigma`, axis 1's `intervals`), the command line of keys (`model.sigma`,
+/// `grid.ny`).
+pub(crate) fn config_key(section: Section, e: &ProblemError) -> String {
+    const AXES: [&str; 3] = ["x", "y", "z"];
+    match e {
+        ProblemError::InvalidAxis {
+            axis, parameter, ..
+        } => {
+            let name = AXES[(*axis).min(2)];
+            if *parameter == "intervals" {
+                format!("grid.n{name}")
+            } else {
+                format!("grid.{name}")
+            }
         }
+        ProblemError::InvalidParameter { field, .. }
+        | ProblemError::NonFiniteData { field, .. }
+        | ProblemError::Length { field, .. } => match (section, *field) {
+            (Section::Problem, "t_final" | "nt") => format!("grid.{field}"),
+            (Section::Problem, "coupling strength") => "model.coupling_strength".into(),
+            (Section::Problem, "coupling exponent") => "model.coupling_power".into(),
+            (Section::Problem, other) => format!("model.{other}"),
+            (Section::Iteration, other) => format!("iteration.{other}"),
+            (Section::Hjb, other) => format!("hjb.{other}"),
+            (Section::Fp, other) => format!("fp.{other}"),
+        },
         ProblemError::NegativeDensity { .. } | ProblemError::ZeroMass => {
-            "model.initial_density".to_owned()
+            "model.initial_density".into()
         }
-        _ => "config".to_owned(),
-    };
-    invalid(key, e.to_string())
+        _ => "config".into(),
+    }
+}
+
+/// A library error as a config error naming the key.
+pub(crate) fn from_problem(section: Section) -> impl Fn(ProblemError) -> CliError {
+    move |e| invalid(config_key(section, &e), e.to_string())
 }
 
 #[cfg(test)]

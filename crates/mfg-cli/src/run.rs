@@ -12,7 +12,7 @@ use mfg_core::{
     FixedPointIterator, FpSolver, HjbSolver, IterationRecord, MfgError, MfgSolution, Problem,
 };
 
-use crate::config::{self, Config, FpMethod, HjbMethod};
+use crate::config::{self, from_problem, Config, FpMethod, HjbMethod, Section};
 use crate::error::CliError;
 use crate::output::{self, Staged};
 
@@ -86,7 +86,7 @@ pub fn solve_with(
         ),
         _ => {
             let w = config.weno_settings()?;
-            let solver = WenoHjb::new(w);
+            let solver = WenoHjb::new(w).map_err(from_problem(Section::Hjb))?;
             let summary = json!({
                 "method": solver.name(),
                 "scheme": "HJ-WENO5 (Jiang-Peng) + central diffusion + TVD-RK3 sub-steps",
@@ -108,7 +108,7 @@ pub fn solve_with(
         FpMethod::Particle => {
             let s = config.particle_settings()?;
             (
-                Box::new(ParticleFp::new(s)),
+                Box::new(ParticleFp::new(s).map_err(from_problem(Section::Fp))?),
                 json!({
                     "method": "particle",
                     "scheme": "Euler-Maruyama particles, linear binning + reflected Gaussian KDE",

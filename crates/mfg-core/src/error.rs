@@ -1,7 +1,8 @@
 //! Error types of the core crate.
 //!
 //! Two families: [`ProblemError`] for input a user can get wrong when building a grid or a
-//! problem (it names the field and what to change), and [`SolveError`] for a numerical
+//! problem (it names the parameter, as this library spells it, and what to change; the command
+//! line maps parameters to its config keys), and [`SolveError`] for a numerical
 //! breakdown inside a solver (it names the time level and, where known, the grid index).
 //! The coupling iteration wraps a [`SolveError`] in [`MfgError::Iteration`] with the Picard
 //! iteration it happened in.
@@ -15,8 +16,20 @@ pub enum ProblemError {
     /// A scalar parameter is out of range or not finite.
     #[error("invalid {field} = {value}: {hint}")]
     InvalidParameter {
-        /// The parameter, spelled as in the config file (`grid.nx`, `model.sigma`, ...).
+        /// The parameter, as the library names it (`sigma`, `tolerance`, `particles`, ...).
         field: &'static str,
+        /// The value given.
+        value: f64,
+        /// What a valid value looks like.
+        hint: &'static str,
+    },
+    /// An axis of a grid is out of range.
+    #[error("invalid {parameter} = {value} of axis {axis}: {hint}")]
+    InvalidAxis {
+        /// The axis (0 is x, 1 is y, 2 is z).
+        axis: usize,
+        /// `bounds` (the value is the length `hi − lo`) or `intervals`.
+        parameter: &'static str,
         /// The value given.
         value: f64,
         /// What a valid value looks like.
@@ -33,7 +46,7 @@ pub enum ProblemError {
         value: f64,
     },
     /// The initial density is negative somewhere.
-    #[error("model.initial_density is negative ({value}) at x = {point:?}: a density must be >= 0 everywhere")]
+    #[error("the initial density is negative ({value}) at x = {point:?}: a density must be >= 0 everywhere")]
     NegativeDensity {
         /// Coordinates of the first offending grid point.
         point: Vec<f64>,
@@ -41,7 +54,7 @@ pub enum ProblemError {
         value: f64,
     },
     /// The initial density integrates to zero (or less).
-    #[error("model.initial_density has zero mass on the grid: make it positive somewhere inside the domain")]
+    #[error("the initial density has zero mass on the grid: make it positive somewhere inside the domain")]
     ZeroMass,
     /// An array handed in has the wrong length.
     #[error("{field} has {got} values but the grid has {expected} points")]
@@ -52,12 +65,6 @@ pub enum ProblemError {
         got: usize,
         /// The number of grid points.
         expected: usize,
-    },
-    /// A feature that is not available for this kind of grid yet.
-    #[error("{what} is not supported yet")]
-    Unsupported {
-        /// What was asked for.
-        what: &'static str,
     },
 }
 
@@ -76,7 +83,7 @@ pub enum SolveError {
         index: usize,
     },
     /// Newton's method did not reach its tolerance.
-    #[error("Newton did not converge at time level {time_level} after {iterations} iterations (residual {last_update:e}): reduce grid.nt's time step or the coupling strength")]
+    #[error("Newton did not converge at time level {time_level} after {iterations} iterations (residual {last_update:e}): reduce the time step or the coupling strength")]
     NewtonFailed {
         /// The time level being computed.
         time_level: usize,
@@ -130,7 +137,7 @@ pub enum MfgError {
         source: SolveError,
     },
     /// The residual became non-finite or exploded.
-    #[error("the coupling iteration diverged at iteration {iteration} (residual_u = {residual_u:e}, residual_m = {residual_m:e}): increase damping stability by lowering iteration.damping")]
+    #[error("the coupling iteration diverged at iteration {iteration} (residual_u = {residual_u:e}, residual_m = {residual_m:e}): lower the damping")]
     Diverged {
         /// The Picard iteration (1-based).
         iteration: usize,

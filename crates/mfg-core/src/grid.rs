@@ -40,23 +40,18 @@ pub struct Axis {
 }
 
 impl Axis {
-    /// An axis over `[lo, hi]` with `intervals` intervals.
-    ///
-    /// `field` names the config key in errors (`grid.nx`, `grid.ny`).
+    /// An axis over `[lo, hi]` with `intervals` intervals. Its errors say axis 0; the grid
+    /// constructors put in the axis they build.
     pub fn new(
         lo: f64,
         hi: f64,
         intervals: usize,
         boundary: Boundary,
-        field: &'static str,
     ) -> Result<Self, ProblemError> {
         if !(lo.is_finite() && hi.is_finite() && hi > lo) {
-            return Err(ProblemError::InvalidParameter {
-                field: if field == "grid.ny" {
-                    "grid.y"
-                } else {
-                    "grid.x"
-                },
+            return Err(ProblemError::InvalidAxis {
+                axis: 0,
+                parameter: "bounds",
                 value: hi - lo,
                 hint: "bounds must be finite with lower < upper",
             });
@@ -66,8 +61,9 @@ impl Axis {
             Boundary::Periodic => 3,
         };
         if intervals < min {
-            return Err(ProblemError::InvalidParameter {
-                field,
+            return Err(ProblemError::InvalidAxis {
+                axis: 0,
+                parameter: "intervals",
                 value: intervals as f64,
                 hint: "need at least 2 intervals (3 when periodic)",
             });
@@ -215,9 +211,7 @@ impl Line {
 impl Grid {
     /// A one-dimensional grid on `[lo, hi]` with `nx` intervals.
     pub fn line(lo: f64, hi: f64, nx: usize, boundary: Boundary) -> Result<Self, ProblemError> {
-        Ok(Self::from_axes(vec![Axis::new(
-            lo, hi, nx, boundary, "grid.nx",
-        )?]))
+        Ok(Self::from_axes(vec![axis(0, [lo, hi], nx, boundary)?]))
     }
 
     /// A two-dimensional grid on `[x0, x1] × [y0, y1]`.
@@ -229,8 +223,8 @@ impl Grid {
         boundary: Boundary,
     ) -> Result<Self, ProblemError> {
         Ok(Self::from_axes(vec![
-            Axis::new(x[0], x[1], nx, boundary, "grid.nx")?,
-            Axis::new(y[0], y[1], ny, boundary, "grid.ny")?,
+            axis(0, x, nx, boundary)?,
+            axis(1, y, ny, boundary)?,
         ]))
     }
 
@@ -245,9 +239,9 @@ impl Grid {
         boundary: Boundary,
     ) -> Result<Self, ProblemError> {
         Ok(Self::from_axes(vec![
-            Axis::new(x[0], x[1], nx, boundary, "grid.nx")?,
-            Axis::new(y[0], y[1], ny, boundary, "grid.ny")?,
-            Axis::new(z[0], z[1], nz, boundary, "grid.nz")?,
+            axis(0, x, nx, boundary)?,
+            axis(1, y, ny, boundary)?,
+            axis(2, z, nz, boundary)?,
         ]))
     }
 
@@ -424,6 +418,24 @@ impl Grid {
     }
 }
 
+/// Axis `d` of a grid, its errors naming `d`.
+fn axis(d: usize, [lo, hi]: [f64; 2], n: usize, boundary: Boundary) -> Result<Axis, ProblemError> {
+    Axis::new(lo, hi, n, boundary).map_err(|e| match e {
+        ProblemError::InvalidAxis {
+            parameter,
+            value,
+            hint,
+            ..
+        } => ProblemError::InvalidAxis {
+            axis: d,
+            parameter,
+            value,
+            hint,
+        },
+        other => other,
+    })
+}
+
 /// Uniform time grid: `nt` intervals on `[0, t_final]`, levels `t_k = k dt`, `k = 0..=nt`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimeGrid {
@@ -436,14 +448,14 @@ impl TimeGrid {
     pub fn new(t_final: f64, nt: usize) -> Result<Self, ProblemError> {
         if !(t_final.is_finite() && t_final > 0.0) {
             return Err(ProblemError::InvalidParameter {
-                field: "grid.t_final",
+                field: "t_final",
                 value: t_final,
                 hint: "the horizon must be finite and > 0",
             });
         }
         if nt < 1 {
             return Err(ProblemError::InvalidParameter {
-                field: "grid.nt",
+                field: "nt",
                 value: nt as f64,
                 hint: "need at least 1 time interval",
             });
@@ -574,10 +586,21 @@ mod tests {
     }
 
     #[test]
-    fn too_few_intervals_is_an_error_naming_the_key() {
+    fn too_few_intervals_is_an_error_naming_the_parameter_and_axis() {
         let e = Grid::line(0.0, 1.0, 1, Boundary::NoFlux).unwrap_err();
-        assert!(e.to_string().contains("grid.nx"), "{e}");
+        assert!(e.to_string().contains("intervals = 1 of axis 0"), "{e}");
+        let e = Grid::cuboid(
+            [0.0, 1.0],
+            4,
+            [0.0, 1.0],
+            4,
+            [1.0, 0.0],
+            4,
+            Boundary::NoFlux,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("bounds = -1 of axis 2"), "{e}");
         let e = TimeGrid::new(1.0, 0).unwrap_err();
-        assert!(e.to_string().contains("grid.nt"), "{e}");
+        assert!(e.to_string().contains("nt"), "{e}");
     }
 }

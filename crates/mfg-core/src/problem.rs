@@ -174,7 +174,7 @@ impl RunningCost for Coupling {
             Coupling::Power { strength, exponent } => {
                 if !(exponent.is_finite() && exponent > 0.0) {
                     return Err(ProblemError::InvalidParameter {
-                        field: "model.coupling_power",
+                        field: "coupling exponent",
                         value: exponent,
                         hint: "the exponent p must be finite and > 0",
                     });
@@ -184,7 +184,7 @@ impl RunningCost for Coupling {
         };
         if !strength.is_finite() {
             return Err(ProblemError::InvalidParameter {
-                field: "model.coupling_strength",
+                field: "coupling strength",
                 value: strength,
                 hint: "must be a finite number",
             });
@@ -411,7 +411,7 @@ impl ProblemBuilder {
         let n = self.grid.len();
         if !(self.sigma.is_finite() && self.sigma >= 0.0) {
             return Err(ProblemError::InvalidParameter {
-                field: "model.sigma",
+                field: "sigma",
                 value: self.sigma,
                 hint: "sigma must be finite and >= 0",
             });
@@ -419,7 +419,7 @@ impl ProblemBuilder {
         if let Some(lambda) = self.control_cost {
             if !(lambda.is_finite() && lambda > 0.0) {
                 return Err(ProblemError::InvalidParameter {
-                    field: "model.control_cost",
+                    field: "control_cost",
                     value: lambda,
                     hint: "the control cost lambda must be finite and > 0",
                 });
@@ -427,9 +427,9 @@ impl ProblemBuilder {
         }
         self.coupling.validate()?;
         for (field, v) in [
-            ("model.potential", &self.potential),
-            ("model.terminal_cost", &self.terminal_cost),
-            ("model.initial_density", &self.initial_density),
+            ("potential", &self.potential),
+            ("terminal_cost", &self.terminal_cost),
+            ("initial_density", &self.initial_density),
         ] {
             if v.len() != n {
                 return Err(ProblemError::Length {
@@ -460,7 +460,7 @@ impl ProblemBuilder {
         m0.iter_mut().for_each(|v| *v /= mass);
         if let Some(fc) = &self.forcing {
             let shape = [self.time.levels(), n];
-            for (field, a) in [("forcing.hjb", &fc.hjb), ("forcing.fp", &fc.fp)] {
+            for (field, a) in [("hjb forcing", &fc.hjb), ("fp forcing", &fc.fp)] {
                 if a.shape() != shape {
                     return Err(ProblemError::Length {
                         field,
@@ -539,9 +539,9 @@ mod tests {
     #[test]
     fn bad_values_name_their_field() {
         let e = builder().sigma(-1.0).build().unwrap_err();
-        assert!(e.to_string().contains("model.sigma"), "{e}");
+        assert!(e.to_string().contains("sigma"), "{e}");
         let e = builder().control_cost(0.0).build().unwrap_err();
-        assert!(e.to_string().contains("model.control_cost"), "{e}");
+        assert!(e.to_string().contains("control_cost"), "{e}");
         let e = builder()
             .initial_density_fn(|x| x[0] - 0.5)
             .build()
@@ -553,7 +553,7 @@ mod tests {
             .potential_fn(|x| 1.0 / (x[0] - 0.5))
             .build()
             .unwrap_err();
-        assert!(e.to_string().contains("model.potential"), "{e}");
+        assert!(e.to_string().contains("potential"), "{e}");
         let e = builder()
             .coupling(Coupling::Power {
                 strength: 1.0,
@@ -561,7 +561,7 @@ mod tests {
             })
             .build()
             .unwrap_err();
-        assert!(e.to_string().contains("model.coupling_power"), "{e}");
+        assert!(e.to_string().contains("coupling exponent"), "{e}");
     }
 
     #[test]

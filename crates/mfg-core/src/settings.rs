@@ -73,46 +73,46 @@ impl Default for IterationSettings {
 }
 
 impl IterationSettings {
-    /// Check every value; the error names the config key.
+    /// Check every value; the error names the field.
     pub fn validate(&self) -> Result<(), ProblemError> {
         if self.max_iterations < 1 {
             return Err(ProblemError::InvalidParameter {
-                field: "iteration.max_iterations",
+                field: "max_iterations",
                 value: 0.0,
                 hint: "need at least 1 iteration",
             });
         }
         if !(self.tolerance.is_finite() && self.tolerance > 0.0) {
             return Err(ProblemError::InvalidParameter {
-                field: "iteration.tolerance",
+                field: "tolerance",
                 value: self.tolerance,
                 hint: "must be finite and > 0 (for example 1e-8)",
             });
         }
         if !(self.damping > 0.0 && self.damping <= 1.0) {
             return Err(ProblemError::InvalidParameter {
-                field: "iteration.damping",
+                field: "damping",
                 value: self.damping,
                 hint: "must be in (0, 1]; 0.5 is a safe start, 1 is undamped Picard",
             });
         }
         if self.anderson_depth > 50 {
             return Err(ProblemError::InvalidParameter {
-                field: "iteration.anderson_depth",
+                field: "anderson_depth",
                 value: self.anderson_depth as f64,
                 hint: "use a depth from 0 (off) to 50; 5 is a good start",
             });
         }
         if !(self.anderson_safeguard_growth.is_finite() && self.anderson_safeguard_growth >= 1.0) {
             return Err(ProblemError::InvalidParameter {
-                field: "iteration.anderson_safeguard_growth",
+                field: "anderson_safeguard_growth",
                 value: self.anderson_safeguard_growth,
                 hint: "must be finite and >= 1",
             });
         }
         if !(self.anderson_regularization.is_finite() && self.anderson_regularization >= 0.0) {
             return Err(ProblemError::InvalidParameter {
-                field: "iteration.anderson_regularization",
+                field: "anderson_regularization",
                 value: self.anderson_regularization,
                 hint: "must be finite and >= 0 (for example 1e-12)",
             });
@@ -120,7 +120,7 @@ impl IterationSettings {
         if let Some(t) = self.time_limit_s {
             if !(t.is_finite() && t > 0.0) {
                 return Err(ProblemError::InvalidParameter {
-                    field: "iteration.time_limit_s",
+                    field: "time_limit_s",
                     value: t,
                     hint: "must be finite and > 0 seconds",
                 });
@@ -128,14 +128,14 @@ impl IterationSettings {
         }
         if !(self.divergence_threshold.is_finite() && self.divergence_threshold > 1.0) {
             return Err(ProblemError::InvalidParameter {
-                field: "iteration.divergence_threshold",
+                field: "divergence_threshold",
                 value: self.divergence_threshold,
                 hint: "must be finite and > 1",
             });
         }
         if !(self.inner_accuracy.is_finite() && (0.0..1.0).contains(&self.inner_accuracy)) {
             return Err(ProblemError::InvalidParameter {
-                field: "iteration.inner_accuracy",
+                field: "inner_accuracy",
                 value: self.inner_accuracy,
                 hint: "must be in [0, 1): 1e-3 asks inner solves for 0.1 % of the current residual, 0 disables",
             });

@@ -129,7 +129,7 @@ impl LqGaussian {
     pub fn problem_in(&self, dim: usize, nx: usize, nt: usize) -> Problem {
         let [a, b] = self.domain;
         let axes = (0..dim)
-            .map(|_| Axis::new(a, b, nx, Boundary::NoFlux, "grid.nx").expect("valid LQ axis"))
+            .map(|_| Axis::new(a, b, nx, Boundary::NoFlux).expect("valid LQ axis"))
             .collect();
         let s = *self;
         let square = move |p: &[f64], centre: f64| -> f64 {
