@@ -6,7 +6,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use mfg_core::solver::check_shape;
 use mfg_core::sparse::Preconditioner;
 use mfg_core::upwind::UpwindOperator;
-use mfg_core::{FpSolver, FpStats, Problem, SolveError};
+use mfg_core::{backend_name, Description, FpSolver, FpStats, Grid, Problem, Setting, SolveError};
 
 /// Relative residual of the iterative linear solves (2D, 3D), unless the coupling iteration
 /// asks for less.
@@ -125,6 +125,15 @@ impl FdmFp {
 impl FpSolver for FdmFp {
     fn name(&self) -> &'static str {
         "fdm"
+    }
+
+    fn describe(&self, grid: &Grid) -> Description {
+        let linear = backend_name(grid, self.preconditioner);
+        Description {
+            method: "fdm",
+            scheme: format!("implicit Euler, transpose of the linearised HJB operator, {linear}"),
+            settings: vec![("linear_solver", Setting::Text(linear.into()))],
+        }
     }
 
     /// With an iterative backend (2D, 3D) the BiCGSTAB solves stop at a relative residual of

@@ -7,7 +7,10 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 use mfg_core::solver::check_shape;
-use mfg_core::{Axis, Boundary, FpSolver, FpStats, Grid, Problem, ProblemError, SolveError};
+use mfg_core::{
+    Axis, Boundary, Description, FpSolver, FpStats, Grid, Problem, ProblemError, Setting,
+    SolveError,
+};
 
 use crate::kde::{cell, iqr_of_masses, Bandwidth, GridKde};
 
@@ -312,6 +315,27 @@ fn step_chunk<const D: usize>(
 impl FpSolver for ParticleFp {
     fn name(&self) -> &'static str {
         "particle"
+    }
+
+    fn describe(&self, _grid: &Grid) -> Description {
+        let s = &self.settings;
+        Description {
+            method: "particle",
+            scheme: "Euler-Maruyama particles, multilinear binning + reflected Gaussian KDE".into(),
+            settings: vec![
+                ("particles", Setting::Integer(s.particles as i64)),
+                ("seed", Setting::Integer(s.seed as i64)),
+                (
+                    "bandwidth",
+                    match s.bandwidth {
+                        Bandwidth::Silverman => Setting::Text("silverman".into()),
+                        Bandwidth::Scott => Setting::Text("scott".into()),
+                        Bandwidth::Fixed(h) => Setting::Real(h),
+                    },
+                ),
+                ("common_random_numbers", Setting::Flag(true)),
+            ],
+        }
     }
 
     fn solve_into(

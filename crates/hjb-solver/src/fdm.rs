@@ -7,7 +7,9 @@ use tracing::trace;
 use mfg_core::solver::check_shape;
 use mfg_core::sparse::Preconditioner;
 use mfg_core::upwind::{apply_laplacian, UpwindOperator};
-use mfg_core::{HjbSolver, HjbStats, Problem, SolveError};
+use mfg_core::{
+    backend_name, Description, Grid, HjbSolver, HjbStats, Problem, Setting, SolveError,
+};
 
 /// Newton settings of [`FdmHjb`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -191,6 +193,25 @@ impl FdmHjb {
 impl HjbSolver for FdmHjb {
     fn name(&self) -> &'static str {
         "fdm"
+    }
+
+    fn describe(&self, grid: &Grid) -> Description {
+        let linear = backend_name(grid, self.preconditioner);
+        Description {
+            method: "fdm",
+            scheme: format!(
+                "implicit Euler, upwind Hamiltonian (Achdou-Capuzzo-Dolcetta), {}Newton + {linear}",
+                if grid.dim() == 1 { "" } else { "inexact " }
+            ),
+            settings: vec![
+                ("newton_tolerance", Setting::Real(self.settings.tolerance)),
+                (
+                    "newton_max_iterations",
+                    Setting::Integer(self.settings.max_iterations as i64),
+                ),
+                ("linear_solver", Setting::Text(linear.into())),
+            ],
+        }
     }
 
     /// With an iterative backend (2D, 3D) Newton stops at `max(tolerance, relative)` (its

@@ -6,7 +6,8 @@ use tracing::trace;
 
 use mfg_core::solver::check_shape;
 use mfg_core::{
-    Boundary, Grid, Hamiltonian, HjbSolver, HjbStats, Problem, ProblemError, SolveError, MAX_DIM,
+    Boundary, Description, Grid, Hamiltonian, HjbSolver, HjbStats, Problem, ProblemError, Setting,
+    SolveError, MAX_DIM,
 };
 use weno_kernels::{Ghosts, HjWeno, Weights};
 
@@ -362,6 +363,28 @@ impl HjbSolver for WenoHjb {
             Weights::Js => "weno5",
             Weights::Z => "weno-z",
             Weights::M => "weno-m",
+        }
+    }
+
+    fn describe(&self, _grid: &Grid) -> Description {
+        let s = &self.settings;
+        Description {
+            method: self.name(),
+            scheme: "HJ-WENO5 (Jiang-Peng) + central diffusion + TVD-RK3 sub-steps".into(),
+            settings: vec![
+                ("weights", Setting::Text(s.weights.name().into())),
+                (
+                    "hamiltonian",
+                    Setting::Text(
+                        match s.hamiltonian {
+                            NumericalHamiltonian::Godunov => "godunov",
+                            NumericalHamiltonian::LaxFriedrichs => "lax-friedrichs",
+                        }
+                        .into(),
+                    ),
+                ),
+                ("cfl", Setting::Real(s.cfl)),
+            ],
         }
     }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use mfg_core::expr::Expr;
+use crate::expr::Expr;
 use mfg_core::{Boundary, Coupling, Grid, IterationSettings, Problem, ProblemError, TimeGrid};
 
 use crate::error::CliError;

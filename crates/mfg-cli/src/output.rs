@@ -45,11 +45,6 @@ impl Staged {
         Ok(())
     }
 
-    /// Stage a 2D array as `.npy` (float64, C order).
-    pub fn npy2(&mut self, name: &str, a: &Array2<f64>) -> Result<(), CliError> {
-        self.write_with(name, |w| a.write_npy(w).map_err(std::io::Error::other))
-    }
-
     /// Stage the `(levels, n_space)` array `a` as `.npy` with the given shape (the product of
     /// `shape` must be `a.len()`; the data are C-ordered as they are).
     pub fn npy_shaped(

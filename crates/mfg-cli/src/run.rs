@@ -9,7 +9,8 @@ use serde_json::json;
 use fp_solver::{FdmFp, ParticleFp};
 use hjb_solver::{FdmHjb, NewtonSettings, WenoHjb};
 use mfg_core::{
-    FixedPointIterator, FpSolver, HjbSolver, IterationRecord, MfgError, MfgSolution, Problem,
+    Description, FixedPointIterator, FpSolver, HjbSolver, IterationRecord, MfgError, MfgSolution,
+    Problem, Setting,
 };
 
 use crate::config::{self, from_problem, Config, FpMethod, HjbMethod, Section};
@@ -69,57 +70,18 @@ pub fn solve_with(
     };
     on_start(settings.max_iterations);
     output::check_writable(&opts.out)?;
-    let newton = NewtonSettings::default();
-    let (mut hjb, hjb_summary): (Box<dyn HjbSolver>, serde_json::Value) = match config.hjb.method {
-        HjbMethod::Fdm => (
-            Box::new(FdmHjb::new(newton)),
-            json!({
-                "method": "fdm",
-                "scheme": if problem.grid().dim() == 1 {
-                    "implicit Euler, upwind Hamiltonian (Achdou-Capuzzo-Dolcetta), Newton + Thomas"
-                } else {
-                    "implicit Euler, upwind Hamiltonian (Achdou-Capuzzo-Dolcetta), inexact Newton + BiCGSTAB (ADI line solves with no-flux walls, ILU(0) when periodic)"
-                },
-                "newton_tolerance": newton.tolerance,
-                "newton_max_iterations": newton.max_iterations,
-            }),
-        ),
-        _ => {
-            let w = config.weno_settings()?;
-            let solver = WenoHjb::new(w).map_err(from_problem(Section::Hjb))?;
-            let summary = json!({
-                "method": solver.name(),
-                "scheme": "HJ-WENO5 (Jiang-Peng) + central diffusion + TVD-RK3 sub-steps",
-                "weights": w.weights.name(),
-                "hamiltonian": config.hjb.hamiltonian,
-                "cfl": w.cfl,
-            });
-            (Box::new(solver), summary)
-        }
+    let mut hjb: Box<dyn HjbSolver> = match config.hjb.method {
+        HjbMethod::Fdm => Box::new(FdmHjb::new(NewtonSettings::default())),
+        _ => Box::new(WenoHjb::new(config.weno_settings()?).map_err(from_problem(Section::Hjb))?),
     };
-    let (mut fp, fp_summary): (Box<dyn FpSolver>, serde_json::Value) = match config.fp.method {
-        FpMethod::Fdm => (
-            Box::new(FdmFp::new()),
-            json!({
-                "method": "fdm",
-                "scheme": "implicit Euler, transpose of the linearised HJB operator",
-            }),
+    let mut fp: Box<dyn FpSolver> = match config.fp.method {
+        FpMethod::Fdm => Box::new(FdmFp::new()),
+        FpMethod::Particle => Box::new(
+            ParticleFp::new(config.particle_settings()?).map_err(from_problem(Section::Fp))?,
         ),
-        FpMethod::Particle => {
-            let s = config.particle_settings()?;
-            (
-                Box::new(ParticleFp::new(s).map_err(from_problem(Section::Fp))?),
-                json!({
-                    "method": "particle",
-                    "scheme": "Euler-Maruyama particles, linear binning + reflected Gaussian KDE",
-                    "particles": s.particles,
-                    "seed": s.seed,
-                    "bandwidth": config.fp.bandwidth,
-                    "common_random_numbers": true,
-                }),
-            )
-        }
     };
+    let hjb_summary = describe(hjb.describe(problem.grid()));
+    let fp_summary = describe(fp.describe(problem.grid()));
     let setup_s = start.elapsed().as_secs_f64();
     tracing::info!(%problem, "solving");
     let iterator = FixedPointIterator::new(settings);
@@ -279,4 +241,22 @@ fn write_results(
     )?;
     staged.text("config.toml", &config.to_toml())?;
     staged.commit()
+}
+
+/// A solver's self-description as the JSON object of `summary.json`'s `solver.hjb` / `solver.fp`.
+fn describe(d: Description) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    object.insert("method".into(), d.method.into());
+    object.insert("scheme".into(), d.scheme.into());
+    for (name, value) in d.settings {
+        let v = match value {
+            Setting::Integer(i) => i.into(),
+            Setting::Real(x) => x.into(),
+            Setting::Flag(b) => b.into(),
+            Setting::Text(t) => t.into(),
+            _ => serde_json::Value::Null,
+        };
+        object.insert(name.into(), v);
+    }
+    serde_json::Value::Object(object)
 }

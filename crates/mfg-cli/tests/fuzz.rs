@@ -3,8 +3,8 @@
 //! an `ExprError` with a position).
 
 use mfg_cli::config::{resolve_text, Config};
+use mfg_cli::expr::Expr;
 use mfg_cli::CliError;
-use mfg_core::expr::Expr;
 
 /// xorshift64*: deterministic, no dependency.
 struct Gen(u64);

@@ -107,11 +107,6 @@ impl Anderson {
         self.weights.is_empty()
     }
 
-    /// Number of difference columns in use.
-    pub fn history(&self) -> usize {
-        self.count
-    }
-
     /// Forget the history (the next step is damped).
     pub fn reset(&mut self) {
         self.count = 0;
@@ -397,7 +392,7 @@ mod tests {
         let kind = mixer.step(&[1.0, 1.0], &[2.0, 2.0], 0.5, &mut out);
         assert_eq!(kind, StepKind::Damped);
         assert_eq!(out, [1.5, 1.5]);
-        assert_eq!(mixer.history(), 0);
+        assert_eq!(mixer.count, 0);
     }
 
     /// A piecewise-linear scalar map whose linear model on x ≥ 0 extrapolates far past the

@@ -35,6 +35,23 @@ pub trait LinearBackend: fmt::Debug + Send {
     fn solve(&mut self, b: &[f64], x: &mut [f64], tol: f64) -> LinearSolve;
 }
 
+/// The name of the backend [`backend_for`] picks for `grid`.
+pub fn backend_name(grid: &Grid, preconditioner: Option<Preconditioner>) -> &'static str {
+    if grid.dim() == 1 {
+        "thomas"
+    } else {
+        krylov_name(preconditioner.unwrap_or_else(|| Preconditioner::for_grid(grid)))
+    }
+}
+
+fn krylov_name(pc: Preconditioner) -> &'static str {
+    match pc {
+        Preconditioner::Jacobi => "bicgstab+jacobi",
+        Preconditioner::Ilu0 => "bicgstab+ilu0",
+        Preconditioner::Adi => "bicgstab+adi",
+    }
+}
+
 /// The backend for `grid`: [`TridiagonalBackend`] in one dimension, else [`KrylovBackend`]
 /// with `preconditioner` (default [`Preconditioner::for_grid`]) and at most `max_iterations`
 /// iterations per solve.
@@ -143,11 +160,7 @@ impl KrylovBackend {
 
 impl LinearBackend for KrylovBackend {
     fn name(&self) -> &'static str {
-        match self.solver.preconditioner() {
-            Preconditioner::Jacobi => "bicgstab+jacobi",
-            Preconditioner::Ilu0 => "bicgstab+ilu0",
-            Preconditioner::Adi => "bicgstab+adi",
-        }
+        krylov_name(self.solver.preconditioner())
     }
 
     fn is_direct(&self) -> bool {

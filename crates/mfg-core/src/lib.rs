@@ -37,7 +37,6 @@
 pub mod anderson;
 pub mod backend;
 pub mod error;
-pub mod expr;
 pub mod grid;
 pub mod hamiltonian;
 pub mod linalg;
@@ -51,7 +50,7 @@ pub mod test_problems;
 pub mod upwind;
 
 pub use anderson::{Anderson, Safeguard, StepKind};
-pub use backend::{backend_for, LinearBackend};
+pub use backend::{backend_for, backend_name, LinearBackend};
 pub use error::{MfgError, ProblemError, SolveError};
 pub use grid::{Axis, Boundary, Grid, Line, TimeGrid, MAX_DIM};
 pub use hamiltonian::{Hamiltonian, Quadratic};
@@ -59,4 +58,4 @@ pub use picard::FixedPointIterator;
 pub use problem::{Coupling, Forcing, Problem, ProblemBuilder, RunningCost, LOG_DENSITY_FLOOR};
 pub use settings::{AndersonTarget, IterationSettings};
 pub use solution::{IterationRecord, MfgSolution, TerminationReason, Timings};
-pub use solver::{FpSolver, FpStats, HjbSolver, HjbStats};
+pub use solver::{Description, FpSolver, FpStats, HjbSolver, HjbStats, Setting};

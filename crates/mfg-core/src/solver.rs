@@ -3,7 +3,34 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::error::SolveError;
+use crate::grid::Grid;
 use crate::problem::Problem;
+
+/// One setting in a solver's self-description.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Setting {
+    /// A whole number.
+    Integer(i64),
+    /// A real number.
+    Real(f64),
+    /// A flag.
+    Flag(bool),
+    /// A name or a phrase.
+    Text(String),
+}
+
+/// What a solver is, for reports (`summary.json`): its method name, the scheme in words, and
+/// its settings by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Description {
+    /// The method's short name (`fdm`, `weno5`, `particle`).
+    pub method: &'static str,
+    /// The scheme in words.
+    pub scheme: String,
+    /// The settings, by name.
+    pub settings: Vec<(&'static str, Setting)>,
+}
 
 /// What an HJB solve did.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -33,6 +60,16 @@ pub trait HjbSolver: Send {
     /// A short name (`fdm`, `weno5`, ...).
     fn name(&self) -> &'static str;
 
+    /// What the solver does on `grid` (the linear solver may depend on the dimension).
+    fn describe(&self, grid: &Grid) -> Description {
+        let _ = grid;
+        Description {
+            method: self.name(),
+            scheme: String::new(),
+            settings: Vec::new(),
+        }
+    }
+
     /// The coupling iteration's request for the accuracy of the next solve: a relative
     /// accuracy (of the order of the current fixed-point residual times a safety factor, see
     /// [`crate::IterationSettings::inner_accuracy`]). Solvers with iterative inner solves may
@@ -55,6 +92,16 @@ pub trait HjbSolver: Send {
 pub trait FpSolver: Send {
     /// A short name (`fdm`, `particle`, ...).
     fn name(&self) -> &'static str;
+
+    /// What the solver does on `grid` (the linear solver may depend on the dimension).
+    fn describe(&self, grid: &Grid) -> Description {
+        let _ = grid;
+        Description {
+            method: self.name(),
+            scheme: String::new(),
+            settings: Vec::new(),
+        }
+    }
 
     /// The coupling iteration's request for the accuracy of the next solve: a relative
     /// accuracy (of the order of the current fixed-point residual times a safety factor, see

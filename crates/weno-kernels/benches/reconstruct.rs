@@ -5,7 +5,33 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use weno_kernels::{reconstruct, reconstruct_soa, weno5, Ghosts, HjWeno, SoaScratch, Weights};
+use weno_kernels::reconstruct::{candidates, nonlinear_weights, smoothness};
+use weno_kernels::{reconstruct, weno5, Ghosts, HjWeno, Weights};
+
+/// Scratch of [`reconstruct_soa`].
+#[derive(Debug, Clone, Default)]
+struct SoaScratch {
+    beta: [Vec<f64>; 3],
+}
+
+/// The same result as [`reconstruct`], computed structure-of-arrays from the library's
+/// per-stencil pieces: one pass for the three smoothness indicators, one for weights and
+/// candidates. The layout the fused `reconstruct` was measured against (docs/PERFORMANCE.md).
+fn reconstruct_soa(w: Weights, v: &[f64], out: &mut [f64], scratch: &mut SoaScratch) {
+    let n = out.len();
+    for b in scratch.beta.iter_mut() {
+        b.resize(n, 0.0);
+    }
+    let [b0, b1, b2] = &mut scratch.beta;
+    for (i, s) in v.windows(5).take(n).enumerate() {
+        [b0[i], b1[i], b2[i]] = smoothness(s[0], s[1], s[2], s[3], s[4]);
+    }
+    for (i, (o, s)) in out.iter_mut().zip(v.windows(5)).enumerate() {
+        let om = nonlinear_weights(w, [b0[i], b1[i], b2[i]]);
+        let q = candidates(s[0], s[1], s[2], s[3], s[4]);
+        *o = om[0] * q[0] + om[1] * q[1] + om[2] * q[2];
+    }
+}
 
 /// The data of `benches/weno_numpy.py` (same formula): smooth with a few steep fronts.
 fn data(n: usize) -> Vec<f64> {
@@ -44,6 +70,15 @@ fn soa(c: &mut Criterion) {
         let v = data(n);
         let mut out = vec![0.0; n];
         let mut scratch = SoaScratch::default();
+        let mut fused = vec![0.0; n];
+        for w in Weights::ALL {
+            reconstruct(w, &v, &mut fused);
+            reconstruct_soa(w, &v, &mut out, &mut scratch);
+            assert!(out
+                .iter()
+                .zip(&fused)
+                .all(|(a, b)| (a - b).abs() <= 1e-15 * b.abs().max(1.0)));
+        }
         g.throughput(Throughput::Elements(n as u64));
         for w in Weights::ALL {
             g.bench_with_input(BenchmarkId::new(w.name(), n), &n, |b, _| {

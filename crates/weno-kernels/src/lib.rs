@@ -52,4 +52,4 @@ pub mod hj;
 pub mod reconstruct;
 
 pub use hj::{Ghosts, HjWeno};
-pub use reconstruct::{reconstruct, reconstruct_soa, weno5, SoaScratch, Weights};
+pub use reconstruct::{reconstruct, weno5, Weights};

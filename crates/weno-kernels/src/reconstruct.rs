@@ -167,46 +167,6 @@ fn reconstruct_fused<const K: u8>(v: &[f64], out: &mut [f64]) {
     }
 }
 
-/// Scratch of [`reconstruct_soa`].
-#[derive(Debug, Clone, Default)]
-pub struct SoaScratch {
-    beta: [Vec<f64>; 3],
-}
-
-/// The same result as [`reconstruct`], computed structure-of-arrays: one pass for the three
-/// smoothness indicators, one for weights and candidates. Kept for the benchmark that decides
-/// between the two layouts (docs/PERFORMANCE.md).
-pub fn reconstruct_soa(w: Weights, v: &[f64], out: &mut [f64], scratch: &mut SoaScratch) {
-    assert_eq!(
-        out.len() + 4,
-        v.len(),
-        "reconstruct_soa: out.len() must be v.len() - 4"
-    );
-    let n = out.len();
-    for b in scratch.beta.iter_mut() {
-        b.resize(n, 0.0);
-    }
-    let (a, b, c, d, e) = (
-        &v[..n],
-        &v[1..n + 1],
-        &v[2..n + 2],
-        &v[3..n + 3],
-        &v[4..n + 4],
-    );
-    let [b0, b1, b2] = &mut scratch.beta;
-    for i in 0..n {
-        let s = smoothness(a[i], b[i], c[i], d[i], e[i]);
-        b0[i] = s[0];
-        b1[i] = s[1];
-        b2[i] = s[2];
-    }
-    for i in 0..n {
-        let om = nonlinear_weights(w, [b0[i], b1[i], b2[i]]);
-        let q = candidates(a[i], b[i], c[i], d[i], e[i]);
-        out[i] = om[0] * q[0] + om[1] * q[1] + om[2] * q[2];
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,15 +222,11 @@ mod tests {
             .map(|i| (0.3 * i as f64).sin() + (i % 7) as f64 * 0.1)
             .collect();
         let mut out = vec![0.0; 36];
-        let mut soa = vec![0.0; 36];
-        let mut scratch = SoaScratch::default();
         for w in Weights::ALL {
             reconstruct(w, &v, &mut out);
-            reconstruct_soa(w, &v, &mut soa, &mut scratch);
             for j in 0..36 {
                 let r = weno5(w, v[j], v[j + 1], v[j + 2], v[j + 3], v[j + 4]);
                 assert_eq!(out[j], r);
-                assert!((soa[j] - r).abs() <= 1e-15 * r.abs().max(1.0));
             }
         }
         let _ = PI;

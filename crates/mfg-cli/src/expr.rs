@@ -1,6 +1,6 @@
 //! A small expression language for potentials, terminal costs and initial densities.
 //!
-//! Grammar (DESIGN.md §5): numbers (`2`, `0.5`, `1e-3`), the variables `x` and `y`, the
+//! Grammar (DESIGN.md §5): numbers (`2`, `0.5`, `1e-3`), the variables `x`, `y` and `z`, the
 //! constants `pi` and `e`, the binary operators `+ - * / ^` (`^` binds tightest and is right
 //! associative; `-x^2` is `-(x^2)`), unary minus, parentheses, and the functions `sin cos tan
 //! exp ln sqrt abs tanh` (one argument) and `min max` (two arguments).
@@ -10,7 +10,7 @@
 //! tree evaluates without allocation at every grid point.
 //!
 //! ```
-//! use mfg_core::expr::Expr;
+//! use mfg_cli::expr::Expr;
 //! let e = Expr::parse("exp(-50*(x-0.5)^2)", &["x"]).unwrap();
 //! assert_eq!(e.eval(&[0.5]), 1.0);
 //! ```
