@@ -17,6 +17,7 @@ fn setup() -> (mfg_rs::core::Problem, Array2<f64>) {
     let c = mfg_cli::config::resolve(None, &["preset=mfg-pde-tutorial".into()]).unwrap();
     let p = c.problem().unwrap();
     let sol = FixedPointIterator::new(c.settings().unwrap())
+        .unwrap()
         .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
         .unwrap();
     (p, sol.u)

@@ -64,6 +64,7 @@ fn linear_2d(c: &mut Criterion) {
     let p = config.problem().unwrap();
     let (levels, n) = (p.time().levels(), p.grid().len());
     let sol = FixedPointIterator::new(config.settings().unwrap())
+        .unwrap()
         .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
         .unwrap();
     let mut u = Array2::zeros((levels, n));
@@ -107,6 +108,7 @@ fn components(c: &mut Criterion) {
         g.throughput(Throughput::Elements((n * (levels - 1)) as u64));
         // A realistic (u, m) pair: the converged solution.
         let sol = FixedPointIterator::new(config.settings().unwrap())
+            .unwrap()
             .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
             .unwrap();
         let mut u = Array2::zeros((levels, n));

@@ -24,6 +24,7 @@ use ndarray::Array2;
 
 fn run(p: &Problem, settings: IterationSettings) -> MfgSolution {
     FixedPointIterator::new(settings)
+        .unwrap()
         .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
         .expect("solve")
 }

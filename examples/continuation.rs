@@ -1,4 +1,4 @@
-//! A parameter sweep with warm starts ([`FixedPointIterator::solve_from`]): every solve of the
+//! A parameter sweep with warm starts (`FixedPointIterator::run(..).initial_guess(..)`): every solve of the
 //! sweep starts from the density of the previous one; each is compared with a cold solve (from
 //! `m0` on every level) of the same problem: iterations, time, and the relative L2 difference
 //! of the two densities (a large one means the two starts found different equilibria, which
@@ -46,7 +46,7 @@ fn main() {
         ];
         let config = mfg_cli::config::resolve(None, &sets).expect("config");
         let p = config.problem().expect("problem");
-        let it = FixedPointIterator::new(config.settings().expect("settings"));
+        let it = FixedPointIterator::new(config.settings().expect("settings")).unwrap();
 
         let t = Instant::now();
         let cold = it
@@ -57,7 +57,9 @@ fn main() {
         let warm = match &previous {
             None => cold.clone(),
             Some(prev) => it
-                .solve_from(&p, &mut FdmHjb::default(), &mut FdmFp::new(), prev.m.view())
+                .run(&p, &mut FdmHjb::default(), &mut FdmFp::new())
+                .initial_guess(prev.m.view())
+                .solve()
                 .expect("warm solve"),
         };
         let t_warm = if previous.is_none() {

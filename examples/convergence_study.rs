@@ -14,6 +14,7 @@ fn solve(p: &Problem) -> MfgSolution {
         ..Default::default()
     };
     FixedPointIterator::new(settings)
+        .unwrap()
         .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
         .expect("solve")
 }

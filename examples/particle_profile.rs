@@ -8,6 +8,7 @@ fn main() {
     let c = mfg_cli::config::resolve(None, &["preset=mfg-pde-tutorial".into()]).unwrap();
     let p = c.problem().unwrap();
     let sol = FixedPointIterator::new(c.settings().unwrap())
+        .unwrap()
         .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
         .unwrap();
     let mut m = Array2::zeros(sol.u.raw_dim());

@@ -79,6 +79,7 @@ fn main() {
     let p = config.problem().expect("problem");
     let settings = config.settings().expect("settings");
     let sol = FixedPointIterator::new(settings)
+        .unwrap()
         .solve(
             &p,
             &mut Timed(match pc {

@@ -17,6 +17,7 @@ fn preset(sets: &[&str]) -> (Problem, IterationSettings) {
 
 fn run(p: &Problem, s: IterationSettings) -> MfgSolution {
     FixedPointIterator::new(s)
+        .unwrap()
         .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
         .unwrap()
 }

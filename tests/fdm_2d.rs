@@ -15,6 +15,7 @@ fn solve(p: &Problem, tol: f64) -> MfgSolution {
         ..Default::default()
     };
     let sol = FixedPointIterator::new(settings)
+        .unwrap()
         .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
         .unwrap();
     assert!(sol.converged(), "{sol}");
@@ -156,6 +157,7 @@ fn inexact_inner_solves_reach_the_same_solution_in_as_many_iterations() {
         };
         let (mut hjb, mut fp) = (FdmHjb::default(), FdmFp::new());
         let sol = FixedPointIterator::new(settings)
+            .unwrap()
             .solve(&p, &mut hjb, &mut fp)
             .unwrap();
         assert!(sol.converged(), "inner_accuracy {inner_accuracy}: {sol}");

@@ -18,6 +18,7 @@ fn solve(p: &Problem, tol: f64) -> MfgSolution {
         ..Default::default()
     };
     let sol = FixedPointIterator::new(settings)
+        .unwrap()
         .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
         .unwrap();
     assert!(sol.converged(), "{sol}");

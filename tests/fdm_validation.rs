@@ -16,6 +16,7 @@ fn solve(p: &Problem) -> MfgSolution {
         ..Default::default()
     };
     let sol = FixedPointIterator::new(settings)
+        .unwrap()
         .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
         .expect("solve");
     assert!(sol.converged(), "{sol}");
@@ -163,6 +164,7 @@ fn canonical_iteration_counts_are_pinned() {
     // A change in these counts is a change in behaviour: review it.
     let p = symmetric_problem(Boundary::NoFlux, Coupling::Linear { strength: 0.3 });
     let sol = FixedPointIterator::new(IterationSettings::default())
+        .unwrap()
         .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
         .unwrap();
     assert!(sol.converged());

@@ -20,6 +20,7 @@ fn lq_gaussian_with_1e5_particles_matches_the_exact_moments() {
     })
     .unwrap();
     let sol = FixedPointIterator::new(settings)
+        .unwrap()
         .solve(&p, &mut FdmHjb::default(), &mut fp)
         .unwrap();
     assert!(sol.converged(), "{sol}");
@@ -65,6 +66,7 @@ fn separable_2d_lq_game_with_1e5_particles_matches_the_exact_moments() {
         anderson_depth: 5,
         ..Default::default()
     })
+    .unwrap()
     .solve(&p, &mut FdmHjb::default(), &mut fp)
     .unwrap();
     assert!(sol.converged(), "{sol}");

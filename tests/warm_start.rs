@@ -1,4 +1,4 @@
-//! Warm starts (`FixedPointIterator::solve_from`) with the real solvers: a continuation step
+//! Warm starts (`FixedPointIterator::run(..).initial_guess(..)`) with the real solvers: a continuation step
 //! needs fewer iterations than a cold solve and reaches the same equilibrium; the fixed point
 //! itself is confirmed at once; the first level is always the problem's m0.
 
@@ -18,11 +18,11 @@ fn crowd(coupling: f64) -> (Problem, IterationSettings) {
 }
 
 fn solve(p: &Problem, s: &IterationSettings, from: Option<&Array2<f64>>) -> MfgSolution {
-    let it = FixedPointIterator::new(s.clone());
+    let it = FixedPointIterator::new(s.clone()).unwrap();
     let (mut hjb, mut fp) = (FdmHjb::default(), FdmFp::new());
     let sol = match from {
         None => it.solve(p, &mut hjb, &mut fp),
-        Some(m) => it.solve_from(p, &mut hjb, &mut fp, m.view()),
+        Some(m) => it.run(p, &mut hjb, &mut fp).initial_guess(m.view()).solve(),
     }
     .unwrap();
     assert!(sol.converged(), "{:?}", sol.termination);

@@ -14,6 +14,7 @@ fn solve(p: &Problem, hjb: &mut dyn HjbSolver) -> MfgSolution {
         ..Default::default()
     };
     let sol = FixedPointIterator::new(settings)
+        .unwrap()
         .solve(p, hjb, &mut FdmFp::new())
         .unwrap();
     assert!(sol.converged(), "{sol}");

@@ -7,7 +7,12 @@ use std::path::Path;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::expr::Expr;
-use mfg_core::{Boundary, Coupling, Grid, IterationSettings, Problem, ProblemError, TimeGrid};
+use fp_solver::{FdmFp, ParticleFp};
+use hjb_solver::{FdmHjb, NewtonSettings, WenoHjb};
+use mfg_core::{
+    Boundary, Coupling, FixedPointIterator, FpSolver, Grid, HjbSolver, IterationSettings, Problem,
+    ProblemError, TimeGrid,
+};
 
 use crate::error::CliError;
 use crate::presets;
@@ -533,11 +538,10 @@ impl Config {
                     ));
                 }
             }
-            self.weno_settings()?
-                .validate()
-                .map_err(from_problem(Section::Hjb))?;
         }
         if self.fp.method == FpMethod::Particle {
+            // The CLI's own parsing and limits (the bandwidth rule's name, the particle count
+            // the machine can hold); the library validates the values when it builds the solver.
             self.particle_settings()?;
         }
         Ok(())
@@ -621,8 +625,30 @@ impl Config {
             cfl: self.hjb.cfl,
             ..Default::default()
         };
-        s.validate().map_err(from_problem(Section::Hjb))?;
         Ok(s)
+    }
+
+    /// The HJB solver of `hjb.method`, its settings validated by its constructor.
+    pub fn hjb_solver(&self) -> Result<Box<dyn HjbSolver>, CliError> {
+        Ok(match self.hjb.method {
+            HjbMethod::Fdm => Box::new(FdmHjb::new(NewtonSettings::default())),
+            _ => Box::new(WenoHjb::new(self.weno_settings()?).map_err(from_problem(Section::Hjb))?),
+        })
+    }
+
+    /// The FP solver of `fp.method`, its settings validated by its constructor.
+    pub fn fp_solver(&self) -> Result<Box<dyn FpSolver>, CliError> {
+        Ok(match self.fp.method {
+            FpMethod::Fdm => Box::new(FdmFp::new()),
+            FpMethod::Particle => Box::new(
+                ParticleFp::new(self.particle_settings()?).map_err(from_problem(Section::Fp))?,
+            ),
+        })
+    }
+
+    /// The coupling iteration, its settings validated by its constructor.
+    pub fn iterator(&self) -> Result<FixedPointIterator, CliError> {
+        FixedPointIterator::new(self.iteration.settings()).map_err(from_problem(Section::Iteration))
     }
 
     /// The particle settings (for `fp.method = "particle"`).
@@ -652,29 +678,22 @@ impl Config {
             seed: self.fp.seed,
             bandwidth,
         };
-        s.validate().map_err(from_problem(Section::Fp))?;
         Ok(s)
     }
 
     /// Everything `solve` would check before solving: the problem, the iteration settings and
-    /// the method settings.
+    /// the method settings (each validated once, by the library constructor that takes it).
     pub fn validate_all(&self) -> Result<(), CliError> {
         self.problem()?;
-        self.settings()?;
-        if self.hjb.method != HjbMethod::Fdm {
-            self.weno_settings()?;
-        }
-        if self.fp.method == FpMethod::Particle {
-            self.particle_settings()?;
-        }
+        self.iterator()?;
+        self.hjb_solver()?;
+        self.fp_solver()?;
         Ok(())
     }
 
     /// The validated iteration settings.
     pub fn settings(&self) -> Result<IterationSettings, CliError> {
-        let s = self.iteration.settings();
-        s.validate().map_err(from_problem(Section::Iteration))?;
-        Ok(s)
+        Ok(self.iterator()?.settings().clone())
     }
 
     /// The resolved config as TOML text.
@@ -785,10 +804,14 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
+        // Resolve, then validate the way `solve` and `check` do (the solver settings are
+        // validated by the library constructors).
         let key = |sets: &[&str]| match resolve(
             None,
             &sets.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        ) {
+        )
+        .and_then(|c| c.validate_all().map(|_| c))
+        {
             Err(CliError::Config { key, .. }) => key,
             other => panic!("expected a config error, got {other:?}"),
         };

@@ -6,14 +6,9 @@ use std::time::Instant;
 use ndarray::Array1;
 use serde_json::json;
 
-use fp_solver::{FdmFp, ParticleFp};
-use hjb_solver::{FdmHjb, NewtonSettings, WenoHjb};
-use mfg_core::{
-    Description, FixedPointIterator, FpSolver, HjbSolver, IterationRecord, MfgError, MfgSolution,
-    Problem, Setting,
-};
+use mfg_core::{Description, IterationRecord, MfgError, MfgSolution, Problem, Setting};
 
-use crate::config::{self, from_problem, Config, FpMethod, HjbMethod, Section};
+use crate::config::{self, Config};
 use crate::error::CliError;
 use crate::output::{self, Staged};
 
@@ -58,7 +53,9 @@ pub fn solve_with(
     let start = Instant::now();
     let config = config::resolve(opts.config.as_deref(), &opts.sets)?;
     let problem = config.problem()?;
-    let settings = config.settings()?;
+    let iterator = config.iterator()?;
+    let mut hjb = config.hjb_solver()?;
+    let mut fp = config.fp_solver()?;
     let warm_start = match &config.iteration.warm_start {
         None => None,
         Some(dir) => Some(output::read_2d(dir, "m").map_err(|e| CliError::Config {
@@ -68,34 +65,19 @@ pub fn solve_with(
             ),
         })?),
     };
-    on_start(settings.max_iterations);
+    on_start(iterator.settings().max_iterations);
     output::check_writable(&opts.out)?;
-    let mut hjb: Box<dyn HjbSolver> = match config.hjb.method {
-        HjbMethod::Fdm => Box::new(FdmHjb::new(NewtonSettings::default())),
-        _ => Box::new(WenoHjb::new(config.weno_settings()?).map_err(from_problem(Section::Hjb))?),
-    };
-    let mut fp: Box<dyn FpSolver> = match config.fp.method {
-        FpMethod::Fdm => Box::new(FdmFp::new()),
-        FpMethod::Particle => Box::new(
-            ParticleFp::new(config.particle_settings()?).map_err(from_problem(Section::Fp))?,
-        ),
-    };
     let hjb_summary = describe(hjb.describe(problem.grid()));
     let fp_summary = describe(fp.describe(problem.grid()));
     let setup_s = start.elapsed().as_secs_f64();
     tracing::info!(%problem, "solving");
-    let iterator = FixedPointIterator::new(settings);
-    let solution = match &warm_start {
-        None => iterator.solve_with_observer(&problem, hjb.as_mut(), fp.as_mut(), observer),
-        Some(m) => iterator.solve_from_with_observer(
-            &problem,
-            hjb.as_mut(),
-            fp.as_mut(),
-            m.view(),
-            observer,
-        ),
+    let mut run = iterator
+        .run(&problem, hjb.as_mut(), fp.as_mut())
+        .observer(observer);
+    if let Some(m) = &warm_start {
+        run = run.initial_guess(m.view());
     }
-    .map_err(|e| match e {
+    let solution = run.solve().map_err(|e| match e {
         MfgError::InitialGuess { problem } => CliError::Config {
             key: "iteration.warm_start".into(),
             message: format!(
@@ -151,6 +133,17 @@ fn write_results(
                 "residual_m": r.residual_m,
                 "mass": r.mass,
                 "step": r.step.map_or("none", |k| k.name()),
+                "hjb": {
+                    "newton_iterations": r.hjb.newton_iterations,
+                    "max_newton_per_level": r.hjb.max_newton_per_level,
+                    "linear_iterations": r.hjb.linear_iterations,
+                    "time_s": r.hjb_s,
+                },
+                "fp": {
+                    "linear_iterations": r.fp.linear_iterations,
+                    "max_mass_drift": r.fp.max_mass_drift,
+                    "time_s": r.fp_s,
+                },
             })
         })
         .collect();

@@ -577,6 +577,22 @@ fn two_dimensional_solves_write_3d_arrays_y_and_snapshot_pictures() {
     let s = summary(&tmp.path().join("r"));
     assert_eq!(s["grid"]["dim"], 2);
     assert_eq!(s["grid"]["ny_pts"], 20);
+    // The inner solvers' statistics in every history entry: Newton and BiCGSTAB iterations.
+    for entry in s["history"].as_array().unwrap() {
+        assert!(
+            entry["hjb"]["newton_iterations"].as_u64().unwrap() > 0,
+            "{entry}"
+        );
+        assert!(
+            entry["hjb"]["linear_iterations"].as_u64().unwrap() > 0,
+            "{entry}"
+        );
+        assert!(
+            entry["fp"]["linear_iterations"].as_u64().unwrap() > 0,
+            "{entry}"
+        );
+        assert!(entry["hjb"]["time_s"].as_f64().unwrap() > 0.0, "{entry}");
+    }
     // Periodic: unit mass with weight dx dy on every level.
     let (dx, dy) = (1.0 / 24.0, 1.0 / 20.0);
     for k in 0..11 {

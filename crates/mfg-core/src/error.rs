@@ -119,7 +119,7 @@ pub enum MfgError {
     /// The iteration settings are invalid.
     #[error(transparent)]
     Settings(#[from] ProblemError),
-    /// The initial guess handed to [`crate::FixedPointIterator::solve_from`] cannot be used.
+    /// The initial guess handed to [`crate::picard::Run::initial_guess`] cannot be used.
     #[error("the initial guess {problem}: pass a density on all time levels, shape (nt + 1, grid points), finite and >= 0 (for example the m of an earlier solve of the same grid)")]
     InitialGuess {
         /// What is wrong with it.

@@ -54,7 +54,7 @@ pub use backend::{backend_for, backend_name, LinearBackend};
 pub use error::{MfgError, ProblemError, SolveError};
 pub use grid::{Axis, Boundary, Grid, Line, TimeGrid, MAX_DIM};
 pub use hamiltonian::{Hamiltonian, Quadratic};
-pub use picard::FixedPointIterator;
+pub use picard::{FixedPointIterator, Run};
 pub use problem::{Coupling, Forcing, Problem, ProblemBuilder, RunningCost, LOG_DENSITY_FLOOR};
 pub use settings::{AndersonTarget, IterationSettings};
 pub use solution::{IterationRecord, MfgSolution, TerminationReason, Timings};

@@ -2,8 +2,8 @@
 //!
 //! `m^{k+1} = (1 − θ) m^k + θ Φ(m^k)`, where `Φ(m)` solves HJB with `m` and FP with the
 //! resulting `u`; the initial guess is `m^0(t) = m0` on every level, or a density the caller
-//! hands to [`FixedPointIterator::solve_from`] (a warm start, e.g. the solution of a nearby
-//! problem in a parameter continuation). With
+//! hands to [`Run::initial_guess`] (a warm start, e.g. the solution of a nearby problem in a
+//! parameter continuation). With
 //! `anderson_depth > 0` the next iterate is the safeguarded Anderson extrapolation
 //! ([`crate::anderson`]) of the same map, with mixing θ; after an accelerated step every time
 //! level is projected back to `m ≥ 0` with its mass unchanged (negative values are cut and the
@@ -15,6 +15,13 @@
 //! Termination: converged; `max_iterations` reached; stagnation (the larger residual has not
 //! improved on its best by 0.1 % over `stagnation_window` iterations); `time_limit_s` reached.
 //! Non-finite or exploding residuals are an error ([`MfgError::Diverged`]).
+//!
+//! The code follows argmin's executor: [`FixedPointIterator`] holds the validated settings;
+//! [`FixedPointIterator::run`] returns a [`Run`] builder (initial guess, observer, time limit);
+//! [`Run::solve`] drives the loop over an `IterationState` — `evaluate` (one map evaluation
+//! `Φ(m^k)` and its residuals, with the HJB/FP statistics and times), `termination` (a pure
+//! function of the record and the state) and `advance` (the damped or accelerated next
+//! iterate) — and the observer sees every record.
 
 use std::time::Instant;
 
@@ -22,7 +29,8 @@ use ndarray::{Array2, ArrayView2, Zip};
 use tracing::{debug, info, info_span};
 
 use crate::anderson::{Anderson, Safeguard, StepKind};
-use crate::error::MfgError;
+use crate::error::{MfgError, ProblemError};
+use crate::grid::Grid;
 use crate::problem::Problem;
 use crate::settings::{AndersonTarget, IterationSettings};
 use crate::solution::{IterationRecord, MfgSolution, TerminationReason, Timings};
@@ -54,11 +62,29 @@ use crate::solver::{FpSolver, HjbSolver};
 /// }
 /// let grid = Grid::line(0.0, 1.0, 10, Boundary::Periodic).unwrap();
 /// let p = Problem::builder(grid, TimeGrid::new(1.0, 4).unwrap()).build().unwrap();
-/// let sol = FixedPointIterator::new(IterationSettings::default())
-///     .solve(&p, &mut Copy, &mut Still)
-///     .unwrap();
+/// let it = FixedPointIterator::new(IterationSettings::default()).unwrap();
+/// let sol = it.solve(&p, &mut Copy, &mut Still).unwrap();
 /// assert!(sol.converged());
 /// assert_eq!(sol.iterations(), 2);
+///
+/// // The builder: a warm start from the fixed point itself needs the fewest iterations there
+/// // are (the first one's `residual_u` is 1 by convention, so the second confirms), and the
+/// // observer sees every record.
+/// let mut seen = 0;
+/// let again = it
+///     .run(&p, &mut Copy, &mut Still)
+///     .initial_guess(sol.m.view())
+///     .observer(&mut |_| seen += 1)
+///     .solve()
+///     .unwrap();
+/// assert!(again.converged());
+/// assert_eq!((again.iterations(), seen), (2, 2));
+/// // A wrong shape is an error, not a panic.
+/// let wrong = ndarray::Array2::<f64>::zeros((3, 11));
+/// assert!(matches!(
+///     it.run(&p, &mut Copy, &mut Still).initial_guess(wrong.view()).solve(),
+///     Err(MfgError::InitialGuess { .. })
+/// ));
 /// ```
 #[derive(Debug, Clone)]
 pub struct FixedPointIterator {
@@ -66,9 +92,10 @@ pub struct FixedPointIterator {
 }
 
 impl FixedPointIterator {
-    /// An iterator with the given settings (validated by `solve`).
-    pub fn new(settings: IterationSettings) -> Self {
-        Self { settings }
+    /// An iterator with the given settings, validated here ([`IterationSettings::validate`]).
+    pub fn new(settings: IterationSettings) -> Result<Self, ProblemError> {
+        settings.validate()?;
+        Ok(Self { settings })
     }
 
     /// The settings.
@@ -76,289 +103,374 @@ impl FixedPointIterator {
         &self.settings
     }
 
-    /// Solve the coupled system.
+    /// Solve the coupled system from `m0` on every level: `self.run(..).solve()`.
     pub fn solve(
         &self,
         problem: &Problem,
         hjb: &mut dyn HjbSolver,
         fp: &mut dyn FpSolver,
     ) -> Result<MfgSolution, MfgError> {
-        self.solve_with_observer(problem, hjb, fp, &mut |_| {})
+        self.run(problem, hjb, fp).solve()
     }
 
-    /// Solve starting from the density `initial` (shape `(nt + 1, n_space)`, finite, ≥ 0)
-    /// instead of `m0` on every level: a warm start. The first row is replaced by the
-    /// problem's `m0`. Typical use is a continuation: solve an easy problem, then a harder
-    /// neighbour (smaller σ, stronger coupling) from its density.
-    ///
-    /// ```
-    /// # use mfg_core::*;
-    /// # use mfg_core::solver::{HjbStats, FpStats};
-    /// # use ndarray::{Array2, ArrayView2, ArrayViewMut2};
-    /// # struct Copy;
-    /// # impl HjbSolver for Copy {
-    /// #     fn name(&self) -> &'static str { "copy" }
-    /// #     fn solve_into(&mut self, _: &Problem, m: ArrayView2<f64>, mut u: ArrayViewMut2<f64>)
-    /// #         -> Result<HjbStats, SolveError> { u.assign(&m); Ok(HjbStats::default()) }
-    /// # }
-    /// # struct Still;
-    /// # impl FpSolver for Still {
-    /// #     fn name(&self) -> &'static str { "still" }
-    /// #     fn solve_into(&mut self, p: &Problem, _: ArrayView2<f64>, mut m: ArrayViewMut2<f64>)
-    /// #         -> Result<FpStats, SolveError> {
-    /// #         for mut row in m.rows_mut() { row.assign(&ndarray::aview1(p.initial_density())); }
-    /// #         Ok(FpStats::default())
-    /// #     }
-    /// # }
-    /// let grid = Grid::line(0.0, 1.0, 10, Boundary::Periodic).unwrap();
-    /// let p = Problem::builder(grid, TimeGrid::new(1.0, 4).unwrap()).build().unwrap();
-    /// let it = FixedPointIterator::new(IterationSettings::default());
-    /// let first = it.solve(&p, &mut Copy, &mut Still).unwrap();
-    /// // From the fixed point itself: the fewest iterations there are (the first one's
-    /// // `residual_u` is 1 by convention, so the second confirms).
-    /// let again = it.solve_from(&p, &mut Copy, &mut Still, first.m.view()).unwrap();
-    /// assert!(again.converged());
-    /// assert_eq!(again.iterations(), 2);
-    /// // A wrong shape is an error, not a panic.
-    /// let wrong = Array2::<f64>::zeros((3, 11));
-    /// assert!(matches!(
-    ///     it.solve_from(&p, &mut Copy, &mut Still, wrong.view()),
-    ///     Err(MfgError::InitialGuess { .. })
-    /// ));
-    /// ```
-    pub fn solve_from(
-        &self,
-        problem: &Problem,
-        hjb: &mut dyn HjbSolver,
-        fp: &mut dyn FpSolver,
-        initial: ArrayView2<'_, f64>,
-    ) -> Result<MfgSolution, MfgError> {
-        self.run(problem, hjb, fp, Some(initial), &mut |_| {})
+    /// A solve to configure before it starts: [`Run::initial_guess`], [`Run::observer`],
+    /// [`Run::time_limit`], then [`Run::solve`].
+    pub fn run<'a>(
+        &'a self,
+        problem: &'a Problem,
+        hjb: &'a mut dyn HjbSolver,
+        fp: &'a mut dyn FpSolver,
+    ) -> Run<'a> {
+        Run {
+            settings: &self.settings,
+            problem,
+            hjb,
+            fp,
+            initial: None,
+            observer: None,
+            time_limit_s: self.settings.time_limit_s,
+        }
+    }
+}
+
+/// One configured solve of the coupling iteration (see [`FixedPointIterator::run`]).
+pub struct Run<'a> {
+    settings: &'a IterationSettings,
+    problem: &'a Problem,
+    hjb: &'a mut dyn HjbSolver,
+    fp: &'a mut dyn FpSolver,
+    initial: Option<ArrayView2<'a, f64>>,
+    observer: Option<&'a mut dyn FnMut(&IterationRecord)>,
+    time_limit_s: Option<f64>,
+}
+
+impl<'a> Run<'a> {
+    /// Start from the density `initial` (shape `(nt + 1, n_space)`, finite, ≥ 0) instead of
+    /// `m0` on every level: a warm start. The first row is replaced by the problem's `m0`.
+    /// Typical use is a continuation: solve an easy problem, then a harder neighbour (smaller
+    /// σ, stronger coupling) from its density. A guess that cannot be used makes
+    /// [`Run::solve`] return [`MfgError::InitialGuess`].
+    pub fn initial_guess(mut self, initial: ArrayView2<'a, f64>) -> Self {
+        self.initial = Some(initial);
+        self
     }
 
-    /// Solve, calling `observer` after every iteration (for progress reports).
-    pub fn solve_with_observer(
-        &self,
-        problem: &Problem,
-        hjb: &mut dyn HjbSolver,
-        fp: &mut dyn FpSolver,
-        observer: &mut dyn FnMut(&IterationRecord),
-    ) -> Result<MfgSolution, MfgError> {
-        self.run(problem, hjb, fp, None, observer)
+    /// Call `observer` after every iteration (for progress reports).
+    pub fn observer(mut self, observer: &'a mut dyn FnMut(&IterationRecord)) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
-    /// [`Self::solve_from`] with an observer, as [`Self::solve_with_observer`].
-    pub fn solve_from_with_observer(
-        &self,
-        problem: &Problem,
-        hjb: &mut dyn HjbSolver,
-        fp: &mut dyn FpSolver,
-        initial: ArrayView2<'_, f64>,
-        observer: &mut dyn FnMut(&IterationRecord),
-    ) -> Result<MfgSolution, MfgError> {
-        self.run(problem, hjb, fp, Some(initial), observer)
+    /// Stop after `seconds` of wall-clock time (termination [`TerminationReason::TimeLimit`]);
+    /// overrides [`IterationSettings::time_limit_s`]. Checked between iterations.
+    pub fn time_limit(mut self, seconds: f64) -> Self {
+        self.time_limit_s = Some(seconds);
+        self
     }
 
-    fn run(
-        &self,
-        problem: &Problem,
-        hjb: &mut dyn HjbSolver,
-        fp: &mut dyn FpSolver,
-        initial: Option<ArrayView2<'_, f64>>,
-        observer: &mut dyn FnMut(&IterationRecord),
-    ) -> Result<MfgSolution, MfgError> {
-        self.settings.validate()?;
-        let s = &self.settings;
+    /// Run the iteration to its termination.
+    pub fn solve(self) -> Result<MfgSolution, MfgError> {
+        let Run {
+            settings: s,
+            problem,
+            hjb,
+            fp,
+            initial,
+            observer,
+            time_limit_s,
+        } = self;
+        if let Some(t) = time_limit_s {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(MfgError::Settings(ProblemError::InvalidParameter {
+                    field: "time_limit_s",
+                    value: t,
+                    hint: "must be finite and > 0 seconds",
+                }));
+            }
+        }
+        let mut no_observer = |_: &IterationRecord| {};
+        let observer = observer.unwrap_or(&mut no_observer);
         let _span = info_span!("picard", hjb = hjb.name(), fp = fp.name()).entered();
         let start = Instant::now();
+        let mut state = IterationState::new(s, problem, initial)?;
+        let mut termination = TerminationReason::MaxIterations;
+        for iteration in 1..=s.max_iterations {
+            let record = state.evaluate(s, problem, hjb, fp, iteration)?;
+            if let Err(e) = state.diverged(s, &record) {
+                observer(&record);
+                state.history.push(record);
+                return Err(e);
+            }
+            let elapsed = start.elapsed().as_secs_f64();
+            if let Some(reason) = state.termination(s, &record, time_limit_s, elapsed) {
+                termination = reason;
+                observer(&record);
+                state.history.push(record);
+                break;
+            }
+            let step = state.advance(s, problem.grid(), iteration);
+            let record = IterationRecord {
+                step: Some(step),
+                ..record
+            };
+            observer(&record);
+            state.history.push(record);
+        }
+        state.timings.total = start.elapsed().as_secs_f64();
+        info!(
+            termination = termination.name(),
+            iterations = state.history.len(),
+            total_s = state.timings.total,
+            "coupling iteration finished"
+        );
+        Ok(state.finish(problem.grid(), termination))
+    }
+}
+
+/// The iterate, the work arrays and the bookkeeping of one solve (allocated once).
+struct IterationState {
+    /// The current iterate `m^k`.
+    m: Array2<f64>,
+    /// `u` from the last HJB solve and the one before.
+    u: Array2<f64>,
+    u_prev: Array2<f64>,
+    /// `Φ(m^k)`.
+    phi: Array2<f64>,
+    accel: Option<Accelerator>,
+    /// Best larger residual so far and iterations since it improved (stagnation).
+    best: f64,
+    since_best: usize,
+    /// The larger residual of the last iteration (the inner solves' accuracy request).
+    last_worst: f64,
+    history: Vec<IterationRecord>,
+    timings: Timings,
+}
+
+/// Safeguarded Anderson on flat vectors: `x = m` (and its own `u` with
+/// [`AndersonTarget::ValueAndDensity`]), `G(x) = Φ(m)` (and `u`).
+struct Accelerator {
+    mixer: Safeguard,
+    x: Vec<f64>,
+    g: Vec<f64>,
+    out: Vec<f64>,
+    /// Anderson's own u component (ValueAndDensity only; empty otherwise).
+    u_iter: Array2<f64>,
+}
+
+impl IterationState {
+    fn new(
+        s: &IterationSettings,
+        problem: &Problem,
+        initial: Option<ArrayView2<'_, f64>>,
+    ) -> Result<Self, MfgError> {
         let grid = problem.grid();
         let levels = problem.time().levels();
         let n = grid.len();
-        let weights = grid.weights();
-
         let mut m = Array2::<f64>::zeros((levels, n));
-        match initial {
-            None => {
-                for mut row in m.rows_mut() {
-                    row.as_slice_mut()
-                        .expect("row is contiguous")
-                        .copy_from_slice(problem.initial_density());
-                }
-            }
-            Some(guess) => {
-                check_initial_guess(guess, levels, n)?;
-                m.assign(&guess);
-                m.row_mut(0)
-                    .as_slice_mut()
+        if let Some(guess) = initial {
+            check_initial_guess(guess, levels, n)?;
+            m.assign(&guess);
+        }
+        for (k, mut row) in m.rows_mut().into_iter().enumerate() {
+            if k == 0 || initial.is_none() {
+                row.as_slice_mut()
                     .expect("row is contiguous")
                     .copy_from_slice(problem.initial_density());
             }
         }
-        let mut u = Array2::<f64>::zeros((levels, n));
-        let mut u_prev = Array2::<f64>::zeros((levels, n));
-        let mut phi = Array2::<f64>::zeros((levels, n));
-        let mut history: Vec<IterationRecord> = Vec::with_capacity(s.max_iterations.min(10_000));
-        let mut timings = Timings::default();
-        let mut termination = TerminationReason::MaxIterations;
-
-        // Anderson works on flat vectors: x = m (and u_iter), G(x) = Φ(m) (and u).
         let both = s.anderson_target == AndersonTarget::ValueAndDensity;
-        let flat = levels * n * if both { 2 } else { 1 };
-        let mut accel = (s.anderson_depth > 0).then(|| {
+        let accel = (s.anderson_depth > 0).then(|| {
+            let flat = levels * n * if both { 2 } else { 1 };
+            let weights = grid.weights();
             let w: Vec<f64> = (0..flat).map(|i| weights[i % n]).collect();
-            Safeguard::new(
-                Anderson::new(s.anderson_depth, w, s.anderson_regularization),
-                s.anderson_safeguard_growth,
-            )
+            Accelerator {
+                mixer: Safeguard::new(
+                    Anderson::new(s.anderson_depth, w, s.anderson_regularization),
+                    s.anderson_safeguard_growth,
+                ),
+                x: vec![0.0; flat],
+                g: vec![0.0; flat],
+                out: vec![0.0; flat],
+                u_iter: if both {
+                    Array2::zeros((levels, n))
+                } else {
+                    Array2::zeros((0, 0))
+                },
+            }
         });
-        let (mut xbuf, mut gbuf, mut outbuf) = if accel.is_some() {
-            (vec![0.0; flat], vec![0.0; flat], vec![0.0; flat])
-        } else {
-            (Vec::new(), Vec::new(), Vec::new())
-        };
-        // Anderson's own u component (ValueAndDensity only).
-        let mut u_iter = if both {
-            Array2::<f64>::zeros((levels, n))
-        } else {
-            Array2::<f64>::zeros((0, 0))
-        };
-        let mut best = f64::INFINITY;
-        let mut since_best = 0;
+        Ok(Self {
+            m,
+            u: Array2::zeros((levels, n)),
+            u_prev: Array2::zeros((levels, n)),
+            phi: Array2::zeros((levels, n)),
+            accel,
+            best: f64::INFINITY,
+            since_best: 0,
+            last_worst: 1.0,
+            history: Vec::with_capacity(s.max_iterations.min(10_000)),
+            timings: Timings::default(),
+        })
+    }
 
-        let mut last_worst = 1.0_f64;
-        for iteration in 1..=s.max_iterations {
-            if let Some(accuracy) = s.inner_accuracy_for(last_worst) {
-                hjb.set_accuracy(accuracy);
-                fp.set_accuracy(accuracy);
-            }
-            let t0 = Instant::now();
-            hjb.solve_into(problem, m.view(), u.view_mut())
-                .map_err(|source| MfgError::Iteration {
-                    iteration,
-                    solver: hjb.name(),
-                    source,
-                })?;
-            let t1 = Instant::now();
-            fp.solve_into(problem, u.view(), phi.view_mut())
-                .map_err(|source| MfgError::Iteration {
-                    iteration,
-                    solver: fp.name(),
-                    source,
-                })?;
-            let t2 = Instant::now();
-            timings.hjb += (t1 - t0).as_secs_f64();
-            timings.fp += (t2 - t1).as_secs_f64();
-
-            let residual_m = relative_change(&phi, &m, weights);
-            let residual_u = if iteration == 1 {
-                1.0
-            } else {
-                relative_change(&u, &u_prev, weights)
-            };
-            let mass = grid.integrate(phi.row(levels - 1).as_slice().expect("contiguous"));
-            debug!(iteration, residual_u, residual_m, mass);
-            history.push(IterationRecord {
-                iteration,
-                residual_u,
-                residual_m,
-                mass,
-                step: None,
-            });
-
-            if !(residual_u.is_finite() && residual_m.is_finite())
-                || residual_u.max(residual_m) > s.divergence_threshold
-            {
-                observer(history.last().expect("pushed above"));
-                return Err(MfgError::Diverged {
-                    iteration,
-                    residual_u,
-                    residual_m,
-                });
-            }
-            let worst = residual_u.max(residual_m);
-            last_worst = worst;
-            if worst < best * (1.0 - 1e-3) {
-                best = worst;
-                since_best = 0;
-            } else {
-                since_best += 1;
-            }
-            let stop = if residual_u < s.tolerance && residual_m < s.tolerance {
-                Some(TerminationReason::Converged)
-            } else if s.stagnation_window > 0 && since_best >= s.stagnation_window {
-                Some(TerminationReason::Stagnation)
-            } else if s
-                .time_limit_s
-                .is_some_and(|limit| start.elapsed().as_secs_f64() >= limit)
-            {
-                Some(TerminationReason::TimeLimit)
-            } else {
-                None
-            };
-            if let Some(reason) = stop {
-                termination = reason;
-                observer(history.last().expect("pushed above"));
-                break;
-            }
-
-            let theta = s.damping;
-            let kind = match accel.as_mut() {
-                None => {
-                    Zip::from(&mut m)
-                        .and(&phi)
-                        .for_each(|mk, &p| *mk = (1.0 - theta) * *mk + theta * p);
-                    StepKind::Damped
-                }
-                Some(sg) => {
-                    let mn = levels * n;
-                    xbuf[..mn].copy_from_slice(m.as_slice().expect("standard layout"));
-                    gbuf[..mn].copy_from_slice(phi.as_slice().expect("standard layout"));
-                    if both {
-                        if iteration == 1 {
-                            u_iter.assign(&u);
-                        }
-                        xbuf[mn..].copy_from_slice(u_iter.as_slice().expect("standard layout"));
-                        gbuf[mn..].copy_from_slice(u.as_slice().expect("standard layout"));
-                    }
-                    let norm = weighted_distance(&gbuf, &xbuf, weights);
-                    let kind = sg.step(&xbuf, &gbuf, norm, theta, &mut outbuf);
-                    m.as_slice_mut()
-                        .expect("standard layout")
-                        .copy_from_slice(&outbuf[..mn]);
-                    if both {
-                        u_iter
-                            .as_slice_mut()
-                            .expect("standard layout")
-                            .copy_from_slice(&outbuf[mn..]);
-                    }
-                    if kind == StepKind::Accelerated {
-                        project_density(&mut m, grid);
-                    }
-                    kind
-                }
-            };
-            history.last_mut().expect("pushed above").step = Some(kind);
-            observer(history.last().expect("pushed above"));
-            u_prev.assign(&u);
+    /// One map evaluation: `u` = HJB(`m^k`), `Φ(m^k)` = FP(`u`), and the residuals.
+    fn evaluate(
+        &mut self,
+        s: &IterationSettings,
+        problem: &Problem,
+        hjb: &mut dyn HjbSolver,
+        fp: &mut dyn FpSolver,
+        iteration: usize,
+    ) -> Result<IterationRecord, MfgError> {
+        if let Some(accuracy) = s.inner_accuracy_for(self.last_worst) {
+            hjb.set_accuracy(accuracy);
+            fp.set_accuracy(accuracy);
         }
-        timings.total = start.elapsed().as_secs_f64();
-        let mass_initial = grid.integrate(phi.row(0).as_slice().expect("contiguous"));
-        let mass_final = grid.integrate(phi.row(levels - 1).as_slice().expect("contiguous"));
-        info!(
-            termination = termination.name(),
-            iterations = history.len(),
-            total_s = timings.total,
-            "coupling iteration finished"
-        );
-        Ok(MfgSolution {
-            u,
-            m: phi,
+        let t0 = Instant::now();
+        let hjb_stats = hjb
+            .solve_into(problem, self.m.view(), self.u.view_mut())
+            .map_err(|source| MfgError::Iteration {
+                iteration,
+                solver: hjb.name(),
+                source,
+            })?;
+        let t1 = Instant::now();
+        let fp_stats = fp
+            .solve_into(problem, self.u.view(), self.phi.view_mut())
+            .map_err(|source| MfgError::Iteration {
+                iteration,
+                solver: fp.name(),
+                source,
+            })?;
+        let t2 = Instant::now();
+        let (hjb_s, fp_s) = ((t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64());
+        self.timings.hjb += hjb_s;
+        self.timings.fp += fp_s;
+
+        let weights = problem.grid().weights();
+        let residual_m = relative_change(&self.phi, &self.m, weights);
+        let residual_u = if iteration == 1 {
+            1.0
+        } else {
+            relative_change(&self.u, &self.u_prev, weights)
+        };
+        let last = self.phi.nrows() - 1;
+        let mass = problem
+            .grid()
+            .integrate(self.phi.row(last).as_slice().expect("contiguous"));
+        debug!(iteration, residual_u, residual_m, mass);
+        Ok(IterationRecord {
+            iteration,
+            residual_u,
+            residual_m,
+            mass,
+            step: None,
+            hjb: hjb_stats,
+            fp: fp_stats,
+            hjb_s,
+            fp_s,
+        })
+    }
+
+    /// Non-finite or exploding residuals.
+    fn diverged(&self, s: &IterationSettings, r: &IterationRecord) -> Result<(), MfgError> {
+        if !(r.residual_u.is_finite() && r.residual_m.is_finite())
+            || r.residual_u.max(r.residual_m) > s.divergence_threshold
+        {
+            return Err(MfgError::Diverged {
+                iteration: r.iteration,
+                residual_u: r.residual_u,
+                residual_m: r.residual_m,
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether to stop after this record: converged, stagnation or the time limit.
+    fn termination(
+        &mut self,
+        s: &IterationSettings,
+        r: &IterationRecord,
+        time_limit_s: Option<f64>,
+        elapsed_s: f64,
+    ) -> Option<TerminationReason> {
+        let worst = r.residual_u.max(r.residual_m);
+        self.last_worst = worst;
+        if worst < self.best * (1.0 - 1e-3) {
+            self.best = worst;
+            self.since_best = 0;
+        } else {
+            self.since_best += 1;
+        }
+        if r.residual_u < s.tolerance && r.residual_m < s.tolerance {
+            Some(TerminationReason::Converged)
+        } else if s.stagnation_window > 0 && self.since_best >= s.stagnation_window {
+            Some(TerminationReason::Stagnation)
+        } else if time_limit_s.is_some_and(|limit| elapsed_s >= limit) {
+            Some(TerminationReason::TimeLimit)
+        } else {
+            None
+        }
+    }
+
+    /// The next iterate from `m^k` and `Φ(m^k)`: damped, or Anderson-accelerated (then
+    /// projected to `m ≥ 0` with each level's mass).
+    fn advance(&mut self, s: &IterationSettings, grid: &Grid, iteration: usize) -> StepKind {
+        let theta = s.damping;
+        let kind = match self.accel.as_mut() {
+            None => {
+                Zip::from(&mut self.m)
+                    .and(&self.phi)
+                    .for_each(|mk, &p| *mk = (1.0 - theta) * *mk + theta * p);
+                StepKind::Damped
+            }
+            Some(a) => {
+                let mn = self.m.len();
+                let both = !a.u_iter.is_empty();
+                a.x[..mn].copy_from_slice(self.m.as_slice().expect("standard layout"));
+                a.g[..mn].copy_from_slice(self.phi.as_slice().expect("standard layout"));
+                if both {
+                    if iteration == 1 {
+                        a.u_iter.assign(&self.u);
+                    }
+                    a.x[mn..].copy_from_slice(a.u_iter.as_slice().expect("standard layout"));
+                    a.g[mn..].copy_from_slice(self.u.as_slice().expect("standard layout"));
+                }
+                let norm = weighted_distance(&a.g, &a.x, grid.weights());
+                let kind = a.mixer.step(&a.x, &a.g, norm, theta, &mut a.out);
+                self.m
+                    .as_slice_mut()
+                    .expect("standard layout")
+                    .copy_from_slice(&a.out[..mn]);
+                if both {
+                    a.u_iter
+                        .as_slice_mut()
+                        .expect("standard layout")
+                        .copy_from_slice(&a.out[mn..]);
+                }
+                if kind == StepKind::Accelerated {
+                    project_density(&mut self.m, grid);
+                }
+                kind
+            }
+        };
+        self.u_prev.assign(&self.u);
+        kind
+    }
+
+    /// The solution: u of the last HJB solve and m = Φ of the last iterate.
+    fn finish(self, grid: &Grid, termination: TerminationReason) -> MfgSolution {
+        let last = self.phi.nrows() - 1;
+        let mass_initial = grid.integrate(self.phi.row(0).as_slice().expect("contiguous"));
+        let mass_final = grid.integrate(self.phi.row(last).as_slice().expect("contiguous"));
+        MfgSolution {
+            u: self.u,
+            m: self.phi,
             termination,
-            history,
-            timings,
+            history: self.history,
+            timings: self.timings,
             mass_initial,
             mass_final,
-        })
+        }
     }
 }
 
@@ -384,7 +496,7 @@ fn check_initial_guess(
 }
 
 /// Cut negative values of every level and rescale the level to the mass it had before the cut.
-fn project_density(m: &mut Array2<f64>, grid: &crate::grid::Grid) {
+fn project_density(m: &mut Array2<f64>, grid: &Grid) {
     for mut row in m.rows_mut() {
         let row = row.as_slice_mut().expect("contiguous row");
         let before = grid.integrate(row);
@@ -439,7 +551,7 @@ fn relative_change(a: &Array2<f64>, b: &Array2<f64>, weights: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grid::{Boundary, Grid};
+    use crate::grid::Boundary;
 
     #[test]
     fn an_initial_guess_of_the_wrong_shape_or_with_bad_values_is_rejected() {

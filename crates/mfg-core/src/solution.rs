@@ -5,6 +5,7 @@ use std::fmt;
 use ndarray::Array2;
 
 use crate::anderson::StepKind;
+use crate::solver::{FpStats, HjbStats};
 
 /// Why the coupling iteration stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,6 +45,14 @@ pub struct IterationRecord {
     pub mass: f64,
     /// How the next iterate was formed from this one (`None` after the last iteration).
     pub step: Option<StepKind>,
+    /// What the HJB solve of this iteration did (Newton and linear iterations).
+    pub hjb: HjbStats,
+    /// What the FP solve of this iteration did (linear iterations, mass drift).
+    pub fp: FpStats,
+    /// Wall-clock seconds of this iteration's HJB solve.
+    pub hjb_s: f64,
+    /// Wall-clock seconds of this iteration's FP solve.
+    pub fp_s: f64,
 }
 
 /// Wall-clock time split of a solve, in seconds.
@@ -57,7 +66,7 @@ pub struct Timings {
     pub fp: f64,
 }
 
-/// The result of [`crate::FixedPointIterator::solve`].
+/// The result of [`crate::FixedPointIterator::solve`] and [`crate::picard::Run::solve`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct MfgSolution {
     /// u from the last HJB solve, shape `(nt + 1, n_space)`.
