@@ -8,7 +8,8 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ndarray::Array2;
 
-use mfg_rs::core::sparse::Preconditioner;
+use mfg_rs::core::linalg::GridMatrix;
+use mfg_rs::core::PreconditionerKind;
 use mfg_rs::core::{FixedPointIterator, FpSolver, HjbSolver};
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::{FdmHjb, WenoHjb, WenoSettings};
@@ -70,9 +71,9 @@ fn linear_2d(c: &mut Criterion) {
     let mut u = Array2::zeros((levels, n));
     let mut m = Array2::zeros((levels, n));
     for (name, pc) in [
-        ("adi", Preconditioner::Adi),
-        ("ilu0", Preconditioner::Ilu0),
-        ("jacobi", Preconditioner::Jacobi),
+        ("adi", PreconditionerKind::Adi),
+        ("ilu0", PreconditionerKind::Ilu0),
+        ("jacobi", PreconditionerKind::Jacobi),
     ] {
         g.bench_function(BenchmarkId::new("hjb-cold", name), |b| {
             let mut hjb = FdmHjb::default().with_preconditioner(pc);
@@ -87,6 +88,35 @@ fn linear_2d(c: &mut Criterion) {
                 fp.reset();
                 fp.solve_into(&p, sol.u.view(), m.view_mut()).unwrap()
             })
+        });
+    }
+    g.finish();
+}
+
+/// The matrix-vector product of the assembled upwind operator (the inner kernel of BiCGSTAB):
+/// sprs's CSR product against the padded fixed-width (ELLPACK) kernel, on 2D (crowd-2d,
+/// 100 × 100) and 3D (crowd-3d, 25³) grids. The kernel the solvers use is the winner.
+fn linear_kernels(c: &mut Criterion) {
+    let mut g = c.benchmark_group("linear-kernels");
+    g.sample_size(50).measurement_time(Duration::from_secs(3));
+    for preset in ["crowd-2d", "crowd-3d"] {
+        let config = mfg_cli::config::resolve(None, &[format!("preset={preset}")]).unwrap();
+        let p = config.problem().unwrap();
+        let grid = p.grid();
+        let n = grid.len();
+        let rates: Vec<Vec<f64>> = (0..grid.dim())
+            .map(|d| (0..n).map(|i| 1.0 + ((i * (d + 3)) % 7) as f64).collect())
+            .collect();
+        let mut a = GridMatrix::new(grid);
+        a.assemble(0.02, &rates, &rates, true);
+        let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+        let mut y = vec![0.0; n];
+        g.throughput(Throughput::Elements(a.nnz() as u64));
+        g.bench_function(BenchmarkId::new("matvec-sprs-csr", preset), |b| {
+            b.iter(|| a.apply_csr(&x, &mut y))
+        });
+        g.bench_function(BenchmarkId::new("matvec-ell", preset), |b| {
+            b.iter(|| a.apply_ell(&x, &mut y))
         });
     }
     g.finish();
@@ -141,5 +171,12 @@ fn components(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, presets, presets_2d, linear_2d, components);
+criterion_group!(
+    benches,
+    presets,
+    presets_2d,
+    linear_2d,
+    linear_kernels,
+    components
+);
 criterion_main!(benches);

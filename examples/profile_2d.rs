@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use mfg_rs::core::sparse::Preconditioner;
+use mfg_rs::core::PreconditionerKind;
 use mfg_rs::core::{
     FixedPointIterator, FpSolver, FpStats, HjbSolver, HjbStats, Problem, SolveError,
 };
@@ -69,9 +69,9 @@ fn main() {
     let mut pc = None; // the solvers' default for the walls
     for a in std::env::args().skip(1).filter(|a| a != "--set") {
         match a.as_str() {
-            "--ilu0" => pc = Some(Preconditioner::Ilu0),
-            "--adi" => pc = Some(Preconditioner::Adi),
-            "--jacobi" => pc = Some(Preconditioner::Jacobi),
+            "--ilu0" => pc = Some(PreconditionerKind::Ilu0),
+            "--adi" => pc = Some(PreconditionerKind::Adi),
+            "--jacobi" => pc = Some(PreconditionerKind::Jacobi),
             _ => sets.push(a),
         }
     }

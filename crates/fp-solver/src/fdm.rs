@@ -4,8 +4,8 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use mfg_core::solver::check_shape;
-use mfg_core::sparse::Preconditioner;
 use mfg_core::upwind::UpwindOperator;
+use mfg_core::PreconditionerKind;
 use mfg_core::{backend_name, Description, FpSolver, FpStats, Grid, Problem, Setting, SolveError};
 
 /// Relative residual of the iterative linear solves (2D, 3D), unless the coupling iteration
@@ -26,7 +26,7 @@ struct Work {
 }
 
 impl Work {
-    fn new(problem: &Problem, preconditioner: Option<Preconditioner>) -> Self {
+    fn new(problem: &Problem, preconditioner: Option<PreconditionerKind>) -> Self {
         let grid = problem.grid();
         let n = grid.len();
         Self {
@@ -39,7 +39,7 @@ impl Work {
         }
     }
 
-    fn fits(&self, problem: &Problem, preconditioner: Option<Preconditioner>) -> bool {
+    fn fits(&self, problem: &Problem, preconditioner: Option<PreconditionerKind>) -> bool {
         let g = problem.grid();
         self.op.fits(g, preconditioner)
             && self.previous.len() == problem.time().levels() * g.len()
@@ -95,8 +95,8 @@ pub struct FdmFp {
     work: Option<Work>,
     /// The coupling iteration's requested accuracy (used with iterative backends).
     accuracy: Option<f64>,
-    /// `None`: [`Preconditioner::for_grid`].
-    preconditioner: Option<Preconditioner>,
+    /// `None`: [`PreconditionerKind::for_grid`].
+    preconditioner: Option<PreconditionerKind>,
 }
 
 impl FdmFp {
@@ -108,7 +108,7 @@ impl FdmFp {
     /// The preconditioner of the BiCGSTAB solves in two and more dimensions. By default
     /// the measured winner (docs/PERFORMANCE.md): ADI line solves with no-flux walls, ILU(0)
     /// with periodic ones (the ADI lines drop their wrap-around entry and lose there).
-    pub fn with_preconditioner(mut self, preconditioner: Preconditioner) -> Self {
+    pub fn with_preconditioner(mut self, preconditioner: PreconditionerKind) -> Self {
         self.preconditioner = Some(preconditioner);
         self
     }
@@ -198,14 +198,13 @@ impl FpSolver for FdmFp {
                 w.mass
                     .copy_from_slice(&w.previous[(k + 1) * n..(k + 2) * n]);
             }
-            let out = w.op.solve(&w.rhs, &mut w.mass, tol);
-            if !out.converged {
-                return Err(SolveError::LinearSolve {
-                    time_level: k + 1,
-                    iterations: out.iterations,
-                    residual: out.relative_residual,
-                });
-            }
+            let out =
+                w.op.solve(&w.rhs, &mut w.mass, tol)
+                    .map_err(|e| SolveError::LinearSolve {
+                        time_level: k + 1,
+                        iterations: e.iterations(),
+                        residual: e.relative_residual(),
+                    })?;
             stats.linear_iterations += out.iterations;
             if !direct {
                 project(&w.rhs, &mut w.mass);

@@ -5,8 +5,8 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use tracing::trace;
 
 use mfg_core::solver::check_shape;
-use mfg_core::sparse::Preconditioner;
 use mfg_core::upwind::{apply_laplacian, UpwindOperator};
+use mfg_core::PreconditionerKind;
 use mfg_core::{
     backend_name, Description, Grid, HjbSolver, HjbStats, Problem, Setting, SolveError,
 };
@@ -91,7 +91,7 @@ struct Work {
 }
 
 impl Work {
-    fn new(problem: &Problem, preconditioner: Option<Preconditioner>) -> Self {
+    fn new(problem: &Problem, preconditioner: Option<PreconditionerKind>) -> Self {
         let n = problem.grid().len();
         Self {
             op: UpwindOperator::new(problem.grid(), preconditioner, LINEAR_MAX_ITER),
@@ -105,7 +105,7 @@ impl Work {
         }
     }
 
-    fn fits(&self, problem: &Problem, preconditioner: Option<Preconditioner>) -> bool {
+    fn fits(&self, problem: &Problem, preconditioner: Option<PreconditionerKind>) -> bool {
         self.op.fits(problem.grid(), preconditioner)
             && self.previous.len() == problem.time().levels() * problem.grid().len()
     }
@@ -154,8 +154,8 @@ pub struct FdmHjb {
     work: Option<Work>,
     /// The coupling iteration's requested accuracy (used with iterative backends).
     accuracy: Option<f64>,
-    /// `None`: [`Preconditioner::for_grid`].
-    preconditioner: Option<Preconditioner>,
+    /// `None`: [`PreconditionerKind::for_grid`].
+    preconditioner: Option<PreconditionerKind>,
 }
 
 impl FdmHjb {
@@ -172,7 +172,7 @@ impl FdmHjb {
     /// The preconditioner of the BiCGSTAB Newton solves in two and more dimensions. By default
     /// the measured winner (docs/PERFORMANCE.md): ADI line solves with no-flux walls, ILU(0)
     /// with periodic ones (the ADI lines drop their wrap-around entry and lose there).
-    pub fn with_preconditioner(mut self, preconditioner: Preconditioner) -> Self {
+    pub fn with_preconditioner(mut self, preconditioner: PreconditionerKind) -> Self {
         self.preconditioner = Some(preconditioner);
         self
     }
@@ -304,14 +304,13 @@ impl HjbSolver for FdmHjb {
                 if !w.op.is_direct() {
                     w.step.iter_mut().for_each(|v| *v = 0.0);
                 }
-                let out = w.op.solve(&w.rhs, &mut w.step, linear_tol);
-                if !out.converged {
-                    return Err(SolveError::LinearSolve {
+                let out = w.op.solve(&w.rhs, &mut w.step, linear_tol).map_err(|e| {
+                    SolveError::LinearSolve {
                         time_level: k,
-                        iterations: out.iterations,
-                        residual: out.relative_residual,
-                    });
-                }
+                        iterations: e.iterations(),
+                        residual: e.relative_residual(),
+                    }
+                })?;
                 stats.linear_iterations += out.iterations;
                 for (ui, di) in uk.iter_mut().zip(&w.step) {
                     *ui += di;

@@ -35,7 +35,6 @@
 //! Anal. 48 (2010) 1136–1162.
 
 pub mod anderson;
-pub mod backend;
 pub mod error;
 pub mod grid;
 pub mod hamiltonian;
@@ -45,15 +44,14 @@ pub mod problem;
 pub mod settings;
 pub mod solution;
 pub mod solver;
-pub mod sparse;
 pub mod test_problems;
 pub mod upwind;
 
 pub use anderson::{Anderson, Safeguard, StepKind};
-pub use backend::{backend_for, backend_name, LinearBackend};
 pub use error::{MfgError, ProblemError, SolveError};
 pub use grid::{Axis, Boundary, Grid, Line, TimeGrid, MAX_DIM};
 pub use hamiltonian::{Hamiltonian, Quadratic};
+pub use linalg::{backend_for, backend_name, LinearBackend, PreconditionerKind};
 pub use picard::{FixedPointIterator, Run};
 pub use problem::{Coupling, Forcing, Problem, ProblemBuilder, RunningCost, LOG_DENSITY_FLOOR};
 pub use settings::{AndersonTarget, IterationSettings};

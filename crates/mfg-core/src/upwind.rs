@@ -14,15 +14,14 @@
 //!   conserved to round-off and `m ≥ 0`. This is the discrete adjoint of the HJB operator in
 //!   the `w`-weighted inner product (Achdou–Capuzzo-Dolcetta 2010).
 //!
-//! The systems are solved by a [`crate::backend::LinearBackend`]. At a no-flux wall the ghost
+//! The systems are solved by a [`crate::linalg::LinearBackend`]. At a no-flux wall the ghost
 //! value is the reflection (`u_{−1} = u_1`), so both rates of a wall
 //! point lead to its single inner neighbour: this is the finite-volume scheme on the half cell
 //! `[x_0, x_0 + dx/2]` whose weight is the trapezoid `dx/2`.
 
-use crate::backend::{backend_for, LinearBackend};
 use crate::grid::{Boundary, Grid};
 use crate::hamiltonian::Hamiltonian;
-use crate::sparse::{LinearSolve, Preconditioner};
+use crate::linalg::{backend_for, LinearBackend, LinearError, LinearInfo, PreconditionerKind};
 
 /// `out_i = ν (Δ_h u)_i = Σ_d ν (u_prev − 2 u_i + u_next)/dx_d²`, with the grid's wrapped or
 /// reflected neighbours (the diffusion part of the HJB residual).
@@ -65,12 +64,16 @@ pub struct UpwindOperator {
     to_prev: Vec<Vec<f64>>,
     to_next: Vec<Vec<f64>>,
     backend: Box<dyn LinearBackend>,
-    key: (usize, usize, Boundary, Option<Preconditioner>),
+    key: (usize, usize, Boundary, Option<PreconditionerKind>),
 }
 
 impl UpwindOperator {
     /// For `grid`, with the backend of [`backend_for`].
-    pub fn new(grid: &Grid, preconditioner: Option<Preconditioner>, max_iterations: usize) -> Self {
+    pub fn new(
+        grid: &Grid,
+        preconditioner: Option<PreconditionerKind>,
+        max_iterations: usize,
+    ) -> Self {
         let (n, dim) = (grid.len(), grid.dim());
         Self {
             to_prev: vec![vec![0.0; n]; dim],
@@ -82,7 +85,7 @@ impl UpwindOperator {
 
     /// Whether this operator was built for a grid of this size and walls, and this
     /// preconditioner.
-    pub fn fits(&self, grid: &Grid, preconditioner: Option<Preconditioner>) -> bool {
+    pub fn fits(&self, grid: &Grid, preconditioner: Option<PreconditionerKind>) -> bool {
         self.key == (grid.len(), grid.dim(), grid.boundary(), preconditioner)
     }
 
@@ -128,7 +131,7 @@ impl UpwindOperator {
     }
 
     /// Solve the assembled system (see [`LinearBackend::solve`]).
-    pub fn solve(&mut self, b: &[f64], x: &mut [f64], tol: f64) -> LinearSolve {
+    pub fn solve(&mut self, b: &[f64], x: &mut [f64], tol: f64) -> Result<LinearInfo, LinearError> {
         self.backend.solve(b, x, tol)
     }
 }
@@ -136,9 +139,9 @@ impl UpwindOperator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::backend_for;
     use crate::grid::Boundary;
     use crate::hamiltonian::{Hamiltonian, Quadratic};
+    use crate::linalg::backend_for;
 
     fn grids(b: Boundary) -> [Grid; 3] {
         [
@@ -177,7 +180,7 @@ mod tests {
                 be.assemble(0.05, &tp, &tn, true);
                 let mu: Vec<f64> = (0..g.len()).map(|i| 1.0 + (i % 4) as f64).collect();
                 let mut next = vec![0.0; g.len()];
-                assert!(be.solve(&mu, &mut next, 1e-14).converged);
+                assert!(be.solve(&mu, &mut next, 1e-14).is_ok());
                 let (a, b2): (f64, f64) = (mu.iter().sum(), next.iter().sum());
                 assert!(
                     (a - b2).abs() < 1e-11 * a,

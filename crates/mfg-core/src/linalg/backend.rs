@@ -6,15 +6,18 @@
 //!   the Thomas algorithm (Sherman–Morrison when periodic), O(n).
 //! * [`KrylovBackend`] (two and three dimensions): the sparse matrix on the grid's
 //!   `(2d + 1)`-point pattern, BiCGSTAB with the measured-best preconditioner
-//!   ([`Preconditioner::for_grid`]: ADI line solves with no-flux walls, ILU(0) when periodic).
+//!   ([`PreconditionerKind::for_grid`]: ADI line solves with no-flux walls, ILU(0) when
+//!   periodic).
 //!
 //! [`backend_for`] picks one for a grid; the solvers are written once against the trait.
 
 use std::fmt;
 
 use crate::grid::{Boundary, Grid};
-use crate::linalg::Tridiagonal;
-use crate::sparse::{BiCgStab, GridMatrix, LinearSolve, Preconditioner};
+use crate::linalg::{
+    BiCgStab, GridMatrix, GridPreconditioner, KrylovParams, LinearError, LinearInfo,
+    PreconditionerKind, Tridiagonal,
+};
 
 /// A solver of the implicit upwind systems on one grid, with its storage allocated once.
 pub trait LinearBackend: fmt::Debug + Send {
@@ -32,38 +35,38 @@ pub trait LinearBackend: fmt::Debug + Send {
 
     /// Solve `A x = b` for the last assembled `A`, from the initial guess in `x` (iterative
     /// backends), to a relative residual `tol` (ignored by direct backends).
-    fn solve(&mut self, b: &[f64], x: &mut [f64], tol: f64) -> LinearSolve;
+    fn solve(&mut self, b: &[f64], x: &mut [f64], tol: f64) -> Result<LinearInfo, LinearError>;
 }
 
 /// The name of the backend [`backend_for`] picks for `grid`.
-pub fn backend_name(grid: &Grid, preconditioner: Option<Preconditioner>) -> &'static str {
+pub fn backend_name(grid: &Grid, preconditioner: Option<PreconditionerKind>) -> &'static str {
     if grid.dim() == 1 {
         "thomas"
     } else {
-        krylov_name(preconditioner.unwrap_or_else(|| Preconditioner::for_grid(grid)))
+        krylov_name(preconditioner.unwrap_or_else(|| PreconditionerKind::for_grid(grid)))
     }
 }
 
-fn krylov_name(pc: Preconditioner) -> &'static str {
+fn krylov_name(pc: PreconditionerKind) -> &'static str {
     match pc {
-        Preconditioner::Jacobi => "bicgstab+jacobi",
-        Preconditioner::Ilu0 => "bicgstab+ilu0",
-        Preconditioner::Adi => "bicgstab+adi",
+        PreconditionerKind::Jacobi => "bicgstab+jacobi",
+        PreconditionerKind::Ilu0 => "bicgstab+ilu0",
+        PreconditionerKind::Adi => "bicgstab+adi",
     }
 }
 
 /// The backend for `grid`: [`TridiagonalBackend`] in one dimension, else [`KrylovBackend`]
-/// with `preconditioner` (default [`Preconditioner::for_grid`]) and at most `max_iterations`
+/// with `preconditioner` (default [`PreconditionerKind::for_grid`]) and at most `max_iterations`
 /// iterations per solve.
 pub fn backend_for(
     grid: &Grid,
-    preconditioner: Option<Preconditioner>,
+    preconditioner: Option<PreconditionerKind>,
     max_iterations: usize,
 ) -> Box<dyn LinearBackend> {
     if grid.dim() == 1 {
         Box::new(TridiagonalBackend::new(grid))
     } else {
-        let pc = preconditioner.unwrap_or_else(|| Preconditioner::for_grid(grid));
+        let pc = preconditioner.unwrap_or_else(|| PreconditionerKind::for_grid(grid));
         Box::new(KrylovBackend::new(grid, pc, max_iterations))
     }
 }
@@ -121,14 +124,10 @@ impl LinearBackend for TridiagonalBackend {
         }
     }
 
-    fn solve(&mut self, b: &[f64], x: &mut [f64], _tol: f64) -> LinearSolve {
+    fn solve(&mut self, b: &[f64], x: &mut [f64], _tol: f64) -> Result<LinearInfo, LinearError> {
         x.copy_from_slice(b);
         self.matrix.solve_in_place(x);
-        LinearSolve {
-            iterations: 0,
-            relative_residual: 0.0,
-            converged: true,
-        }
+        Ok(LinearInfo::default())
     }
 }
 
@@ -137,30 +136,32 @@ impl LinearBackend for TridiagonalBackend {
 #[derive(Debug, Clone)]
 pub struct KrylovBackend {
     matrix: GridMatrix,
+    preconditioner: GridPreconditioner,
     solver: BiCgStab,
     max_iterations: usize,
 }
 
 impl KrylovBackend {
     /// For `grid`, with at most `max_iterations` BiCGSTAB iterations per solve.
-    pub fn new(grid: &Grid, preconditioner: Preconditioner, max_iterations: usize) -> Self {
+    pub fn new(grid: &Grid, preconditioner: PreconditionerKind, max_iterations: usize) -> Self {
         let matrix = GridMatrix::new(grid);
         Self {
-            solver: BiCgStab::new(grid.len(), preconditioner, matrix.nnz()),
+            preconditioner: preconditioner.build(&matrix),
+            solver: BiCgStab::new(grid.len()),
             matrix,
             max_iterations,
         }
     }
 
     /// The preconditioner.
-    pub fn preconditioner(&self) -> Preconditioner {
-        self.solver.preconditioner()
+    pub fn preconditioner(&self) -> PreconditionerKind {
+        self.preconditioner.kind()
     }
 }
 
 impl LinearBackend for KrylovBackend {
     fn name(&self) -> &'static str {
-        krylov_name(self.solver.preconditioner())
+        krylov_name(self.preconditioner.kind())
     }
 
     fn is_direct(&self) -> bool {
@@ -169,12 +170,16 @@ impl LinearBackend for KrylovBackend {
 
     fn assemble(&mut self, dt: f64, to_prev: &[Vec<f64>], to_next: &[Vec<f64>], transpose: bool) {
         self.matrix.assemble(dt, to_prev, to_next, transpose);
-        self.solver.prepare(&self.matrix);
+        self.preconditioner.factor(&self.matrix);
     }
 
-    fn solve(&mut self, b: &[f64], x: &mut [f64], tol: f64) -> LinearSolve {
+    fn solve(&mut self, b: &[f64], x: &mut [f64], tol: f64) -> Result<LinearInfo, LinearError> {
+        let params = KrylovParams {
+            tolerance: tol,
+            max_iterations: self.max_iterations,
+        };
         self.solver
-            .solve(&self.matrix, b, x, tol, self.max_iterations)
+            .solve(&self.matrix, &self.preconditioner, b, x, params)
     }
 }
 
@@ -198,14 +203,14 @@ mod tests {
             let rhs: Vec<f64> = (0..n).map(|i| (i as f64 * 0.4).sin()).collect();
             for transpose in [false, true] {
                 let mut direct = TridiagonalBackend::new(&g);
-                let mut krylov = KrylovBackend::new(&g, Preconditioner::Ilu0, 500);
+                let mut krylov = KrylovBackend::new(&g, PreconditionerKind::Ilu0, 500);
                 let (mut x1, mut x2) = (vec![0.0; n], vec![0.0; n]);
                 for (be, x) in [
                     (&mut direct as &mut dyn LinearBackend, &mut x1),
                     (&mut krylov, &mut x2),
                 ] {
                     be.assemble(0.3, &tp, &tn, transpose);
-                    assert!(be.solve(&rhs, x, 1e-13).converged);
+                    assert!(be.solve(&rhs, x, 1e-13).is_ok());
                 }
                 let err = x1
                     .iter()

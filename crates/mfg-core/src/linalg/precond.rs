@@ -1,0 +1,280 @@
+//! Preconditioners of the implicit upwind systems, factored from a [`GridMatrix`].
+//!
+//! * [`Jacobi`]: diagonal scaling.
+//! * [`Ilu0`]: incomplete LU with the matrix's own pattern.
+//! * [`Adi`]: alternating-direction line solves (approximate factorisation):
+//!   `P = Π_d (I − dt L_d)`, one tridiagonal solve per grid line and axis, batched across the
+//!   lines (the Thomas recurrences of all lines of an axis advance together, so the inner loop
+//!   has no dependency chain). Periodic lines drop their wrap-around entry.
+//!
+//! [`PreconditionerKind::for_grid`] is the measured winner (docs/PERFORMANCE.md): ADI with
+//! no-flux walls, ILU(0) when periodic.
+
+use crate::grid::{Boundary, Grid};
+use crate::linalg::grid_matrix::LineSet;
+use crate::linalg::{GridMatrix, Preconditioner};
+
+/// Which preconditioner to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PreconditionerKind {
+    /// Diagonal scaling.
+    Jacobi,
+    /// Incomplete LU with the matrix's own pattern.
+    #[default]
+    Ilu0,
+    /// Alternating-direction line solves.
+    Adi,
+}
+
+impl PreconditionerKind {
+    /// The measured winner for the grid's walls (docs/PERFORMANCE.md): ADI line solves with
+    /// no-flux walls, ILU(0) with periodic ones (the ADI lines drop their wrap-around entry).
+    pub fn for_grid(grid: &Grid) -> Self {
+        match grid.boundary() {
+            Boundary::Periodic => PreconditionerKind::Ilu0,
+            Boundary::NoFlux => PreconditionerKind::Adi,
+        }
+    }
+
+    /// Storage for this preconditioner of `a` (call [`GridPreconditioner::factor`] after
+    /// every assembly).
+    pub fn build(self, a: &GridMatrix) -> GridPreconditioner {
+        let n = a.len();
+        match self {
+            PreconditionerKind::Jacobi => GridPreconditioner::Jacobi(Jacobi {
+                inv_diag: vec![0.0; n],
+            }),
+            PreconditionerKind::Ilu0 => GridPreconditioner::Ilu0(Ilu0 {
+                lu: vec![0.0; a.nnz()],
+                inv_udiag: vec![0.0; n],
+                indptr: a.csr().indptr().raw_storage().to_vec(),
+                indices: a.csr().indices().to_vec(),
+                diag: a.diagonal_slots().to_vec(),
+            }),
+            PreconditionerKind::Adi => GridPreconditioner::Adi(Adi {
+                factors: (0..a.axis_count())
+                    .map(|_| [vec![0.0; n], vec![0.0; n], vec![0.0; n]])
+                    .collect(),
+                lines: (0..a.axis_count())
+                    .map(|d| a.axis_lines(d).clone())
+                    .collect(),
+            }),
+        }
+    }
+}
+
+/// One of the preconditioners, factored from a [`GridMatrix`].
+#[derive(Debug, Clone)]
+pub enum GridPreconditioner {
+    /// See [`Jacobi`].
+    Jacobi(Jacobi),
+    /// See [`Ilu0`].
+    Ilu0(Ilu0),
+    /// See [`Adi`].
+    Adi(Adi),
+}
+
+impl GridPreconditioner {
+    /// Which one it is.
+    pub fn kind(&self) -> PreconditionerKind {
+        match self {
+            GridPreconditioner::Jacobi(_) => PreconditionerKind::Jacobi,
+            GridPreconditioner::Ilu0(_) => PreconditionerKind::Ilu0,
+            GridPreconditioner::Adi(_) => PreconditionerKind::Adi,
+        }
+    }
+
+    /// Factor from the assembled `a` (same pattern as at [`PreconditionerKind::build`]).
+    pub fn factor(&mut self, a: &GridMatrix) {
+        match self {
+            GridPreconditioner::Jacobi(p) => p.factor(a),
+            GridPreconditioner::Ilu0(p) => p.factor(a),
+            GridPreconditioner::Adi(p) => p.factor(a),
+        }
+    }
+}
+
+impl Preconditioner for GridPreconditioner {
+    fn apply(&self, x: &[f64], out: &mut [f64]) {
+        match self {
+            GridPreconditioner::Jacobi(p) => p.apply(x, out),
+            GridPreconditioner::Ilu0(p) => p.apply(x, out),
+            GridPreconditioner::Adi(p) => p.apply(x, out),
+        }
+    }
+}
+
+/// Diagonal scaling.
+#[derive(Debug, Clone)]
+pub struct Jacobi {
+    inv_diag: Vec<f64>,
+}
+
+impl Jacobi {
+    fn factor(&mut self, a: &GridMatrix) {
+        let vals = a.csr().data();
+        for (d, &slot) in self.inv_diag.iter_mut().zip(a.diagonal_slots()) {
+            *d = 1.0 / vals[slot];
+        }
+    }
+}
+
+impl Preconditioner for Jacobi {
+    fn apply(&self, x: &[f64], out: &mut [f64]) {
+        for ((o, xi), d) in out.iter_mut().zip(x).zip(&self.inv_diag) {
+            *o = xi * d;
+        }
+    }
+}
+
+/// Incomplete LU with the matrix's own pattern (L with unit diagonal and U in one array).
+#[derive(Debug, Clone)]
+pub struct Ilu0 {
+    lu: Vec<f64>,
+    /// The reciprocal of U's diagonal: a division would sit in the backward sweep's chain.
+    inv_udiag: Vec<f64>,
+    indptr: Vec<usize>,
+    indices: Vec<usize>,
+    diag: Vec<usize>,
+}
+
+impl Ilu0 {
+    fn factor(&mut self, a: &GridMatrix) {
+        self.lu.copy_from_slice(a.csr().data());
+        let (indptr, cols, diag) = (&self.indptr, &self.indices, &self.diag);
+        for i in 0..self.inv_udiag.len() {
+            let (ra, rb) = (indptr[i], indptr[i + 1]);
+            for k in ra..rb {
+                let p = cols[k];
+                if p >= i {
+                    break;
+                }
+                self.lu[k] /= self.lu[diag[p]];
+                let lik = self.lu[k];
+                // Row i −= l_ip · (row p of U), on the pattern of row i.
+                let (pa, pb) = (indptr[p], indptr[p + 1]);
+                for j in k + 1..rb {
+                    if let Ok(q) = cols[pa..pb].binary_search(&cols[j]) {
+                        self.lu[j] -= lik * self.lu[pa + q];
+                    }
+                }
+            }
+        }
+        for (d, &slot) in self.inv_udiag.iter_mut().zip(diag) {
+            *d = 1.0 / self.lu[slot];
+        }
+    }
+}
+
+impl Preconditioner for Ilu0 {
+    fn apply(&self, x: &[f64], out: &mut [f64]) {
+        let (indptr, cols, diag) = (&self.indptr, &self.indices, &self.diag);
+        let n = self.inv_udiag.len();
+        // L (unit diagonal) forward, then U backward.
+        for i in 0..n {
+            let mut v = x[i];
+            for k in indptr[i]..diag[i] {
+                v -= self.lu[k] * out[cols[k]];
+            }
+            out[i] = v;
+        }
+        for i in (0..n).rev() {
+            let mut v = out[i];
+            for k in diag[i] + 1..indptr[i + 1] {
+                v -= self.lu[k] * out[cols[k]];
+            }
+            out[i] = v * self.inv_udiag[i];
+        }
+    }
+}
+
+/// Alternating-direction line solves: per axis, the lower entries of
+/// [`GridMatrix::axis_factor`] and the Thomas factors `c'` (modified upper) and
+/// `1/denominator` of every line along it.
+#[derive(Debug, Clone)]
+pub struct Adi {
+    /// Per axis: `[lower, c', 1/denominator]` at every point.
+    factors: Vec<[Vec<f64>; 3]>,
+    lines: Vec<LineSet>,
+}
+
+impl Adi {
+    fn factor(&mut self, a: &GridMatrix) {
+        for (d, [lo, cp, inv]) in self.factors.iter_mut().enumerate() {
+            let [lower, di, up] = a.axis_factor(d);
+            lo.copy_from_slice(lower);
+            for line in &self.lines[d].lines {
+                let mut prev_c = 0.0;
+                for k in 0..line.len {
+                    let i = line.index(k);
+                    let den = di[i] - lo[i] * prev_c;
+                    inv[i] = 1.0 / den;
+                    cp[i] = up[i] * inv[i];
+                    prev_c = cp[i];
+                }
+            }
+        }
+    }
+}
+
+impl Preconditioner for Adi {
+    fn apply(&self, x: &[f64], out: &mut [f64]) {
+        out.copy_from_slice(x);
+        for ([lo, cp, inv], ls) in self.factors.iter().zip(&self.lines) {
+            let s = ls.stride;
+            if s == 1 {
+                // Contiguous lines: one Thomas solve after the other.
+                for line in &ls.lines {
+                    let b = line.start;
+                    let z = &mut out[b..b + ls.len];
+                    let (lo, inv, cp) = (&lo[b..], &inv[b..], &cp[b..]);
+                    z[0] *= inv[0];
+                    for k in 1..z.len() {
+                        z[k] = (z[k] - lo[k] * z[k - 1]) * inv[k];
+                    }
+                    for k in (0..z.len() - 1).rev() {
+                        z[k] -= cp[k] * z[k + 1];
+                    }
+                }
+                continue;
+            }
+            // Strided lines: advance all lines of the axis together. The lines of the
+            // outermost axis start at 0..s, so the field is a (len × s) row-major block and
+            // each Thomas step is one contiguous row of it.
+            let outer = ls.lines.len() == s && ls.lines.last().map(|l| l.start) == Some(s - 1);
+            if outer {
+                for (z, iv) in out[..s].iter_mut().zip(&inv[..s]) {
+                    *z *= iv;
+                }
+                for k in 1..ls.len {
+                    let (done, rest) = out.split_at_mut(k * s);
+                    let prev = &done[(k - 1) * s..];
+                    let (l, iv) = (&lo[k * s..(k + 1) * s], &inv[k * s..(k + 1) * s]);
+                    for (((z, p), l), iv) in rest[..s].iter_mut().zip(prev).zip(l).zip(iv) {
+                        *z = (*z - l * p) * iv;
+                    }
+                }
+                for k in (0..ls.len - 1).rev() {
+                    let (head, tail) = out.split_at_mut((k + 1) * s);
+                    let c = &cp[k * s..(k + 1) * s];
+                    for ((z, nx), c) in head[k * s..].iter_mut().zip(&tail[..s]).zip(c) {
+                        *z -= c * nx;
+                    }
+                }
+            } else {
+                for line in &ls.lines {
+                    let b = line.start;
+                    out[b] *= inv[b];
+                    for k in 1..ls.len {
+                        let (i, p) = (line.index(k), line.index(k - 1));
+                        out[i] = (out[i] - lo[i] * out[p]) * inv[i];
+                    }
+                    for k in (0..ls.len - 1).rev() {
+                        let (i, q) = (line.index(k), line.index(k + 1));
+                        out[i] -= cp[i] * out[q];
+                    }
+                }
+            }
+        }
+    }
+}
