@@ -1,26 +1,15 @@
 //! The finite-difference solvers in two dimensions: the separable LQ game against its exact
 //! solution, mass and positivity for both walls, and x ↔ y symmetry.
 
+mod common;
+
+use common::{assert_mass_and_positivity_for_both_walls, assert_symmetric, solve};
 use mfg_rs::core::test_problems::LqGaussian;
 use mfg_rs::core::{
-    Boundary, Coupling, FixedPointIterator, Grid, IterationSettings, MfgSolution, Problem, TimeGrid,
+    Boundary, Coupling, FixedPointIterator, Grid, IterationSettings, Problem, TimeGrid,
 };
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::FdmHjb;
-
-fn solve(p: &Problem, tol: f64) -> MfgSolution {
-    let settings = IterationSettings {
-        tolerance: tol,
-        anderson_depth: 5,
-        ..Default::default()
-    };
-    let sol = FixedPointIterator::new(settings)
-        .unwrap()
-        .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
-        .unwrap();
-    assert!(sol.converged(), "{sol}");
-    sol
-}
 
 fn orders(e: &[f64]) -> Vec<f64> {
     e.windows(2).map(|w| (w[0] / w[1]).log2()).collect()
@@ -89,41 +78,13 @@ fn symmetric(boundary: Boundary) -> Problem {
 
 #[test]
 fn mass_and_positivity_hold_for_both_walls_in_2d() {
-    for b in [Boundary::NoFlux, Boundary::Periodic] {
-        let p = symmetric(b);
-        let sol = solve(&p, 1e-8);
-        for row in sol.m.rows() {
-            let mass = p.grid().integrate(row.as_slice().unwrap());
-            assert!((mass - 1.0).abs() < 1e-12, "{b:?}: mass {mass}");
-            assert!(row.iter().all(|&v| v >= 0.0), "{b:?}: m < 0");
-        }
-    }
+    assert_mass_and_positivity_for_both_walls(symmetric);
 }
 
 #[test]
 fn data_symmetric_under_swapping_x_and_y_give_a_symmetric_solution() {
     let p = symmetric(Boundary::NoFlux);
-    let sol = solve(&p, 1e-10);
-    let g = p.grid();
-    let shape = g.shape();
-    let (nx, ny) = (shape[0], shape[1]);
-    let su = sol.u.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
-    let sm = sol.m.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
-    for k in 0..p.time().levels() {
-        for i in 0..nx {
-            for j in 0..ny {
-                let (a, b) = (g.flat_index(&[i, j]), g.flat_index(&[j, i]));
-                assert!(
-                    (sol.u[[k, a]] - sol.u[[k, b]]).abs() <= 1e-8 * su,
-                    "u at {k} ({i}, {j})"
-                );
-                assert!(
-                    (sol.m[[k, a]] - sol.m[[k, b]]).abs() <= 1e-8 * sm,
-                    "m at {k} ({i}, {j})"
-                );
-            }
-        }
-    }
+    assert_symmetric(&p, &solve(&p, 1e-10), |i| vec![i[1], i[0]]);
 }
 
 fn rel_l2(a: &ndarray::Array2<f64>, b: &ndarray::Array2<f64>) -> f64 {

@@ -2,28 +2,13 @@
 //! exact moments, mass and positivity for both walls, symmetry under permutations of the axes,
 //! and particles independent of the thread count.
 
-use mfg_rs::core::test_problems::LqGaussian;
-use mfg_rs::core::{
-    Boundary, Coupling, FixedPointIterator, FpSolver, Grid, IterationSettings, MfgSolution,
-    Problem, TimeGrid,
-};
-use mfg_rs::fp::{FdmFp, ParticleFp, ParticleSettings};
-use mfg_rs::hjb::FdmHjb;
-use ndarray::Array2;
+mod common;
 
-fn solve(p: &Problem, tol: f64) -> MfgSolution {
-    let settings = IterationSettings {
-        tolerance: tol,
-        anderson_depth: 5,
-        ..Default::default()
-    };
-    let sol = FixedPointIterator::new(settings)
-        .unwrap()
-        .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
-        .unwrap();
-    assert!(sol.converged(), "{sol}");
-    sol
-}
+use common::{assert_mass_and_positivity_for_both_walls, assert_symmetric, on_threads, solve};
+use mfg_rs::core::test_problems::LqGaussian;
+use mfg_rs::core::{Boundary, Coupling, FpSolver, Grid, Problem, TimeGrid};
+use mfg_rs::fp::{ParticleFp, ParticleSettings};
+use ndarray::Array2;
 
 /// Mean and variance of coordinate `d` of the density `row`.
 fn moments(g: &Grid, row: &[f64], d: usize) -> (f64, f64) {
@@ -96,47 +81,16 @@ fn symmetric(boundary: Boundary) -> Problem {
 
 #[test]
 fn mass_and_positivity_hold_for_both_walls_in_3d() {
-    for b in [Boundary::NoFlux, Boundary::Periodic] {
-        let p = symmetric(b);
-        let sol = solve(&p, 1e-8);
-        for row in sol.m.rows() {
-            let mass = p.grid().integrate(row.as_slice().unwrap());
-            assert!((mass - 1.0).abs() < 1e-12, "{b:?}: mass {mass}");
-            assert!(row.iter().all(|&v| v >= 0.0), "{b:?}: m < 0");
-        }
-    }
+    assert_mass_and_positivity_for_both_walls(symmetric);
 }
 
 #[test]
 fn data_symmetric_under_permuting_the_axes_give_a_symmetric_solution() {
     let p = symmetric(Boundary::NoFlux);
     let sol = solve(&p, 1e-10);
-    let g = p.grid();
-    let n = g.axis(0).len();
-    let su = sol.u.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
-    let sm = sol.m.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
     // A cyclic permutation and a transposition generate all six.
-    let perms: [fn([usize; 3]) -> [usize; 3]; 2] = [|[i, j, k]| [j, k, i], |[i, j, k]| [j, i, k]];
-    for level in 0..p.time().levels() {
-        for i in 0..n {
-            for j in 0..n {
-                for k in 0..n {
-                    let a = g.flat_index(&[i, j, k]);
-                    for perm in perms {
-                        let b = g.flat_index(&perm([i, j, k]));
-                        assert!(
-                            (sol.u[[level, a]] - sol.u[[level, b]]).abs() <= 1e-8 * su,
-                            "u at {level} ({i}, {j}, {k})"
-                        );
-                        assert!(
-                            (sol.m[[level, a]] - sol.m[[level, b]]).abs() <= 1e-8 * sm,
-                            "m at {level} ({i}, {j}, {k})"
-                        );
-                    }
-                }
-            }
-        }
-    }
+    assert_symmetric(&p, &sol, |i| vec![i[1], i[2], i[0]]);
+    assert_symmetric(&p, &sol, |i| vec![i[1], i[0], i[2]]);
 }
 
 #[test]
@@ -153,11 +107,7 @@ fn particles_in_3d_give_the_same_output_for_one_and_two_threads() {
         ..Default::default()
     };
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             let mut m = Array2::zeros(u.raw_dim());
             let stats = ParticleFp::new(settings)
                 .unwrap()

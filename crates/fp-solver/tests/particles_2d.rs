@@ -2,6 +2,8 @@
 //! moves the crowd, the initial sampling against m0, and bitwise independence of the thread
 //! count.
 
+mod common;
+
 use fp_solver::{ParticleFp, ParticleSettings};
 use mfg_core::{Boundary, FpSolver, Grid, Problem, TimeGrid};
 use ndarray::Array2;
@@ -46,16 +48,6 @@ fn drift_u(p: &Problem) -> Array2<f64> {
     })
 }
 
-fn run(p: &Problem, settings: ParticleSettings) -> Array2<f64> {
-    let u = drift_u(p);
-    let mut m = Array2::zeros(u.raw_dim());
-    ParticleFp::new(settings)
-        .unwrap()
-        .solve_into(p, u.view(), m.view_mut())
-        .unwrap();
-    m
-}
-
 fn moments(p: &Problem, row: &[f64]) -> [f64; 5] {
     let g = p.grid();
     let w = g.weights();
@@ -75,21 +67,7 @@ fn moments(p: &Problem, row: &[f64]) -> [f64; 5] {
 
 #[test]
 fn mass_is_exact_density_nonnegative_and_the_drift_moves_the_crowd() {
-    for b in [Boundary::NoFlux, Boundary::Periodic] {
-        let p = problem(b);
-        let m = run(
-            &p,
-            ParticleSettings {
-                particles: 20_000,
-                ..Default::default()
-            },
-        );
-        for row in m.rows() {
-            let row = row.as_slice().unwrap();
-            let [mass, ..] = moments(&p, row);
-            assert!((mass - 1.0).abs() < 1e-12, "{b:?}: mass {mass}");
-            assert!(row.iter().all(|&v| v >= 0.0), "{b:?}");
-        }
+    for (b, p, m) in common::densities_for_both_walls(problem, drift_u, 20_000) {
         // No-flux: drift (0.6, 0.3) for T = 0.5 moves the centre from (0.3, 0.4) to
         // (0.6, 0.55). Periodic: the crowd at (0.05, 0.05) spreads across both seams and its
         // circular mean stays put.
@@ -168,28 +146,5 @@ fn initial_sampling_reproduces_the_moments_of_m0() {
 #[test]
 fn same_seed_same_output_for_one_and_two_threads() {
     let p = problem(Boundary::NoFlux);
-    let settings = ParticleSettings {
-        particles: 50_000, // several chunks, so two threads really split the work
-        seed: 7,
-        ..Default::default()
-    };
-    let one = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap();
-    let two = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
-    let m1 = one.install(|| run(&p, settings));
-    let m2 = two.install(|| run(&p, settings));
-    assert!(m1.iter().zip(&m2).all(|(a, b)| a.to_bits() == b.to_bits()));
-    let m3 = run(
-        &p,
-        ParticleSettings {
-            seed: 8,
-            ..settings
-        },
-    );
-    assert!(m3.iter().zip(&m1).any(|(a, b)| a != b));
+    common::assert_seed_determines_output(&p, &drift_u(&p), 7);
 }

@@ -14,10 +14,11 @@
 use std::fmt;
 
 use crate::grid::{Boundary, Grid};
-use crate::linalg::{
-    BiCgStab, GridMatrix, GridPreconditioner, KrylovParams, LinearError, LinearInfo,
-    PreconditionerKind, Tridiagonal,
-};
+use crate::linalg::bicgstab::BiCgStab;
+use crate::linalg::grid_matrix::GridMatrix;
+use crate::linalg::operator::{KrylovParams, LinearError, LinearInfo};
+use crate::linalg::precond::{GridPreconditioner, PreconditionerKind};
+use crate::linalg::tridiagonal::Tridiagonal;
 
 /// A solver of the implicit upwind systems on one grid, with its storage allocated once.
 pub trait LinearBackend: fmt::Debug + Send {

@@ -1,7 +1,9 @@
 //! Preconditioned BiCGSTAB (van der Vorst 1992), written once against [`LinearOperator`] and
 //! [`Preconditioner`], with its work vectors allocated once.
 
-use crate::linalg::{KrylovParams, LinearError, LinearInfo, LinearOperator, Preconditioner};
+use crate::linalg::operator::{
+    KrylovParams, LinearError, LinearInfo, LinearOperator, Preconditioner,
+};
 
 /// BiCGSTAB's work vectors for systems of one order.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use sprs::CsMat;
 
 use crate::grid::{Grid, Line};
-use crate::linalg::LinearOperator;
+use crate::linalg::operator::LinearOperator;
 
 /// `I − dt L` (or its transpose) as a [`sprs::CsMat`] in CSR with sorted columns. The pattern
 /// (each point and its distinct neighbours along every axis) is symmetric, so the transpose
@@ -294,12 +294,12 @@ impl LinearOperator for GridMatrix {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::grid::Boundary;
-    use crate::linalg::{BiCgStab, KrylovParams, Preconditioner, PreconditionerKind};
 
-    fn rates(grid: &Grid) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    /// Jump rates with some variation along both axes (shared with the preconditioner tests).
+    pub(crate) fn rates(grid: &Grid) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
         let n = grid.len();
         let tp = (0..grid.dim())
             .map(|d| {
@@ -370,73 +370,6 @@ mod tests {
                     t.apply(&ei, &mut tj);
                     assert_eq!(aj[i], tj[j], "{b:?} ({i}, {j})");
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn bicgstab_solves_with_both_preconditioners() {
-        for b in [Boundary::NoFlux, Boundary::Periodic] {
-            let g = Grid::rectangle([0.0, 1.0], 20, [0.0, 1.0], 17, b).unwrap();
-            let (tp, tn) = rates(&g);
-            let mut a = GridMatrix::new(&g);
-            a.assemble(2.0, &tp, &tn, true);
-            let n = g.len();
-            let rhs: Vec<f64> = (0..n).map(|i| ((i as f64) * 0.37).sin()).collect();
-            for kind in [
-                PreconditionerKind::Jacobi,
-                PreconditionerKind::Ilu0,
-                PreconditionerKind::Adi,
-            ] {
-                let mut pc = kind.build(&a);
-                pc.factor(&a);
-                let mut x = vec![0.0; n];
-                let params = KrylovParams {
-                    tolerance: 1e-12,
-                    max_iterations: 500,
-                };
-                let out = BiCgStab::new(n).solve(&a, &pc, &rhs, &mut x, params);
-                assert!(out.is_ok(), "{b:?} {kind:?}: {out:?}");
-                let pc = kind;
-                let mut ax = vec![0.0; n];
-                a.apply(&x, &mut ax);
-                let err = ax
-                    .iter()
-                    .zip(&rhs)
-                    .map(|(p, q)| (p - q).abs())
-                    .fold(0.0, f64::max);
-                assert!(err < 1e-10, "{b:?} {pc:?}: {err}");
-            }
-        }
-    }
-
-    #[test]
-    fn adi_is_exact_when_only_one_axis_moves() {
-        // With the rates of one axis zero, A = I − dt L_d is one tridiagonal per line, and the
-        // ADI preconditioner is A itself: one application solves A x = b (both axes, both
-        // the operator and its transpose, no-flux walls).
-        let g = Grid::rectangle([0.0, 1.0], 9, [0.0, 2.0], 12, Boundary::NoFlux).unwrap();
-        let n = g.len();
-        let rhs: Vec<f64> = (0..n).map(|i| ((i as f64) * 0.61).cos()).collect();
-        for axis in 0..2 {
-            for transpose in [false, true] {
-                let (mut tp, mut tn) = rates(&g);
-                tp[1 - axis].iter_mut().for_each(|v| *v = 0.0);
-                tn[1 - axis].iter_mut().for_each(|v| *v = 0.0);
-                let mut a = GridMatrix::new(&g);
-                a.assemble(0.7, &tp, &tn, transpose);
-                let mut pc = PreconditionerKind::Adi.build(&a);
-                pc.factor(&a);
-                let mut x = vec![0.0; n];
-                pc.apply(&rhs, &mut x);
-                let mut ax = vec![0.0; n];
-                a.apply(&x, &mut ax);
-                let err = ax
-                    .iter()
-                    .zip(&rhs)
-                    .map(|(p, q)| (p - q).abs())
-                    .fold(0.0, f64::max);
-                assert!(err < 1e-12, "axis {axis} transpose {transpose}: {err:e}");
             }
         }
     }
