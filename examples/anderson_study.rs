@@ -142,7 +142,14 @@ fn krylov_bound(p: &Problem, base: &IterationSettings) -> (Option<usize>, f64) {
     let star = run(p, tight).m;
     let (levels, n) = star.dim();
     let len = levels * n;
-    let weights: Vec<f64> = (0..len).map(|i| p.grid().weights()[i % n]).collect();
+    let weights: Vec<f64> = p
+        .grid()
+        .weights()
+        .iter()
+        .copied()
+        .cycle()
+        .take(len)
+        .collect();
     let dot = |a: &[f64], b: &[f64]| -> f64 {
         a.iter()
             .zip(b)
@@ -173,7 +180,13 @@ fn krylov_bound(p: &Problem, base: &IterationSettings) -> (Option<usize>, f64) {
     };
 
     // The first residual of the iteration: Φ(m⁰) − m⁰ with m⁰ = m0 on every level.
-    let x0: Vec<f64> = (0..len).map(|i| p.initial_density()[i % n]).collect();
+    let x0: Vec<f64> = p
+        .initial_density()
+        .iter()
+        .copied()
+        .cycle()
+        .take(len)
+        .collect();
     let mut b = vec![0.0; len];
     Map::new(p).eval(&x0, &mut b);
     b.iter_mut().zip(&x0).for_each(|(r, x)| *r -= x);

@@ -309,26 +309,20 @@ mod tests {
     use super::*;
 
     /// G(x) = A x + b with a non-symmetric contraction A.
-    fn linear_map(n: usize) -> (Vec<f64>, Vec<f64>) {
-        let mut a = vec![0.0; n * n];
-        for i in 0..n {
-            for j in 0..n {
-                a[i * n + j] = 0.9 / n as f64 * ((i * 7 + j * 3) % 5) as f64 / 4.0
-                    - if i == j { 0.3 } else { 0.0 };
-            }
-        }
+    fn linear_map(n: usize) -> (ndarray::Array2<f64>, Vec<f64>) {
+        let a = ndarray::Array2::from_shape_fn((n, n), |(i, j)| {
+            0.9 / n as f64 * ((i * 7 + j * 3) % 5) as f64 / 4.0 - if i == j { 0.3 } else { 0.0 }
+        });
         let b = (0..n).map(|i| 1.0 + i as f64).collect();
         (a, b)
     }
 
-    fn apply(a: &[f64], b: &[f64], x: &[f64]) -> Vec<f64> {
-        let n = b.len();
-        (0..n)
-            .map(|i| b[i] + (0..n).map(|j| a[i * n + j] * x[j]).sum::<f64>())
-            .collect()
+    fn apply(a: &ndarray::Array2<f64>, b: &[f64], x: &[f64]) -> Vec<f64> {
+        let ax = a.dot(&ndarray::aview1(x));
+        b.iter().zip(&ax).map(|(bi, v)| bi + v).collect()
     }
 
-    fn residual(a: &[f64], b: &[f64], x: &[f64]) -> f64 {
+    fn residual(a: &ndarray::Array2<f64>, b: &[f64], x: &[f64]) -> f64 {
         apply(a, b, x)
             .iter()
             .zip(x)

@@ -282,7 +282,8 @@ impl IterationState {
         let accel = (s.anderson_depth > 0).then(|| {
             let flat = levels * n * if both { 2 } else { 1 };
             let weights = grid.weights();
-            let w: Vec<f64> = (0..flat).map(|i| weights[i % n]).collect();
+            // The quadrature weights repeated on every level (and for u's levels).
+            let w: Vec<f64> = weights.iter().copied().cycle().take(flat).collect();
             Accelerator {
                 mixer: Safeguard::new(
                     Anderson::new(s.anderson_depth, w, s.anderson_regularization),
