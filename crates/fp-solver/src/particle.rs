@@ -6,6 +6,7 @@ use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+use mfg_core::grid::Corners;
 use mfg_core::solver::check_shape;
 use mfg_core::{
     Axis, Boundary, Description, FpSolver, FpStats, Grid, Problem, ProblemError, Setting,
@@ -134,9 +135,9 @@ impl AxisUnits {
     /// Back into `[0, span]`: one reflection at each wall (a step longer than the domain,
     /// never at sane time steps, is clamped), or wrapping.
     #[inline(always)]
-    fn fold(&self, y: f64) -> f64 {
+    fn fold<const PERIODIC: bool>(&self, y: f64) -> f64 {
         let span = self.span;
-        if self.periodic {
+        if PERIODIC {
             let y = y.rem_euclid(span);
             if y >= span {
                 0.0
@@ -168,8 +169,10 @@ struct Work {
     /// Positions in grid units, interleaved per particle (`dim` values each).
     pos: Vec<f64>,
     pos0: Vec<f64>,
-    /// The drift `−∂pH` at the nodes per axis, then per step in grid units.
+    /// The drift `−∂pH` at the nodes per axis.
     drift: Vec<Vec<f64>>,
+    /// The drift per step in grid units, interleaved per node (`dim` values each).
+    nodes: Vec<f64>,
     hist: Vec<f64>,
     mu: Vec<f64>,
     line_in: Vec<f64>,
@@ -270,20 +273,25 @@ fn sample_initial(grid: &Grid, m0: &[f64], ax: &[AxisUnits], seed: u64, pos: &mu
                 for (d, (x, a)) in p.iter_mut().zip(ax).enumerate() {
                     let s: f64 = StandardUniform.sample(&mut rng);
                     let t: f64 = StandardUniform.sample(&mut rng);
-                    *x = a.fold(grid.axis_index(idx, d) as f64 + s + t - 1.0);
+                    *x = if a.periodic {
+                        a.fold::<true>(grid.axis_index(idx, d) as f64 + s + t - 1.0)
+                    } else {
+                        a.fold::<false>(grid.axis_index(idx, d) as f64 + s + t - 1.0)
+                    };
                 }
             }
         });
 }
 
 /// One Euler–Maruyama step of the particles of chunk `c` and their multilinear binning into
-/// `hist`, for `D` dimensions (compiled once per dimension).
+/// `hist`, for `D` dimensions (compiled once per dimension): `drift[i]` is node `i`'s
+/// displacement per step in grid units.
 #[inline(always)]
-fn step_chunk<const D: usize>(
-    grid: &Grid,
-    ax: &[AxisUnits],
-    drift: &[Vec<f64>],
-    noise: &[f64],
+fn step_chunk<const D: usize, const PERIODIC: bool>(
+    corners: Corners<D>,
+    ax: &[AxisUnits; D],
+    drift: &[[f64; D]],
+    noise: &[f64; D],
     mut rng: Xoshiro256PlusPlus,
     xs: &mut [f64],
     hist: &mut [f64],
@@ -295,9 +303,9 @@ fn step_chunk<const D: usize>(
             cell[d] = ax[d].locate(p[d]);
         }
         let mut b = [0.0; D];
-        grid.for_each_corner(&cell, |i, w| {
+        corners.for_each(&cell, |i, w| {
             for d in 0..D {
-                b[d] += w * drift[d][i];
+                b[d] += w * drift[i][d];
             }
         });
         let mut z = [0.0; D];
@@ -305,10 +313,48 @@ fn step_chunk<const D: usize>(
             *zd = StandardNormal.sample(&mut rng);
         }
         for d in 0..D {
-            p[d] = ax[d].fold(p[d] + b[d] + noise[d] * z[d]);
+            p[d] = ax[d].fold::<PERIODIC>(p[d] + b[d] + noise[d] * z[d]);
             cell[d] = ax[d].locate(p[d]);
         }
-        grid.for_each_corner(&cell, |i, w| hist[i] += w);
+        corners.for_each(&cell, |i, w| hist[i] += w);
+    }
+}
+
+/// The steps of all chunks for `D` dimensions: rayon across chunks when there are several.
+fn step_all<const D: usize>(
+    grid: &Grid,
+    ax: &[AxisUnits],
+    drift: &[f64],
+    noise: &[f64],
+    (seed, k): (u64, usize),
+    pos: &mut [f64],
+    hist: &mut [f64],
+) {
+    let corners = grid.corners::<D>();
+    let ax: &[AxisUnits; D] = ax.try_into().expect("one unit per axis");
+    let noise: &[f64; D] = noise.try_into().expect("one noise per axis");
+    let (drift, _) = drift.as_chunks::<D>();
+    let n = grid.len();
+    // The wall treatment as a constant, so the fold's branch leaves the particle loop.
+    let periodic = grid.boundary() == Boundary::Periodic;
+    let step = |(c, (xs, hist)): (usize, (&mut [f64], &mut [f64]))| {
+        let rng = stream(seed, c, k as u64);
+        if periodic {
+            step_chunk::<D, true>(corners, ax, drift, noise, rng, xs, hist)
+        } else {
+            step_chunk::<D, false>(corners, ax, drift, noise, rng, xs, hist)
+        }
+    };
+    if pos.len() > D * CHUNK {
+        pos.par_chunks_mut(D * CHUNK)
+            .zip(hist.par_chunks_mut(n))
+            .enumerate()
+            .for_each(step);
+    } else {
+        pos.chunks_mut(D * CHUNK)
+            .zip(hist.chunks_mut(n))
+            .enumerate()
+            .for_each(step);
     }
 }
 
@@ -379,6 +425,7 @@ impl FpSolver for ParticleFp {
                 pos: vec![0.0; dim * np],
                 pos0,
                 drift: vec![vec![0.0; n]; dim],
+                nodes: vec![0.0; n * dim],
                 hist: vec![0.0; np.div_ceil(CHUNK) * n],
                 mu: vec![0.0; n],
                 line_in: vec![0.0; longest],
@@ -408,34 +455,20 @@ impl FpSolver for ParticleFp {
             .copy_from_slice(m0);
         let mut stats = FpStats::default();
         for k in 0..nt {
-            // The drift −∂pH(∇u(t_k)) at the nodes, as a displacement per step in grid units.
+            // The drift −∂pH(∇u(t_k)) at the nodes, as a displacement per step in grid units,
+            // interleaved per node.
             let uk = u.row(k);
             ham.drift(grid, uk.as_slice().expect("contiguous row"), &mut w.drift);
-            for (drift, a) in w.drift.iter_mut().zip(&ax) {
-                let c = dt / a.dx;
-                drift.iter_mut().for_each(|v| *v *= c);
-            }
-            let (drift, ax, noise) = (&w.drift, &ax, &noise);
-            let step = |(c, (xs, hist)): (usize, (&mut [f64], &mut [f64]))| {
-                let rng = stream(seed, c, k as u64);
-                match dim {
-                    1 => step_chunk::<1>(grid, ax, drift, noise, rng, xs, hist),
-                    2 => step_chunk::<2>(grid, ax, drift, noise, rng, xs, hist),
-                    _ => step_chunk::<3>(grid, ax, drift, noise, rng, xs, hist),
+            for (i, node) in w.nodes.chunks_exact_mut(dim).enumerate() {
+                for (d, (v, a)) in node.iter_mut().zip(&ax).enumerate() {
+                    *v = w.drift[d][i] * (dt / a.dx);
                 }
-            };
-            if np > CHUNK {
-                w.pos
-                    .par_chunks_mut(dim * CHUNK)
-                    .zip(w.hist.par_chunks_mut(n))
-                    .enumerate()
-                    .for_each(step);
-            } else {
-                w.pos
-                    .chunks_mut(dim * CHUNK)
-                    .zip(w.hist.chunks_mut(n))
-                    .enumerate()
-                    .for_each(step);
+            }
+            let (nodes, pos, hist) = (&w.nodes, &mut w.pos, &mut w.hist);
+            match dim {
+                1 => step_all::<1>(grid, &ax, nodes, &noise, (seed, k), pos, hist),
+                2 => step_all::<2>(grid, &ax, nodes, &noise, (seed, k), pos, hist),
+                _ => step_all::<3>(grid, &ax, nodes, &noise, (seed, k), pos, hist),
             }
             combine_chunks(&w.hist, np, &mut w.mu);
             // Per-axis bandwidths from the marginal node masses (binning keeps the mean and

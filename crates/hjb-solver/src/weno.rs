@@ -5,6 +5,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use tracing::trace;
 
 use mfg_core::solver::check_shape;
+use mfg_core::upwind::apply_laplacian;
 use mfg_core::{
     Boundary, Description, Grid, Hamiltonian, HjbSolver, HjbStats, Problem, ProblemError, Setting,
     SolveError, MAX_DIM,
@@ -208,13 +209,9 @@ impl HjEvolver {
                 ham.lax_friedrichs_into(grid, &self.minus, &self.plus, &speed[..dim], &mut self.ham)
             }
         }
-        for (c, o) in out.iter_mut().enumerate() {
-            let mut lap = 0.0;
-            for (d, cd) in diff[..dim].iter().enumerate() {
-                let [l, r] = grid.neighbour_table(d)[c];
-                lap += cd * (phi[l] - 2.0 * phi[c] + phi[r]);
-            }
-            *o = -self.ham[c] + lap + self.source[c];
+        apply_laplacian(grid, self.nu, phi, out);
+        for ((o, h), s) in out.iter_mut().zip(&self.ham).zip(&self.source) {
+            *o = -h + *o + s;
         }
         advection + 2.0 * diffusion
     }

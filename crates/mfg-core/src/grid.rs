@@ -160,7 +160,7 @@ pub const MAX_DIM: usize = 3;
 ///
 /// The grid is the only place that turns per-axis indices into flat ones: solvers walk its
 /// neighbour tables ([`Grid::neighbour_table`]), its lines along an axis ([`Grid::lines`]) and
-/// the corners of a cell ([`Grid::for_each_corner`]).
+/// the corners of a cell ([`Grid::corners`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
     axes: Vec<Axis>,
@@ -171,6 +171,34 @@ pub struct Grid {
     neighbours: Vec<Vec<[usize; 2]>>,
     /// Per axis, the flat-index distance between neighbours along it.
     strides: Vec<usize>,
+}
+
+/// The corners of the cells of a grid of `D` dimensions ([`Grid::corners`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Corners<const D: usize> {
+    strides: [usize; D],
+}
+
+impl<const D: usize> Corners<D> {
+    /// Visit the `2^D` corners of a cell: `cell[d]` is `(lower node, upper node, fraction)`
+    /// along axis `d` (the upper node wrapped when periodic); `visit(flat index, weight)` gets
+    /// the weights `Π_d (1 − f_d or f_d)`, which sum to one.
+    #[inline(always)]
+    pub fn for_each(&self, cell: &[(usize, usize, f64); D], mut visit: impl FnMut(usize, f64)) {
+        for corner in 0..1usize << D {
+            let (mut flat, mut weight) = (0, 1.0);
+            for (d, &(lo, hi, f)) in cell.iter().enumerate() {
+                if corner >> (D - 1 - d) & 1 == 1 {
+                    flat += hi * self.strides[d];
+                    weight *= f;
+                } else {
+                    flat += lo * self.strides[d];
+                    weight *= 1.0 - f;
+                }
+            }
+            visit(flat, weight);
+        }
+    }
 }
 
 /// One grid line along an axis: the flat indices `start + k · stride`, `k = 0..len`.
@@ -189,6 +217,12 @@ impl Line {
     #[inline(always)]
     pub fn index(&self, k: usize) -> usize {
         self.start + k * self.stride
+    }
+
+    /// The flat indices of the line as a range, when they are contiguous (`stride == 1`).
+    #[inline]
+    pub fn contiguous(&self) -> Option<std::ops::Range<usize>> {
+        (self.stride == 1).then_some(self.start..self.start + self.len)
     }
 
     /// Copy the line's values out of a whole-grid field.
@@ -304,9 +338,16 @@ impl Grid {
     /// The lines of the grid along axis `d`, in increasing order of their first point.
     pub fn lines(&self, d: usize) -> impl Iterator<Item = Line> + '_ {
         let (stride, len) = (self.strides[d], self.axes[d].len());
-        (0..self.len())
-            .filter(move |i| (i / stride) % len == 0)
-            .map(move |start| Line { start, stride, len })
+        // The first points of the lines: every offset below the stride in every block of
+        // `stride · len` points.
+        let block = stride * len;
+        (0..self.len() / block).flat_map(move |b| {
+            (0..stride).map(move |j| Line {
+                start: b * block + j,
+                stride,
+                len,
+            })
+        })
     }
 
     /// The flat-index distance between neighbours along axis `d`.
@@ -326,24 +367,20 @@ impl Grid {
         (flat / self.strides[d]) % self.axes[d].len()
     }
 
-    /// Visit the `2^d` corners of a cell for multilinear interpolation or binning: `cell[d]` is
-    /// `(lower node, upper node, fraction)` along axis `d` (the upper node wrapped when periodic);
-    /// `visit(flat index, weight)` gets the weights `Π_d (1 − f_d or f_d)`, which sum to one.
-    #[inline(always)]
-    pub fn for_each_corner(&self, cell: &[(usize, usize, f64)], mut visit: impl FnMut(usize, f64)) {
-        let dim = cell.len();
-        for corner in 0..1usize << dim {
-            let (mut flat, mut weight) = (0, 1.0);
-            for (d, &(lo, hi, f)) in cell.iter().enumerate() {
-                if corner >> (dim - 1 - d) & 1 == 1 {
-                    flat += hi * self.strides[d];
-                    weight *= f;
-                } else {
-                    flat += lo * self.strides[d];
-                    weight *= 1.0 - f;
-                }
-            }
-            visit(flat, weight);
+    /// The corners of the cells of this grid, for multilinear interpolation and binning, with
+    /// the dimension `D` known at compile time.
+    ///
+    /// # Panics
+    /// If `D` is not the grid's dimension.
+    pub fn corners<const D: usize>(&self) -> Corners<D> {
+        assert_eq!(
+            D,
+            self.dim(),
+            "Grid::corners: the grid has {} axes",
+            self.dim()
+        );
+        Corners {
+            strides: std::array::from_fn(|d| self.strides[d]),
         }
     }
 
@@ -404,6 +441,11 @@ impl Grid {
     pub fn point(&self, idx: usize) -> &[f64] {
         let dim = self.dim();
         &self.points[idx * dim..(idx + 1) * dim]
+    }
+
+    /// The coordinates of every point, in flat-index order.
+    pub fn coordinates(&self) -> std::slice::ChunksExact<'_, f64> {
+        self.points.chunks_exact(self.dim())
     }
 
     /// Sample a function of the coordinates at every grid point.
@@ -577,7 +619,7 @@ mod tests {
         // Trilinear weights sum to one and reproduce a linear function.
         let cell = [(1, 2, 0.25), (0, 1, 0.5), (3, 4, 0.75)];
         let (mut wsum, mut value) = (0.0, 0.0);
-        g.for_each_corner(&cell, |i, w| {
+        g.corners::<3>().for_each(&cell, |i, w| {
             wsum += w;
             value += w * (g.point(i)[0] + 2.0 * g.point(i)[1] - g.point(i)[2]);
         });

@@ -116,51 +116,23 @@ pub trait Hamiltonian: fmt::Debug + Send + Sync {
         u: &[f64],
         to_prev: &mut [Vec<f64>],
         to_next: &mut [Vec<f64>],
-        mut hamiltonian: Option<&mut [f64]>,
+        hamiltonian: Option<&mut [f64]>,
     ) {
-        let dim = grid.dim();
-        let mut inv_dx = [0.0; MAX_DIM];
-        let mut diff = [0.0; MAX_DIM];
-        for d in 0..dim {
-            inv_dx[d] = 1.0 / grid.axis(d).dx();
-            diff[d] = nu * inv_dx[d] * inv_dx[d];
-        }
-        let (mut back, mut fwd) = ([0.0; MAX_DIM], [0.0; MAX_DIM]);
-        let (mut sp, mut sn) = ([0.0; MAX_DIM], [0.0; MAX_DIM]);
-        for i in 0..grid.len() {
-            for d in 0..dim {
-                let [l, r] = grid.neighbour_table(d)[i];
-                back[d] = (u[i] - u[l]) * inv_dx[d];
-                fwd[d] = (u[r] - u[i]) * inv_dx[d];
-            }
-            let h = self.upwind(
-                grid.point(i),
-                &back[..dim],
-                &fwd[..dim],
-                &mut sp[..dim],
-                &mut sn[..dim],
-            );
-            for d in 0..dim {
-                to_prev[d][i] = diff[d] + sp[d] * inv_dx[d];
-                to_next[d][i] = diff[d] + sn[d] * inv_dx[d];
-            }
-            if let Some(hv) = hamiltonian.as_deref_mut() {
-                hv[i] = h;
-            }
+        match grid.dim() {
+            1 => sweeps::rates::<Self, 1>(self, grid, nu, u, to_prev, to_next, hamiltonian),
+            2 => sweeps::rates::<Self, 2>(self, grid, nu, u, to_prev, to_next, hamiltonian),
+            _ => sweeps::rates::<Self, 3>(self, grid, nu, u, to_prev, to_next, hamiltonian),
         }
     }
 
     /// The Godunov Hamiltonian at every point from the one-sided derivatives `minus[d]`,
     /// `plus[d]` (whole-grid fields per axis), into `out`.
     fn godunov_into(&self, grid: &Grid, minus: &[Vec<f64>], plus: &[Vec<f64>], out: &mut [f64]) {
-        let dim = grid.dim();
-        let (mut a, mut b) = ([0.0; MAX_DIM], [0.0; MAX_DIM]);
-        for (i, o) in out.iter_mut().enumerate() {
-            for d in 0..dim {
-                a[d] = minus[d][i];
-                b[d] = plus[d][i];
-            }
-            *o = self.godunov(grid.point(i), &a[..dim], &b[..dim]);
+        let h = |x: &[f64], a: &[f64], b: &[f64], _: &[f64]| self.godunov(x, a, b);
+        match grid.dim() {
+            1 => sweeps::one_sided::<1>(grid, minus, plus, &[0.0], out, h),
+            2 => sweeps::one_sided::<2>(grid, minus, plus, &[0.0; 2], out, h),
+            _ => sweeps::one_sided::<3>(grid, minus, plus, &[0.0; 3], out, h),
         }
     }
 
@@ -174,15 +146,19 @@ pub trait Hamiltonian: fmt::Debug + Send + Sync {
         alpha: &[f64],
         out: &mut [f64],
     ) {
-        let dim = grid.dim();
-        let mut p = [0.0; MAX_DIM];
-        for (i, o) in out.iter_mut().enumerate() {
+        let h = |x: &[f64], a: &[f64], b: &[f64], alpha: &[f64]| {
+            let mut p = [0.0; MAX_DIM];
             let mut dissipation = 0.0;
-            for d in 0..dim {
-                p[d] = 0.5 * (minus[d][i] + plus[d][i]);
-                dissipation += 0.5 * alpha[d] * (plus[d][i] - minus[d][i]);
+            for d in 0..a.len() {
+                p[d] = 0.5 * (a[d] + b[d]);
+                dissipation += 0.5 * alpha[d] * (b[d] - a[d]);
             }
-            *o = self.value(grid.point(i), &p[..dim]) - dissipation;
+            self.value(x, &p[..a.len()]) - dissipation
+        };
+        match grid.dim() {
+            1 => sweeps::one_sided::<1>(grid, minus, plus, alpha, out, h),
+            2 => sweeps::one_sided::<2>(grid, minus, plus, alpha, out, h),
+            _ => sweeps::one_sided::<3>(grid, minus, plus, alpha, out, h),
         }
     }
 
@@ -196,15 +172,77 @@ pub trait Hamiltonian: fmt::Debug + Send + Sync {
             *h = 0.5 / grid.axis(d).dx();
         }
         let (mut p, mut dp) = ([0.0; MAX_DIM], [0.0; MAX_DIM]);
-        for i in 0..grid.len() {
+        for (i, x) in grid.coordinates().enumerate() {
             for d in 0..dim {
                 let [l, r] = grid.neighbour_table(d)[i];
                 p[d] = (u[r] - u[l]) * half_inv_dx[d];
             }
-            self.dp(grid.point(i), &p[..dim], &mut dp[..dim]);
+            self.dp(x, &p[..dim], &mut dp[..dim]);
             for (dr, v) in drift.iter_mut().zip(&dp[..dim]) {
                 dr[i] = -v;
             }
+        }
+    }
+}
+
+/// The whole-grid loops of the provided methods, generic over the dimension so that the
+/// per-point calls see fixed-length arrays (unrolled, inlined).
+mod sweeps {
+    use super::Hamiltonian;
+    use crate::grid::Grid;
+
+    /// See [`Hamiltonian::upwind_rates`].
+    #[inline(always)]
+    pub(super) fn rates<H: Hamiltonian + ?Sized, const D: usize>(
+        h: &H,
+        grid: &Grid,
+        nu: f64,
+        u: &[f64],
+        to_prev: &mut [Vec<f64>],
+        to_next: &mut [Vec<f64>],
+        mut hamiltonian: Option<&mut [f64]>,
+    ) {
+        let inv_dx: [f64; D] = std::array::from_fn(|d| 1.0 / grid.axis(d).dx());
+        let diff: [f64; D] = std::array::from_fn(|d| nu * inv_dx[d] * inv_dx[d]);
+        let tables: [&[[usize; 2]]; D] = std::array::from_fn(|d| grid.neighbour_table(d));
+        let (mut back, mut fwd) = ([0.0; D], [0.0; D]);
+        let (mut sp, mut sn) = ([0.0; D], [0.0; D]);
+        for (i, x) in grid.coordinates().enumerate() {
+            for d in 0..D {
+                let [l, r] = tables[d][i];
+                back[d] = (u[i] - u[l]) * inv_dx[d];
+                fwd[d] = (u[r] - u[i]) * inv_dx[d];
+            }
+            let value = h.upwind(x, &back, &fwd, &mut sp, &mut sn);
+            for d in 0..D {
+                to_prev[d][i] = diff[d] + sp[d] * inv_dx[d];
+                to_next[d][i] = diff[d] + sn[d] * inv_dx[d];
+            }
+            if let Some(hv) = hamiltonian.as_deref_mut() {
+                hv[i] = value;
+            }
+        }
+    }
+
+    /// `out_i = h(x_i, φ⁻_i, φ⁺_i, alpha)` at every point.
+    #[inline(always)]
+    pub(super) fn one_sided<const D: usize>(
+        grid: &Grid,
+        minus: &[Vec<f64>],
+        plus: &[Vec<f64>],
+        alpha: &[f64],
+        out: &mut [f64],
+        h: impl Fn(&[f64], &[f64], &[f64], &[f64]) -> f64,
+    ) {
+        let minus: [&[f64]; D] = std::array::from_fn(|d| &minus[d][..out.len()]);
+        let plus: [&[f64]; D] = std::array::from_fn(|d| &plus[d][..out.len()]);
+        let (mut a, mut b) = ([0.0; D], [0.0; D]);
+        for (i, (o, x)) in out.iter_mut().zip(grid.coordinates()).enumerate() {
+            for d in 0..D {
+                a[d] = minus[d][i];
+                b[d] = plus[d][i];
+            }
+            *o = h(x, &a, &b, alpha);
         }
     }
 }

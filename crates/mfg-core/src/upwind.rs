@@ -25,13 +25,34 @@ use crate::linalg::{backend_for, LinearBackend, LinearError, LinearInfo, Precond
 
 /// `out_i = ν (Δ_h u)_i = Σ_d ν (u_prev − 2 u_i + u_next)/dx_d²`, with the grid's wrapped or
 /// reflected neighbours (the diffusion part of the HJB residual).
+///
+/// Computed along the grid's lines: contiguous lines by a branch-free sweep over the interior,
+/// the two ends of every line with their wrapped or reflected neighbour.
 pub fn apply_laplacian(grid: &Grid, nu: f64, u: &[f64], out: &mut [f64]) {
     out.iter_mut().for_each(|v| *v = 0.0);
+    let periodic = grid.boundary() == Boundary::Periodic;
     for d in 0..grid.dim() {
         let dx = grid.axis(d).dx();
         let c = nu / (dx * dx);
-        for (i, (o, &[l, r])) in out.iter_mut().zip(grid.neighbour_table(d)).enumerate() {
-            *o += c * (u[l] - 2.0 * u[i] + u[r]);
+        for line in grid.lines(d) {
+            let n = line.len;
+            // The neighbours of the two ends: wrapped, or the reflected inner point.
+            let (first_prev, last_next) = if periodic { (n - 1, 0) } else { (1, n - 2) };
+            if let Some(r) = line.contiguous() {
+                let (u, o) = (&u[r.clone()], &mut out[r]);
+                o[0] += c * (u[first_prev] - 2.0 * u[0] + u[1]);
+                for (o, w) in o[1..n - 1].iter_mut().zip(u.windows(3)) {
+                    *o += c * (w[0] - 2.0 * w[1] + w[2]);
+                }
+                o[n - 1] += c * (u[n - 2] - 2.0 * u[n - 1] + u[last_next]);
+            } else {
+                let at = |k: usize| u[line.index(k)];
+                out[line.index(0)] += c * (at(first_prev) - 2.0 * at(0) + at(1));
+                for k in 1..n - 1 {
+                    out[line.index(k)] += c * (at(k - 1) - 2.0 * at(k) + at(k + 1));
+                }
+                out[line.index(n - 1)] += c * (at(n - 2) - 2.0 * at(n - 1) + at(last_next));
+            }
         }
     }
 }
