@@ -302,12 +302,7 @@ fn step_chunk<const D: usize, const PERIODIC: bool>(
         for d in 0..D {
             cell[d] = ax[d].locate(p[d]);
         }
-        let mut b = [0.0; D];
-        corners.for_each(&cell, |i, w| {
-            for d in 0..D {
-                b[d] += w * drift[i][d];
-            }
-        });
+        let b = corners.interpolate(&cell, drift);
         let mut z = [0.0; D];
         for zd in z.iter_mut() {
             *zd = StandardNormal.sample(&mut rng);

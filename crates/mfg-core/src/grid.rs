@@ -185,6 +185,13 @@ impl<const D: usize> Corners<D> {
     /// the weights `Π_d (1 − f_d or f_d)`, which sum to one.
     #[inline(always)]
     pub fn for_each(&self, cell: &[(usize, usize, f64); D], mut visit: impl FnMut(usize, f64)) {
+        if D == 1 {
+            // A line: its points are consecutive flat indices (stride 1).
+            let (lo, hi, f) = cell[0];
+            visit(lo, 1.0 - f);
+            visit(hi, f);
+            return;
+        }
         for corner in 0..1usize << D {
             let (mut flat, mut weight) = (0, 1.0);
             for (d, &(lo, hi, f)) in cell.iter().enumerate() {
@@ -198,6 +205,25 @@ impl<const D: usize> Corners<D> {
             }
             visit(flat, weight);
         }
+    }
+
+    /// The multilinear interpolant at a point of `cell` of a field with `D` components per
+    /// node (`values[i]` at flat index `i`).
+    #[inline(always)]
+    pub fn interpolate(&self, cell: &[(usize, usize, f64); D], values: &[[f64; D]]) -> [f64; D] {
+        if D == 1 {
+            // A line: v_lo + f (v_hi − v_lo).
+            let (lo, hi, f) = cell[0];
+            let (a, b) = (values[lo], values[hi]);
+            return std::array::from_fn(|d| a[d] + f * (b[d] - a[d]));
+        }
+        let mut out = [0.0; D];
+        self.for_each(cell, |i, w| {
+            for d in 0..D {
+                out[d] += w * values[i][d];
+            }
+        });
+        out
     }
 }
 
@@ -625,6 +651,17 @@ mod tests {
         });
         let exact = (0.5 + 0.25 * 0.5) + 2.0 * (0.5 / 3.0) - (1.5 + 0.75 * 0.5);
         assert!((wsum - 1.0).abs() < 1e-15 && (value - exact).abs() < 1e-14);
+        // The interpolant of a linear field is exact, in 3D and on a line.
+        let field: Vec<[f64; 3]> = g
+            .coordinates()
+            .map(|x| [x[0] + 2.0 * x[1] - x[2], 1.0, x[2]])
+            .collect();
+        let v = g.corners::<3>().interpolate(&cell, &field);
+        assert!((v[0] - exact).abs() < 1e-14 && (v[1] - 1.0).abs() < 1e-15);
+        let line = Grid::line(0.0, 2.0, 4, Boundary::NoFlux).unwrap();
+        let field: Vec<[f64; 1]> = line.coordinates().map(|x| [3.0 * x[0] - 1.0]).collect();
+        let v = line.corners::<1>().interpolate(&[(1, 2, 0.25)], &field);
+        assert!((v[0] - (3.0 * 0.625 - 1.0)).abs() < 1e-15, "{v:?}");
     }
 
     #[test]
