@@ -32,6 +32,17 @@ pub struct Description {
     pub settings: Vec<(&'static str, Setting)>,
 }
 
+impl Description {
+    /// A description with only the method's name (no scheme text, no settings).
+    pub fn named(method: &'static str) -> Self {
+        Self {
+            method,
+            scheme: String::new(),
+            settings: Vec::new(),
+        }
+    }
+}
+
 /// What an HJB solve did.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct HjbStats {
@@ -63,11 +74,7 @@ pub trait HjbSolver: Send {
     /// What the solver does on `grid` (the linear solver may depend on the dimension).
     fn describe(&self, grid: &Grid) -> Description {
         let _ = grid;
-        Description {
-            method: self.name(),
-            scheme: String::new(),
-            settings: Vec::new(),
-        }
+        Description::named(self.name())
     }
 
     /// The coupling iteration's request for the accuracy of the next solve: a relative
@@ -96,11 +103,7 @@ pub trait FpSolver: Send {
     /// What the solver does on `grid` (the linear solver may depend on the dimension).
     fn describe(&self, grid: &Grid) -> Description {
         let _ = grid;
-        Description {
-            method: self.name(),
-            scheme: String::new(),
-            settings: Vec::new(),
-        }
+        Description::named(self.name())
     }
 
     /// The coupling iteration's request for the accuracy of the next solve: a relative
