@@ -18,22 +18,28 @@ pub struct NewtonSettings {
     /// `G(u) = u − u^{k+1} − dt (ν Δu − H + f)`. Since `‖(I − dt L)⁻¹‖∞ ≤ 1` (an M-matrix with
     /// unit row sums of the identity part), the next Newton update would be no larger. Default
     /// 1e-11.
+    ///
+    /// On fine grids the residual cannot be evaluated that accurately: its terms are of size
+    /// `dt ν |u| / dx²`, so its round-off is `ε (‖u‖∞ (1 + dt ‖L‖∞) + dt (‖H_h‖∞ + ‖f‖∞))`
+    /// (`ε` the machine epsilon, `‖L‖∞` the largest total jump rate). Newton also stops once
+    /// the residual is within 32 times that floor: the answer is then exact to round-off.
     pub tolerance: f64,
     /// Give up (an error) after this many iterations at one time level. Default 50.
     pub max_iterations: usize,
 }
 
 impl NewtonSettings {
-    /// The stopping rule after a residual evaluation at time level `k`: `Ok(None)` when `‖G‖∞ = gmax` is within the tolerance,
-    /// `Ok(Some(target))` (the bound to reach) when another Newton step is due, an error when
-    /// `u` is not finite or the iterations are used up.
+    /// The stopping rule after a residual evaluation at time level `k`: `Ok(None)` when
+    /// `‖G‖∞ = gmax` is within the tolerance or within the round-off floor (`floor()`, computed
+    /// only when the tolerance is not met), `Ok(Some(target))` (the bound to reach) when another
+    /// Newton step is due, an error when `u` is not finite or the iterations are used up.
     pub(crate) fn check(
         &self,
         k: usize,
         iterations: usize,
-        gmax: f64,
-        umax: f64,
+        (gmax, umax): (f64, f64),
         uk: &[f64],
+        floor: impl FnOnce() -> f64,
     ) -> Result<Option<f64>, SolveError> {
         if !(gmax.is_finite() && umax.is_finite()) {
             let index = uk.iter().position(|v| !v.is_finite()).unwrap_or(0);
@@ -43,7 +49,11 @@ impl NewtonSettings {
                 index,
             });
         }
-        let target = self.tolerance * (1.0 + umax);
+        let mut target = self.tolerance * (1.0 + umax);
+        if gmax <= target {
+            return Ok(None);
+        }
+        target = target.max(ROUND_OFF_FACTOR * f64::EPSILON * floor());
         if gmax <= target {
             return Ok(None);
         }
@@ -66,6 +76,10 @@ impl Default for NewtonSettings {
         }
     }
 }
+
+/// Newton accepts a residual within this many machine epsilons of its round-off scale (see
+/// [`NewtonSettings::tolerance`]).
+const ROUND_OFF_FACTOR: f64 = 32.0;
 
 /// Bounds of the relative tolerance of the Newton linear solves of iterative backends. Inexact
 /// Newton: each solve only needs to bring the linearised residual 10× under the Newton target,
@@ -295,7 +309,12 @@ impl HjbSolver for FdmHjb {
                     umax = umax.max(ui.abs());
                 }
                 last_residual = gmax;
-                let Some(target) = settings.check(k, iterations, gmax, umax, uk)? else {
+                let floor = || {
+                    let hmax = w.ham.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+                    let fmax = w.cost.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+                    umax * (1.0 + dt * w.op.max_total_rate()) + dt * (hmax + fmax)
+                };
+                let Some(target) = settings.check(k, iterations, (gmax, umax), uk, floor)? else {
                     break;
                 };
                 let linear_tol = (0.1 * target / gmax).clamp(LINEAR_TOL_MIN, LINEAR_TOL_MAX);

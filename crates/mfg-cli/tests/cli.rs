@@ -147,6 +147,7 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
             "fp.particles",
         ),
         (&["--set", "grid.y=[0, 1]"], "grid.ny"),
+        (&["--set", "iteration.tolerance=2"], "iteration.tolerance"),
         (
             &["--set", "preset=crowd-2d", "--set", "grid.z=[0, 1]"],
             "grid.nz",
@@ -662,6 +663,45 @@ fn three_dimensional_solves_write_4d_arrays_z_and_mid_plane_pictures() {
             assert!(is_png(&tmp.path().join("r").join(name)), "{name}");
         }
     }
+}
+
+#[test]
+fn fine_legal_grids_converge_and_coupled_settings_never_panic() {
+    // nx = 10000: the Newton residual's round-off exceeds 1e-11 (1 + |u|) there; it used to
+    // exit 1 ("Newton did not converge").
+    let tmp = tempfile::tempdir().unwrap();
+    for preset in ["crowd", "mfg-pde-tutorial"] {
+        let o = mfg(
+            &[
+                "solve",
+                "--quiet",
+                "--out",
+                preset,
+                "--set",
+                &format!("preset={preset}"),
+                "--set",
+                "grid.nx=10000",
+            ],
+            tmp.path(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{preset}: {}", stderr(&o));
+        assert_eq!(summary(&tmp.path().join(preset))["converged"], true);
+    }
+    // inner_accuracy 0.5 with tolerance 0.01 used to panic (clamp with min > max).
+    let o = mfg(
+        &[
+            "solve",
+            "--quiet",
+            "--out",
+            "coarse",
+            "--set",
+            "iteration.inner_accuracy=0.5",
+            "--set",
+            "iteration.tolerance=0.01",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 #[test]

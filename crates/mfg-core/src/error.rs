@@ -83,7 +83,7 @@ pub enum SolveError {
         index: usize,
     },
     /// Newton's method did not reach its tolerance.
-    #[error("Newton did not converge at time level {time_level} after {iterations} iterations (residual {last_update:e}): reduce the time step or the coupling strength")]
+    #[error("Newton did not converge at time level {time_level} after {iterations} iterations (residual {last_update:e}): the data are too steep for this time step (a larger number of time steps helps) or not finite")]
     NewtonFailed {
         /// The time level being computed.
         time_level: usize,

@@ -82,11 +82,11 @@ impl IterationSettings {
                 hint: "need at least 1 iteration",
             });
         }
-        if !(self.tolerance.is_finite() && self.tolerance > 0.0) {
+        if !(self.tolerance.is_finite() && self.tolerance > 0.0 && self.tolerance < 1.0) {
             return Err(ProblemError::InvalidParameter {
                 field: "tolerance",
                 value: self.tolerance,
-                hint: "must be finite and > 0 (for example 1e-8)",
+                hint: "must be in (0, 1): it bounds relative residuals (for example 1e-8)",
             });
         }
         if !(self.damping > 0.0 && self.damping <= 1.0) {
@@ -147,7 +147,44 @@ impl IterationSettings {
     /// residual was `residual` (`None` when [`Self::inner_accuracy`] is 0).
     pub fn inner_accuracy_for(&self, residual: f64) -> Option<f64> {
         (self.inner_accuracy > 0.0).then(|| {
-            (self.inner_accuracy * residual).clamp(self.inner_accuracy * self.tolerance, 1e-3)
+            // Never above 1e-3, never below inner_accuracy × tolerance (when that is itself
+            // below 1e-3: a large inner_accuracy with a coarse tolerance asks for 1e-3).
+            let floor = (self.inner_accuracy * self.tolerance).min(1e-3);
+            (self.inner_accuracy * residual).clamp(floor, 1e-3)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tolerance_of_one_or_more_is_rejected_not_a_panic() {
+        for tolerance in [1.0, 2.0, f64::INFINITY, 0.0, -1e-3] {
+            let s = IterationSettings {
+                tolerance,
+                ..Default::default()
+            };
+            let e = s.validate().unwrap_err();
+            assert!(e.to_string().contains("tolerance"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_inner_accuracy_request_is_defined_for_every_valid_pair() {
+        // inner_accuracy 0.5 with tolerance 0.01: the floor 0.005 lies above the cap 1e-3.
+        for (inner, tolerance) in [(0.5, 0.01), (0.999, 0.5), (1e-3, 1e-8), (1e-6, 1e-12)] {
+            let s = IterationSettings {
+                inner_accuracy: inner,
+                tolerance,
+                ..Default::default()
+            };
+            s.validate().unwrap();
+            for residual in [1e3, 1.0, 1e-4, 1e-12, 0.0] {
+                let a = s.inner_accuracy_for(residual).unwrap();
+                assert!(a > 0.0 && a <= 1e-3, "{inner} {tolerance} {residual}: {a}");
+            }
+        }
     }
 }

@@ -145,6 +145,21 @@ impl UpwindOperator {
         apply_generator(grid, &self.to_prev, &self.to_next, u, out);
     }
 
+    /// The largest total jump rate `max_i Σ_d (to_prev + to_next)` of the last linearisation:
+    /// `‖L‖∞ / 2`, the scale of the round-off in `L u`.
+    pub fn max_total_rate(&self) -> f64 {
+        let n = self.to_prev.first().map_or(0, Vec::len);
+        (0..n)
+            .map(|i| {
+                self.to_prev
+                    .iter()
+                    .zip(&self.to_next)
+                    .map(|(p, q)| p[i] + q[i])
+                    .sum::<f64>()
+            })
+            .fold(0.0, f64::max)
+    }
+
     /// Assemble `I − dt L` (or its transpose) for the last linearisation.
     pub fn assemble(&mut self, dt: f64, transpose: bool) {
         self.backend
