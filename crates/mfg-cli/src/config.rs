@@ -404,17 +404,50 @@ fn merge(base: &mut toml::Table, top: toml::Table) {
     }
 }
 
+/// The largest config file read (a config is a few hundred bytes; this bounds what a wrong
+/// path such as a device or a data file can make us read).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Read a config file: a regular file of at most [`MAX_CONFIG_BYTES`], UTF-8.
+fn read_config_file(path: &Path) -> Result<String, CliError> {
+    use std::io::Read;
+    let bad = |what: String| invalid("CONFIG", format!("{}: {what}", path.display()));
+    let meta = std::fs::metadata(path)
+        .map_err(|e| bad(format!("cannot read it ({e}); check the path")))?;
+    if !meta.is_file() {
+        return Err(bad("not a regular file: give a TOML config file".into()));
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(bad(format!(
+            "{} bytes, over the limit of {MAX_CONFIG_BYTES}: is this the config file?",
+            meta.len()
+        )));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text))
+        .map_err(|e| bad(format!("cannot read it as UTF-8 text ({e})")))?;
+    Ok(text)
+}
+
+/// At most `max` characters of `text`, with an ellipsis and the full length when cut (long
+/// inputs in messages).
+pub(crate) fn truncated(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        text.to_owned()
+    } else {
+        let head: String = text.chars().take(max).collect();
+        format!("{head}… ({count} characters)")
+    }
+}
+
 /// Resolve the config: defaults < preset < the file's keys < `--set` overrides.
 pub fn resolve(file: Option<&Path>, sets: &[String]) -> Result<Config, CliError> {
     match file {
         None => resolve_text(None, sets),
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                invalid(
-                    "CONFIG",
-                    format!("cannot read {}: {e}; check the path", path.display()),
-                )
-            })?;
+            let text = read_config_file(path)?;
             resolve_text(Some((&path.display().to_string(), &text)), sets)
         }
     }
@@ -579,7 +612,8 @@ impl Config {
             .map_err(from_problem(Section::Problem))?;
         let vars = &["x", "y", "z"][..grid.dim()];
         let parse = |key: &'static str, text: &ExprText| {
-            Expr::parse(&text.0, vars).map_err(|e| invalid(key, format!("'{}': {e}", text.0)))
+            Expr::parse(&text.0, vars)
+                .map_err(|e| invalid(key, format!("'{}': {e}", truncated(&text.0, 80))))
         };
         let potential = parse("model.potential", &self.model.potential)?;
         let terminal = parse("model.terminal_cost", &self.model.terminal_cost)?;

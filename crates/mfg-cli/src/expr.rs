@@ -21,6 +21,12 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ExprError {
+    /// The expression is longer than [`MAX_LEN`] characters.
+    #[error("the expression is longer than {max} characters: write it more compactly")]
+    TooLong {
+        /// The limit.
+        max: usize,
+    },
     /// A character that is not part of the language.
     #[error("unexpected character '{ch}' at position {pos}")]
     UnexpectedChar {
@@ -176,10 +182,17 @@ pub struct Expr {
 /// Maximal nesting depth of parentheses, unary operators and powers.
 pub const MAX_DEPTH: usize = 64;
 
+/// Maximal length of an expression in characters. A sum of n terms is a tree of depth n whose
+/// evaluation and drop recurse n times: 200 000 terms overflowed the stack.
+pub const MAX_LEN: usize = 10_000;
+
 impl Expr {
     /// Parse `source`; `vars` are the allowed variable names, in the order `eval` takes them.
     pub fn parse(source: &str, vars: &[&str]) -> Result<Self, ExprError> {
-        let chars: Vec<char> = source.chars().collect();
+        let chars: Vec<char> = source.chars().take(MAX_LEN + 1).collect();
+        if chars.len() > MAX_LEN {
+            return Err(ExprError::TooLong { max: MAX_LEN });
+        }
         let mut p = Parser {
             s: &chars,
             pos: 0,

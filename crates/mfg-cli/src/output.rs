@@ -152,11 +152,66 @@ fn parse_csv(text: &str) -> Result<Vec<Vec<f64>>, String> {
         .collect()
 }
 
+/// Check that an `.npy` file of float64 holds as many bytes as its header's shape claims, before
+/// anything is allocated: a header claiming (10¹¹, 101) on a small file is an error, not an
+/// 80 TB allocation.
+fn check_npy_size(path: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let bad = |what: &str| format!("{}: {what}", path.display());
+    let len = fs::metadata(path).map_err(|e| bad(&e.to_string()))?.len();
+    let mut head = vec![0u8; 12];
+    let mut f = fs::File::open(path).map_err(|e| bad(&e.to_string()))?;
+    f.read_exact(&mut head)
+        .map_err(|_| bad("too short for an .npy file"))?;
+    if &head[..6] != b"\x93NUMPY" {
+        return Err(bad("not an .npy file"));
+    }
+    let (header_len, prefix) = match head[6] {
+        1 => (u16::from_le_bytes([head[8], head[9]]) as u64, 10),
+        2 | 3 => (
+            u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as u64,
+            12,
+        ),
+        v => return Err(bad(&format!("unknown .npy version {v}"))),
+    };
+    if header_len > 1 << 20 || prefix + header_len > len {
+        return Err(bad("the .npy header is longer than the file"));
+    }
+    let mut header = vec![0u8; header_len as usize];
+    let mut f = fs::File::open(path).map_err(|e| bad(&e.to_string()))?;
+    let mut skip = vec![0u8; prefix as usize];
+    f.read_exact(&mut skip).map_err(|e| bad(&e.to_string()))?;
+    f.read_exact(&mut header).map_err(|e| bad(&e.to_string()))?;
+    let header = String::from_utf8_lossy(&header);
+    let shape = header
+        .split("'shape':")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .map(|s| s.trim().trim_start_matches('('))
+        .ok_or_else(|| bad("the .npy header has no shape"))?;
+    let mut count: u128 = 1;
+    for dim in shape.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let n: u128 = dim
+            .parse()
+            .map_err(|_| bad("the .npy shape is not a list of sizes"))?;
+        count = count.saturating_mul(n);
+    }
+    let data = (len - prefix - header_len) as u128;
+    if count.saturating_mul(8) != data {
+        return Err(bad(&format!(
+            "the header claims {count} values but the file holds {} bytes of data",
+            data
+        )));
+    }
+    Ok(())
+}
+
 /// Read `NAME.npy` or `NAME.csv` from `dir` as a 2D array.
 pub fn read_2d(dir: &Path, name: &str) -> Result<Array2<f64>, String> {
     let npy = dir.join(format!("{name}.npy"));
     if npy.exists() {
         // (levels, nx_pts) or (levels, nx_pts, ny_pts): flatten the space axes (C order).
+        check_npy_size(&npy)?;
         let a: ndarray::ArrayD<f64> =
             read_npy(&npy).map_err(|e| format!("{}: {e}", npy.display()))?;
         let levels = a.shape().first().copied().unwrap_or(0);
@@ -180,6 +235,7 @@ pub fn read_2d(dir: &Path, name: &str) -> Result<Array2<f64>, String> {
 pub fn read_1d(dir: &Path, name: &str) -> Result<Array1<f64>, String> {
     let npy = dir.join(format!("{name}.npy"));
     if npy.exists() {
+        check_npy_size(&npy)?;
         return read_npy(&npy).map_err(|e| format!("{}: {e}", npy.display()));
     }
     let csv = dir.join(format!("{name}.csv"));

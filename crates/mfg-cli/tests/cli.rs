@@ -705,6 +705,52 @@ fn fine_legal_grids_converge_and_coupled_settings_never_panic() {
 }
 
 #[test]
+fn hostile_inputs_are_exit_2_not_a_hang_an_abort_or_a_huge_allocation() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A device as the config file: read forever before; now refused (not a regular file).
+    let o = mfg(&["solve", "/dev/zero", "--out", "r"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("CONFIG"), "{}", stderr(&o));
+    // An expression of 200 000 terms overflowed the stack (exit 134); the message is short.
+    let long = format!(
+        "[model]\npotential = \"{}\"\n",
+        vec!["x"; 200_000].join("+")
+    );
+    std::fs::write(tmp.path().join("long.toml"), long).unwrap();
+    let o = mfg(&["solve", "long.toml", "--out", "r"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", &stderr(&o)[..200]);
+    assert!(stderr(&o).contains("model.potential") && stderr(&o).len() < 500);
+    assert!(!tmp.path().join("r").exists());
+    // An m.npy whose header claims 10^11 x 101 values: warm_start and plot refuse it.
+    let o = mfg(&["solve", "--quiet", "--out", "ok"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let path = tmp.path().join("ok/m.npy");
+    let mut header =
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (100000000000, 101), }".to_string();
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&[0u8; 8 * 101]);
+    std::fs::write(&path, &out).unwrap();
+    let o = mfg(
+        &["solve", "--out", "r2", "--set", "iteration.warm_start=ok"],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("iteration.warm_start"),
+        "{}",
+        stderr(&o)
+    );
+    let o = mfg(&["plot", "ok"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
 fn warm_start_from_an_earlier_output_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let run = |out: &str, extra: &[&str]| {
