@@ -18,12 +18,16 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// Start staging into `dir`.
-    pub fn new(dir: &Path) -> Self {
-        Self {
+    /// Start staging into `dir`, creating it if needed.
+    pub fn new(dir: &Path) -> Result<Self, CliError> {
+        fs::create_dir_all(dir).map_err(|source| CliError::Write {
+            path: dir.to_owned(),
+            source,
+        })?;
+        Ok(Self {
             dir: dir.to_owned(),
             files: Vec::new(),
-        }
+        })
     }
 
     fn write_with(
@@ -115,7 +119,8 @@ impl Drop for Staged {
     }
 }
 
-/// Create `dir` if needed and check that files can be created in it, before any solve.
+/// Check, before any solve, that files can be created in `dir`. A directory that did not exist
+/// is created for the check and removed again: it appears only when results are written.
 pub fn check_writable(dir: &Path) -> Result<(), CliError> {
     let bad = |e: std::io::Error| CliError::Config {
         key: "--out".into(),
@@ -124,11 +129,23 @@ pub fn check_writable(dir: &Path) -> Result<(), CliError> {
             dir.display()
         ),
     };
+    // The outermost missing ancestor, to remove after the check.
+    let mut created = None;
+    let mut probe_dir = dir;
+    while !probe_dir.exists() {
+        created = Some(probe_dir.to_owned());
+        match probe_dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => probe_dir = p,
+            _ => break,
+        }
+    }
     fs::create_dir_all(dir).map_err(bad)?;
     let probe = dir.join(format!(".mfg-write-check.{}.tmp", std::process::id()));
-    File::create(&probe).map_err(bad)?;
-    fs::remove_file(&probe).map_err(bad)?;
-    Ok(())
+    let result = File::create(&probe).and_then(|_| fs::remove_file(&probe));
+    if let Some(top) = created {
+        let _ = fs::remove_dir_all(top);
+    }
+    result.map_err(bad)
 }
 
 /// The on-disk format of the arrays.

@@ -196,7 +196,7 @@ fn write_results(
         "preset": config.preset,
         "version": env!("CARGO_PKG_VERSION"),
     });
-    let mut staged = Staged::new(dir);
+    let mut staged = Staged::new(dir)?;
     match format {
         output::Format::Npy => {
             // Shape (nt + 1, nx_pts[, ny_pts[, nz_pts]]): the flat index is C order.

@@ -237,6 +237,22 @@ fn a_numerical_failure_exits_1_and_keeps_previous_results() {
     let o = mfg(&["solve", "--out", "r", "--set", "grid.nx=0"], tmp.path());
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(std::fs::read(tmp.path().join("r/u.npy")).unwrap(), before);
+    // A failed run into a new directory leaves no directory behind.
+    let o = mfg(
+        &[
+            "solve",
+            "--out",
+            "new/deep",
+            "--set",
+            "model.control_cost=1e-308",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        !tmp.path().join("new").exists(),
+        "an empty output directory was left"
+    );
 }
 
 #[test]
