@@ -430,6 +430,34 @@ fn read_config_file(path: &Path) -> Result<String, CliError> {
     Ok(text)
 }
 
+/// A deserialiser message in the words of a config file rather than of Rust types.
+fn in_words(message: &str) -> String {
+    const WORDS: [(&str, &str); 8] = [
+        ("expected usize", "expected a whole number >= 0"),
+        ("expected u64", "expected a whole number >= 0"),
+        ("expected f64", "expected a number"),
+        (
+            "expected path string",
+            "expected a directory name in quotes",
+        ),
+        ("expected string only", "expected a name in quotes"),
+        (
+            "data did not match any variant of untagged enum Bandwidth",
+            "expected \"silverman\", \"scott\" or a number > 0",
+        ),
+        (
+            "expected fewer elements in array",
+            "expected 2 numbers, [lower, upper]",
+        ),
+        ("invalid type: unit variant", "invalid value"),
+    ];
+    let mut out = message.to_owned();
+    for (rust, plain) in WORDS {
+        out = out.replace(rust, plain);
+    }
+    out
+}
+
 /// At most `max` characters of `text`, with an ellipsis and the full length when cut (long
 /// inputs in messages).
 pub(crate) fn truncated(text: &str, max: usize) -> String {
@@ -500,7 +528,7 @@ pub fn resolve_text(file: Option<(&str, &str)>, sets: &[String]) -> Result<Confi
             let key = e.path().to_string();
             let inner = e.into_inner().to_string();
             // The deserialiser appends "in `section`": the key already says where.
-            let inner = inner.lines().next().unwrap_or_default().to_owned();
+            let inner = in_words(inner.lines().next().unwrap_or_default());
             let hint = if inner.starts_with("unknown field") {
                 "; remove it or fix its spelling"
             } else {
@@ -587,11 +615,22 @@ impl Config {
             * (self.grid.nz.unwrap_or(0) as u128 + 1)
             * (self.grid.nt as u128 + 1);
         if elements > MAX_FIELD_ELEMENTS {
+            // Name the largest of the sizes: the one to reduce first.
+            let g = &self.grid;
+            let (key, value) = [
+                ("grid.nx", Some(g.nx)),
+                ("grid.ny", g.ny),
+                ("grid.nz", g.nz),
+                ("grid.nt", Some(g.nt)),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .max_by_key(|&(_, v)| v)
+            .expect("nx is always there");
             return Err(invalid(
-                "grid.nx",
+                key,
                 format!(
-                    "grid.nx = {} with grid.nt = {} gives {elements} values per field (over {MAX_FIELD_ELEMENTS}, several GB of memory): reduce grid.nx or grid.nt",
-                    self.grid.nx, self.grid.nt
+                    "{key} = {value} gives {elements} values per field with the other sizes (over {MAX_FIELD_ELEMENTS}, several GB of memory): reduce {key}"
                 ),
             ));
         }
@@ -763,6 +802,7 @@ pub(crate) enum Section {
 pub(crate) fn config_key(section: Section, e: &ProblemError) -> String {
     const AXES: [&str; 3] = ["x", "y", "z"];
     match e {
+        ProblemError::InvalidBounds { axis, .. } => format!("grid.{}", AXES[(*axis).min(2)]),
         ProblemError::InvalidAxis {
             axis, parameter, ..
         } => {

@@ -148,6 +148,16 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
         ),
         (&["--set", "grid.y=[0, 1]"], "grid.ny"),
         (&["--set", "iteration.tolerance=2"], "iteration.tolerance"),
+        (&["--set", "grid.x=[1, 0]"], "grid.x"),
+        (&["--set", "grid.x=[-1e308, 1e308]"], "grid.x"),
+        (
+            &["--set", "preset=crowd-2d", "--set", "grid.ny=10000000"],
+            "grid.ny",
+        ),
+        (
+            &["--set", "model.initial_density=1e-320*(1+x)"],
+            "model.initial_density",
+        ),
         (
             &["--set", "preset=crowd-2d", "--set", "grid.z=[0, 1]"],
             "grid.nz",
@@ -183,6 +193,35 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
             "{args:?}: message does not name {key}: {err}"
         );
         assert!(!tmp.path().join("r").exists(), "{args:?}: output written");
+    }
+}
+
+#[test]
+fn messages_speak_config_words_not_rust_types() {
+    let tmp = tempfile::tempdir().unwrap();
+    for set in [
+        "grid.nx=-3",
+        "grid.nx=1.5",
+        "fp.seed=-1",
+        "model.sigma=abc",
+        "fp.bandwidth=[1]",
+        "grid.x=[1, 2, 3]",
+        "iteration.warm_start=3",
+        "grid.boundary=3",
+    ] {
+        let o = mfg(&["check", "--set", set], tmp.path());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{set}: {err}");
+        for rust in [
+            "usize",
+            "u64",
+            "f64",
+            "untagged",
+            "unit variant",
+            "path string",
+        ] {
+            assert!(!err.contains(rust), "{set}: '{rust}' in {err}");
+        }
     }
 }
 

@@ -23,12 +23,22 @@ pub enum ProblemError {
         /// What a valid value looks like.
         hint: &'static str,
     },
+    /// The bounds of an axis are not finite, not increasing, or too far apart to represent.
+    #[error("invalid bounds [{lo:?}, {hi:?}] of axis {axis}: give finite bounds with lower < upper (and upper − lower finite)")]
+    InvalidBounds {
+        /// The axis (0 is x, 1 is y, 2 is z).
+        axis: usize,
+        /// Lower bound given.
+        lo: f64,
+        /// Upper bound given.
+        hi: f64,
+    },
     /// An axis of a grid is out of range.
     #[error("invalid {parameter} = {value} of axis {axis}: {hint}")]
     InvalidAxis {
         /// The axis (0 is x, 1 is y, 2 is z).
         axis: usize,
-        /// `bounds` (the value is the length `hi − lo`) or `intervals`.
+        /// `intervals`.
         parameter: &'static str,
         /// The value given.
         value: f64,
@@ -54,7 +64,7 @@ pub enum ProblemError {
         value: f64,
     },
     /// The initial density integrates to zero (or less).
-    #[error("the initial density has zero mass on the grid: make it positive somewhere inside the domain")]
+    #[error("the initial density has zero (or negligible, below 1e-290) mass on the grid: make it positive somewhere inside the domain, of a normal size (it is normalised to unit mass)")]
     ZeroMass,
     /// An array handed in has the wrong length.
     #[error("{field} has {got} values but the grid has {expected} points")]

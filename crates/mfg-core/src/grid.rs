@@ -48,13 +48,8 @@ impl Axis {
         intervals: usize,
         boundary: Boundary,
     ) -> Result<Self, ProblemError> {
-        if !(lo.is_finite() && hi.is_finite() && hi > lo) {
-            return Err(ProblemError::InvalidAxis {
-                axis: 0,
-                parameter: "bounds",
-                value: hi - lo,
-                hint: "bounds must be finite with lower < upper",
-            });
+        if !(lo.is_finite() && hi.is_finite() && hi > lo && (hi - lo).is_finite()) {
+            return Err(ProblemError::InvalidBounds { axis: 0, lo, hi });
         }
         let min = match boundary {
             Boundary::NoFlux => 2,
@@ -489,6 +484,9 @@ impl Grid {
 /// Axis `d` of a grid, its errors naming `d`.
 fn axis(d: usize, [lo, hi]: [f64; 2], n: usize, boundary: Boundary) -> Result<Axis, ProblemError> {
     Axis::new(lo, hi, n, boundary).map_err(|e| match e {
+        ProblemError::InvalidBounds { lo, hi, .. } => {
+            ProblemError::InvalidBounds { axis: d, lo, hi }
+        }
         ProblemError::InvalidAxis {
             parameter,
             value,
@@ -678,7 +676,9 @@ mod tests {
             Boundary::NoFlux,
         )
         .unwrap_err();
-        assert!(e.to_string().contains("bounds = -1 of axis 2"), "{e}");
+        assert!(e.to_string().contains("[1.0, 0.0] of axis 2"), "{e}");
+        let e = Grid::line(-1e308, 1e308, 4, Boundary::NoFlux).unwrap_err();
+        assert!(e.to_string().contains("of axis 0"), "{e}");
         let e = TimeGrid::new(1.0, 0).unwrap_err();
         assert!(e.to_string().contains("nt"), "{e}");
     }
