@@ -769,6 +769,37 @@ impl Config {
         Ok(self.iterator()?.settings().clone())
     }
 
+    /// Keys set to a non-default value that the chosen methods do not read, each with a word
+    /// on who reads it (warnings for stderr and `summary.json`).
+    pub fn ignored_keys(&self) -> Vec<String> {
+        let (hjb, fp) = (HjbConfig::default(), FpConfig::default());
+        let mut out = Vec::new();
+        if self.hjb.method == HjbMethod::Fdm {
+            if self.hjb.cfl != hjb.cfl {
+                out.push("hjb.cfl");
+            }
+            if self.hjb.hamiltonian != hjb.hamiltonian {
+                out.push("hjb.hamiltonian");
+            }
+        }
+        let hjb_note = "is read only by the weno methods (hjb.method = \"fdm\")";
+        let mut notes: Vec<String> = out.drain(..).map(|k| format!("{k} {hjb_note}")).collect();
+        if self.fp.method == FpMethod::Fdm {
+            for (key, set) in [
+                ("fp.particles", self.fp.particles != fp.particles),
+                ("fp.seed", self.fp.seed != fp.seed),
+                ("fp.bandwidth", self.fp.bandwidth != fp.bandwidth),
+            ] {
+                if set {
+                    notes.push(format!(
+                        "{key} is read only by fp.method = \"particle\" (fp.method = \"fdm\")"
+                    ));
+                }
+            }
+        }
+        notes
+    }
+
     /// The resolved config as TOML text.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("the config serialises")

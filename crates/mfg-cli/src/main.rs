@@ -149,8 +149,16 @@ fn main() -> ExitCode {
                     r.residual_u, r.residual_m
                 ));
             };
-            let result =
-                run::solve_with(&opts, &mut |max| bar.set_length(max as u64), &mut observer);
+            let result = run::solve_with(
+                &opts,
+                &mut |config| {
+                    for w in config.ignored_keys() {
+                        bar.suspend(|| eprintln!("warning: {w}"));
+                    }
+                    bar.set_length(config.iteration.max_iterations as u64)
+                },
+                &mut observer,
+            );
             bar.finish_and_clear();
             match result {
                 Ok(outcome) => {

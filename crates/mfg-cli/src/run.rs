@@ -44,10 +44,10 @@ pub fn solve(
     solve_with(opts, &mut |_| {}, observer)
 }
 
-/// As [`solve`], and `on_start` is told `max_iterations` once the config is resolved.
+/// As [`solve`], and `on_start` sees the resolved config before the solve starts.
 pub fn solve_with(
     opts: &SolveOptions,
-    on_start: &mut dyn FnMut(usize),
+    on_start: &mut dyn FnMut(&Config),
     observer: &mut dyn FnMut(&IterationRecord),
 ) -> Result<Outcome, CliError> {
     let start = Instant::now();
@@ -65,7 +65,7 @@ pub fn solve_with(
             ),
         })?),
     };
-    on_start(iterator.settings().max_iterations);
+    on_start(&config);
     output::check_writable(&opts.out)?;
     let hjb_summary = describe(hjb.describe(problem.grid()));
     let fp_summary = describe(fp.describe(problem.grid()));
@@ -193,6 +193,7 @@ fn write_results(
             "dt": problem.time().dt(),
             "boundary": grid.boundary().name(),
         },
+        "warnings": config.ignored_keys(),
         "preset": config.preset,
         "version": env!("CARGO_PKG_VERSION"),
     });

@@ -226,6 +226,49 @@ fn messages_speak_config_words_not_rust_types() {
 }
 
 #[test]
+fn keys_the_chosen_methods_ignore_are_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mfg(
+        &[
+            "solve",
+            "--out",
+            "r",
+            "--set",
+            "hjb.cfl=0.3",
+            "--set",
+            "fp.bandwidth=0.05",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("warning: hjb.cfl"), "{err}");
+    assert!(err.contains("warning: fp.bandwidth"), "{err}");
+    let warnings = summary(&tmp.path().join("r"))["warnings"].clone();
+    assert_eq!(warnings.as_array().unwrap().len(), 2, "{warnings}");
+    // The same keys with the methods that read them: no warning.
+    let o = mfg(
+        &[
+            "solve",
+            "--quiet",
+            "--out",
+            "w",
+            "--set",
+            "hjb.method=weno5",
+            "--set",
+            "hjb.cfl=0.3",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    assert_eq!(
+        summary(&tmp.path().join("w"))["warnings"],
+        serde_json::json!([])
+    );
+}
+
+#[test]
 fn a_config_that_is_not_toml_exits_2() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("bad.toml"), "this is = = not toml").unwrap();
