@@ -100,6 +100,23 @@ impl Results {
         if u.shape() != [t.len(), points] || m.shape() != u.shape() {
             return Err(bad("array shapes do not match x, y and t".into()));
         }
+        // Coordinates: at least two points, finite, increasing (the axes of every picture).
+        for (name, axis) in [
+            ("x", Some(&x)),
+            ("y", y.as_ref()),
+            ("z", z.as_ref()),
+            ("t", Some(&t)),
+        ] {
+            let Some(axis) = axis else { continue };
+            let ok = axis.len() >= 2
+                && axis.iter().all(|v| v.is_finite() && v.abs() <= PLOT_LIMIT)
+                && axis.windows(2).into_iter().all(|w| w[1] > w[0]);
+            if !ok {
+                return Err(bad(format!(
+                    "{name} must hold at least two finite, increasing coordinates"
+                )));
+            }
+        }
         Ok(Self {
             u,
             m,
@@ -221,7 +238,7 @@ fn heatmap(
         .draw_series(cells.map(|(k, i)| {
             let (xa, xb) = ((x[i] - 0.5 * dx).max(x0), (x[i] + 0.5 * dx).min(x1));
             let (ta, tb) = ((t[k] - 0.5 * dt).max(t0), (t[k] + 0.5 * dt).min(t1));
-            let c = ViridisRGB::get_color_normalized(f[[k, i]], lo, hi);
+            let c = colour(f[[k, i]], lo, hi);
             Rectangle::new([(xa, ta), (xb, tb)], c.filled())
         }))
         .map_err(draw_err(path))?;
@@ -278,7 +295,7 @@ fn snapshots(
                 (0..nx)
                     .flat_map(|i| (0..ny).map(move |j| (i, j)))
                     .map(|(i, j)| {
-                        let c = ViridisRGB::get_color_normalized(plane[[i, j]], lo, hi);
+                        let c = colour(plane[[i, j]], lo, hi);
                         let (xa, xb) = (
                             (x[i] - 0.5 * dx).max(x[0]),
                             (x[i] + 0.5 * dx).min(x[nx - 1]),
@@ -298,17 +315,33 @@ fn snapshots(
 
 /// The colour scale of `f`: its finite range, widened to unit width when `f` is constant.
 fn value_range(f: &Array2<f64>) -> (f64, f64) {
+    // Finite values only, kept within ±1e300 so that hi − lo stays finite.
     let (lo, hi) = f
         .iter()
         .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+        .map(|v| v.clamp(-PLOT_LIMIT, PLOT_LIMIT))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
             (a.min(v), b.max(v))
         });
-    if lo < hi {
+    if !lo.is_finite() {
+        (0.0, 1.0) // nothing finite to show
+    } else if lo < hi {
         (lo, hi)
     } else {
         (lo - 0.5, lo + 0.5)
     }
+}
+
+/// The range of residuals drawn on the convergence picture's logarithmic axis.
+const RESIDUAL_RANGE: (f64, f64) = (1e-30, 1e30);
+
+/// The largest magnitude drawn: values beyond (and ±∞) are drawn at it.
+const PLOT_LIMIT: f64 = 1e300;
+
+/// The colour of `v` on the scale `[lo, hi]`: clamped into it, NaN drawn as `lo`.
+fn colour(v: f64, lo: f64, hi: f64) -> RGBColor {
+    let v = if v.is_nan() { lo } else { v.clamp(lo, hi) };
+    ViridisRGB::get_color_normalized(v, lo, hi)
 }
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
@@ -338,10 +371,7 @@ fn colour_bar(
     cb.draw_series((0..steps).map(|s| {
         let a = lo + (hi - lo) * s as f64 / steps as f64;
         let b = lo + (hi - lo) * (s + 1) as f64 / steps as f64;
-        Rectangle::new(
-            [(0.0, a), (1.0, b)],
-            ViridisRGB::get_color_normalized(0.5 * (a + b), lo, hi).filled(),
-        )
+        Rectangle::new([(0.0, a), (1.0, b)], colour(0.5 * (a + b), lo, hi).filled())
     }))
     .map_err(|e| e.to_string())?;
     Ok(())
@@ -351,7 +381,22 @@ fn convergence(path: &Path, history: &[(f64, f64)], termination: &str) -> Result
     let err = draw_err(path);
     let root = BitMapBackend::new(path, (960, 640)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err(path))?;
+    // Positive finite residuals, drawn within [1e-30, 1e30]: residuals of 1e-320 or 1e308
+    // made plotters' logarithmic axis endless; beyond those bounds nothing is worth reading.
     let positive = |v: f64| v.is_finite() && v > 0.0;
+    let history: Vec<(f64, f64)> = history
+        .iter()
+        .map(|&(a, b)| {
+            let within = |v: f64| {
+                if positive(v) {
+                    v.clamp(RESIDUAL_RANGE.0, RESIDUAL_RANGE.1)
+                } else {
+                    v
+                }
+            };
+            (within(a), within(b))
+        })
+        .collect();
     let vals: Vec<f64> = history
         .iter()
         .flat_map(|&(a, b)| [a, b])

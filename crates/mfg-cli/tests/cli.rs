@@ -14,6 +14,28 @@ fn mfg(args: &[&str], cwd: &Path) -> Output {
         .expect("run mfg-cli")
 }
 
+/// Run with a deadline: a hang fails the test instead of stalling the suite.
+fn mfg_within(args: &[&str], cwd: &Path, seconds: u64) -> std::process::ExitStatus {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mfg-cli"))
+        .args(args)
+        .current_dir(cwd)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run mfg-cli");
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if start.elapsed().as_secs() >= seconds {
+            let _ = child.kill();
+            panic!("mfg-cli {args:?} still running after {seconds} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -265,6 +287,62 @@ fn keys_the_chosen_methods_ignore_are_warned_about() {
     assert_eq!(
         summary(&tmp.path().join("w"))["warnings"],
         serde_json::json!([])
+    );
+}
+
+#[test]
+fn plot_survives_non_finite_extreme_and_empty_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let solve = |dir: &str| {
+        let o = mfg(
+            &[
+                "solve",
+                "--quiet",
+                "--out",
+                dir,
+                "--set",
+                "grid.nx=20",
+                "--set",
+                "grid.nt=10",
+            ],
+            tmp.path(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        tmp.path().join(dir)
+    };
+    // NaN, ±∞ and ±1e308 in m; residuals 1e308 and 1e-320 (a panic and a hang before).
+    let dir = solve("fields");
+    let mut m: Array2<f64> = read_npy(dir.join("m.npy")).unwrap();
+    m[[3, 4]] = f64::NAN;
+    m[[5, 5]] = 1e308;
+    m[[6, 6]] = -1e308;
+    m[[2, 2]] = f64::INFINITY;
+    ndarray_npy::write_npy(dir.join("m.npy"), &m).unwrap();
+    let mut s = summary(&dir);
+    s["history"][0]["residual_u"] = serde_json::json!(1e308);
+    s["history"][1]["residual_m"] = serde_json::json!(1e-320);
+    std::fs::write(dir.join("summary.json"), s.to_string()).unwrap();
+    assert_eq!(
+        mfg_within(&["plot", "fields"], tmp.path(), 60).code(),
+        Some(0)
+    );
+    assert!(is_png(&dir.join("convergence.png")) && is_png(&dir.join("density.png")));
+    // NaN in x, and no time levels at all: refused with exit 2.
+    let dir = solve("coords");
+    let mut x: Array1<f64> = read_npy(dir.join("x.npy")).unwrap();
+    x[3] = f64::NAN;
+    ndarray_npy::write_npy(dir.join("x.npy"), &x).unwrap();
+    assert_eq!(
+        mfg_within(&["plot", "coords"], tmp.path(), 60).code(),
+        Some(2)
+    );
+    let dir = solve("empty");
+    ndarray_npy::write_npy(dir.join("t.npy"), &Array1::<f64>::zeros(0)).unwrap();
+    ndarray_npy::write_npy(dir.join("u.npy"), &Array2::<f64>::zeros((0, 21))).unwrap();
+    ndarray_npy::write_npy(dir.join("m.npy"), &Array2::<f64>::zeros((0, 21))).unwrap();
+    assert_eq!(
+        mfg_within(&["plot", "empty"], tmp.path(), 60).code(),
+        Some(2)
     );
 }
 
