@@ -3,7 +3,9 @@
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-use mfg_core::solver::check_shape;
+use std::time::Instant;
+
+use mfg_core::solver::{check_deadline, check_shape};
 use mfg_core::upwind::UpwindOperator;
 use mfg_core::PreconditionerKind;
 use mfg_core::{backend_name, Description, FpSolver, FpStats, Grid, Problem, Setting, SolveError};
@@ -97,6 +99,7 @@ pub struct FdmFp {
     accuracy: Option<f64>,
     /// `None`: [`PreconditionerKind::for_grid`].
     preconditioner: Option<PreconditionerKind>,
+    deadline: Option<Instant>,
 }
 
 impl FdmFp {
@@ -143,6 +146,10 @@ impl FpSolver for FdmFp {
         self.accuracy = Some(relative);
     }
 
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
     fn solve_into(
         &mut self,
         problem: &Problem,
@@ -182,6 +189,7 @@ impl FpSolver for FdmFp {
         }
         let mut stats = FpStats::default();
         for k in 0..nt {
+            check_deadline(self.deadline, k + 1)?;
             let uk = u.row(k);
             let uk = uk.as_slice().expect("contiguous row");
             w.op.linearise(h, grid, nu, uk, None);

@@ -7,7 +7,9 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 use mfg_core::grid::Corners;
-use mfg_core::solver::check_shape;
+use std::time::Instant;
+
+use mfg_core::solver::{check_deadline, check_shape};
 use mfg_core::{
     Axis, Boundary, Description, FpSolver, FpStats, Grid, Problem, ProblemError, Setting,
     SolveError,
@@ -227,6 +229,7 @@ struct Work {
 pub struct ParticleFp {
     settings: ParticleSettings,
     work: Option<Work>,
+    deadline: Option<Instant>,
 }
 
 impl ParticleFp {
@@ -236,6 +239,7 @@ impl ParticleFp {
         Ok(Self {
             settings,
             work: None,
+            deadline: None,
         })
     }
 
@@ -358,6 +362,10 @@ impl FpSolver for ParticleFp {
         "particle"
     }
 
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
     fn describe(&self, _grid: &Grid) -> Description {
         let s = &self.settings;
         Description {
@@ -450,6 +458,7 @@ impl FpSolver for ParticleFp {
             .copy_from_slice(m0);
         let mut stats = FpStats::default();
         for k in 0..nt {
+            check_deadline(self.deadline, k + 1)?;
             // The drift −∂pH(∇u(t_k)) at the nodes, as a displacement per step in grid units,
             // interleaved per node.
             let uk = u.row(k);

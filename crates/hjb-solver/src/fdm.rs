@@ -4,7 +4,9 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 use tracing::trace;
 
-use mfg_core::solver::check_shape;
+use std::time::Instant;
+
+use mfg_core::solver::{check_deadline, check_shape};
 use mfg_core::upwind::{apply_laplacian, UpwindOperator};
 use mfg_core::PreconditionerKind;
 use mfg_core::{
@@ -170,6 +172,7 @@ pub struct FdmHjb {
     accuracy: Option<f64>,
     /// `None`: [`PreconditionerKind::for_grid`].
     preconditioner: Option<PreconditionerKind>,
+    deadline: Option<Instant>,
 }
 
 impl FdmHjb {
@@ -180,6 +183,7 @@ impl FdmHjb {
             work: None,
             accuracy: None,
             preconditioner: None,
+            deadline: None,
         }
     }
 
@@ -235,6 +239,10 @@ impl HjbSolver for FdmHjb {
         self.accuracy = Some(relative);
     }
 
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
     fn solve_into(
         &mut self,
         problem: &Problem,
@@ -272,6 +280,7 @@ impl HjbSolver for FdmHjb {
             .expect("contiguous row")
             .copy_from_slice(problem.terminal_cost());
         for k in (0..nt).rev() {
+            check_deadline(self.deadline, k)?;
             // The running cost f(x, m^{k+1}) (the pairing with FP's step k → k+1), u^{k+1},
             // and Newton's first guess: the previous solve's level when warm, else u^{k+1}.
             problem.running_cost_into(

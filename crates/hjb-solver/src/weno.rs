@@ -4,7 +4,9 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 use tracing::trace;
 
-use mfg_core::solver::check_shape;
+use std::time::Instant;
+
+use mfg_core::solver::{check_deadline, check_shape};
 use mfg_core::upwind::apply_laplacian;
 use mfg_core::{
     Boundary, Description, Grid, Hamiltonian, HjbSolver, HjbStats, Problem, ProblemError, Setting,
@@ -103,6 +105,7 @@ pub struct HjEvolver {
     stage: Vec<f64>,
     start: Vec<f64>,
     source: Vec<f64>,
+    deadline: Option<Instant>,
 }
 
 impl HjEvolver {
@@ -141,7 +144,14 @@ impl HjEvolver {
             stage: vec![0.0; n],
             start: vec![0.0; n],
             source: vec![0.0; n],
+            deadline: None,
         }
+    }
+
+    /// Stop [`HjEvolver::advance`] with [`SolveError::TimeLimit`] once `deadline` has passed
+    /// (checked at every sub-step).
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
     }
 
     /// The number of values the evolver advances.
@@ -234,6 +244,8 @@ impl HjEvolver {
         let mut start = std::mem::take(&mut self.start);
         let result = (|| {
             while s < duration {
+                // Sub-steps can be many (∝ nx²): the deadline is checked at every one.
+                check_deadline(self.deadline, usize::MAX)?;
                 source(s, &mut self.source);
                 let rate = self.rhs(ham, phi, &mut k);
                 let remaining = duration - s;
@@ -331,6 +343,7 @@ pub struct WenoHjb {
     key: Option<EvolverKey>,
     f_hi: Vec<f64>,
     f_lo: Vec<f64>,
+    deadline: Option<Instant>,
 }
 
 type EvolverKey = (Grid, u64);
@@ -345,6 +358,7 @@ impl WenoHjb {
             key: None,
             f_hi: Vec::new(),
             f_lo: Vec::new(),
+            deadline: None,
         })
     }
 
@@ -385,6 +399,10 @@ impl HjbSolver for WenoHjb {
         }
     }
 
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
     fn solve_into(
         &mut self,
         problem: &Problem,
@@ -410,6 +428,7 @@ impl HjbSolver for WenoHjb {
             self.key = Some(key);
         }
         let ev = self.evolver.as_mut().expect("allocated above");
+        ev.set_deadline(self.deadline);
         let nt = problem.time().nt();
         let dt = problem.time().dt();
         let ham = problem.hamiltonian();
@@ -439,6 +458,7 @@ impl HjbSolver for WenoHjb {
                     time_level: k,
                     index,
                 },
+                SolveError::TimeLimit { .. } => SolveError::TimeLimit { time_level: k },
                 other => other,
             })?;
             trace!(level = k, substeps = steps);

@@ -347,6 +347,43 @@ fn plot_survives_non_finite_extreme_and_empty_data() {
 }
 
 #[test]
+fn the_time_limit_is_honoured_inside_an_iteration() {
+    let tmp = tempfile::tempdir().unwrap();
+    // WENO at nx = 400: an iteration takes ~0.3 s; the limit ends the run within it, with the
+    // last complete iteration written.
+    let start = std::time::Instant::now();
+    let o = mfg(
+        &[
+            "solve",
+            "--quiet",
+            "--out",
+            "r",
+            "--set",
+            "hjb.method=weno5",
+            "--set",
+            "grid.nx=400",
+            "--set",
+            "iteration.time_limit_s=0.8",
+        ],
+        tmp.path(),
+    );
+    assert!(start.elapsed().as_secs_f64() < 5.0, "{:?}", start.elapsed());
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let s = summary(&tmp.path().join("r"));
+    assert_eq!(s["termination"], "time-limit");
+    assert!(s["iterations"].as_u64().unwrap() >= 1);
+    let m: Array2<f64> = read_npy(tmp.path().join("r/m.npy")).unwrap();
+    let dx = 1.0 / 400.0;
+    for row in m.rows() {
+        let mass = dx * (row.sum() - 0.5 * (row[0] + row[400]));
+        assert!(
+            (mass - 1.0).abs() < 1e-12,
+            "a complete iterate: mass {mass}"
+        );
+    }
+}
+
+#[test]
 fn a_config_that_is_not_toml_exits_2() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("bad.toml"), "this is = = not toml").unwrap();

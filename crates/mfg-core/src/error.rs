@@ -112,6 +112,13 @@ pub enum SolveError {
         /// Final relative residual.
         residual: f64,
     },
+    /// The deadline handed to the solver ([`crate::HjbSolver::set_deadline`]) passed during
+    /// the solve.
+    #[error("the time limit was reached at time level {time_level}: raise the time limit, or use fewer grid points")]
+    TimeLimit {
+        /// The time level being computed.
+        time_level: usize,
+    },
     /// The solver cannot handle this problem (for example a grid dimension it was not built for).
     #[error("{solver} cannot solve this problem: {what}")]
     Unsupported {

@@ -29,7 +29,7 @@ use ndarray::{Array2, ArrayView2, Zip};
 use tracing::{debug, info, info_span};
 
 use crate::anderson::{Anderson, Safeguard, StepKind};
-use crate::error::{MfgError, ProblemError};
+use crate::error::{MfgError, ProblemError, SolveError};
 use crate::grid::Grid;
 use crate::problem::Problem;
 use crate::settings::{AndersonTarget, IterationSettings};
@@ -162,7 +162,10 @@ impl<'a> Run<'a> {
     }
 
     /// Stop after `seconds` of wall-clock time (termination [`TerminationReason::TimeLimit`]);
-    /// overrides [`IterationSettings::time_limit_s`]. Checked between iterations.
+    /// overrides [`IterationSettings::time_limit_s`]. Checked between iterations and, by
+    /// solvers that support [`HjbSolver::set_deadline`] (all of this workspace's), inside their
+    /// time loops from the second iteration on: an interrupted iteration is dropped and the last
+    /// complete one is returned. The first iteration always completes (a result needs one).
     pub fn time_limit(mut self, seconds: f64) -> Self {
         self.time_limit_s = Some(seconds);
         self
@@ -192,30 +195,54 @@ impl<'a> Run<'a> {
         let observer = observer.unwrap_or(&mut no_observer);
         let _span = info_span!("picard", hjb = hjb.name(), fp = fp.name()).entered();
         let start = Instant::now();
-        let mut state = IterationState::new(s, problem, initial)?;
+        // From the second iteration on, the solvers also check the deadline inside their time
+        // loops; an interrupted iteration is dropped and the last complete one is the result.
+        // The first iteration always completes: a result needs one.
+        let deadline = time_limit_s.map(|t| start + std::time::Duration::from_secs_f64(t));
+        let mut state = IterationState::new(s, problem, initial, deadline.is_some())?;
         let mut termination = TerminationReason::MaxIterations;
-        for iteration in 1..=s.max_iterations {
-            let record = state.evaluate(s, problem, hjb, fp, iteration)?;
-            if let Err(e) = state.diverged(s, &record) {
+        let outcome = (|| {
+            for iteration in 1..=s.max_iterations {
+                if iteration == 2 {
+                    hjb.set_deadline(deadline);
+                    fp.set_deadline(deadline);
+                }
+                let record = match state.evaluate(s, problem, hjb, fp, iteration) {
+                    Err(MfgError::Iteration {
+                        source: SolveError::TimeLimit { .. },
+                        ..
+                    }) if state.restore_last_complete() => {
+                        termination = TerminationReason::TimeLimit;
+                        break;
+                    }
+                    other => other?,
+                };
+                if let Err(e) = state.diverged(s, &record) {
+                    observer(&record);
+                    state.history.push(record);
+                    return Err(e);
+                }
+                let elapsed = start.elapsed().as_secs_f64();
+                if let Some(reason) = state.termination(s, &record, time_limit_s, elapsed) {
+                    termination = reason;
+                    observer(&record);
+                    state.history.push(record);
+                    break;
+                }
+                let step = state.advance(s, problem.grid(), iteration);
+                let record = IterationRecord {
+                    step: Some(step),
+                    ..record
+                };
                 observer(&record);
                 state.history.push(record);
-                return Err(e);
             }
-            let elapsed = start.elapsed().as_secs_f64();
-            if let Some(reason) = state.termination(s, &record, time_limit_s, elapsed) {
-                termination = reason;
-                observer(&record);
-                state.history.push(record);
-                break;
-            }
-            let step = state.advance(s, problem.grid(), iteration);
-            let record = IterationRecord {
-                step: Some(step),
-                ..record
-            };
-            observer(&record);
-            state.history.push(record);
-        }
+            Ok(())
+        })();
+        // The solvers may be used again after this solve: no stale deadline.
+        hjb.set_deadline(None);
+        fp.set_deadline(None);
+        outcome?;
         state.timings.total = start.elapsed().as_secs_f64();
         info!(
             termination = termination.name(),
@@ -236,6 +263,9 @@ struct IterationState {
     u_prev: Array2<f64>,
     /// `Φ(m^k)`.
     phi: Array2<f64>,
+    /// With a deadline: `Φ` of the last complete iteration (`u_prev` holds its `u`), restored
+    /// when the deadline interrupts the next one. Empty otherwise.
+    phi_last: Array2<f64>,
     accel: Option<Accelerator>,
     /// Best larger residual so far and iterations since it improved (stagnation).
     best: f64,
@@ -262,6 +292,7 @@ impl IterationState {
         s: &IterationSettings,
         problem: &Problem,
         initial: Option<ArrayView2<'_, f64>>,
+        keep_last: bool,
     ) -> Result<Self, MfgError> {
         let grid = problem.grid();
         let levels = problem.time().levels();
@@ -304,6 +335,11 @@ impl IterationState {
             u: Array2::zeros((levels, n)),
             u_prev: Array2::zeros((levels, n)),
             phi: Array2::zeros((levels, n)),
+            phi_last: if keep_last {
+                Array2::zeros((levels, n))
+            } else {
+                Array2::zeros((0, 0))
+            },
             accel,
             best: f64::INFINITY,
             since_best: 0,
@@ -455,7 +491,21 @@ impl IterationState {
             }
         };
         self.u_prev.assign(&self.u);
+        if !self.phi_last.is_empty() {
+            self.phi_last.assign(&self.phi);
+        }
         kind
+    }
+
+    /// After a deadline interrupted an evaluation: put back `u` and `Φ` of the last complete
+    /// iteration. False when there is none (the first iteration was interrupted).
+    fn restore_last_complete(&mut self) -> bool {
+        if self.history.is_empty() || self.phi_last.is_empty() {
+            return false;
+        }
+        self.u.assign(&self.u_prev);
+        self.phi.assign(&self.phi_last);
+        true
     }
 
     /// The solution: u of the last HJB solve and m = Φ of the last iterate.
@@ -553,6 +603,7 @@ fn relative_change(a: &Array2<f64>, b: &Array2<f64>, weights: &[f64]) -> f64 {
 mod tests {
     use super::*;
     use crate::grid::Boundary;
+    use crate::{FpSolver, HjbSolver, IterationSettings};
 
     #[test]
     fn an_initial_guess_of_the_wrong_shape_or_with_bad_values_is_rejected() {
@@ -593,5 +644,111 @@ mod tests {
             let after = grid.integrate(m.row(k).as_slice().unwrap());
             assert!((after - b).abs() < 1e-15, "level {k}: {after} vs {b}");
         }
+    }
+
+    /// A toy HJB solver (u = m) that runs out of time on its `fail_at`-th call, and a toy FP
+    /// solver Φ(m) = (m + m0)/2 (a contraction to m0).
+    struct Toy {
+        calls: usize,
+        fail_at: usize,
+    }
+
+    impl HjbSolver for Toy {
+        fn name(&self) -> &'static str {
+            "toy"
+        }
+        fn solve_into(
+            &mut self,
+            _: &Problem,
+            m: ArrayView2<f64>,
+            mut u: ndarray::ArrayViewMut2<f64>,
+        ) -> Result<crate::HjbStats, SolveError> {
+            self.calls += 1;
+            u.assign(&m);
+            if self.calls == self.fail_at {
+                u.fill(f64::NAN); // half-done work that must not reach the result
+                return Err(SolveError::TimeLimit { time_level: 3 });
+            }
+            Ok(Default::default())
+        }
+    }
+
+    struct Halve;
+
+    impl FpSolver for Halve {
+        fn name(&self) -> &'static str {
+            "halve"
+        }
+        fn solve_into(
+            &mut self,
+            p: &Problem,
+            u: ArrayView2<f64>,
+            mut m: ndarray::ArrayViewMut2<f64>,
+        ) -> Result<crate::FpStats, SolveError> {
+            for (mut row, urow) in m.rows_mut().into_iter().zip(u.rows()) {
+                for ((v, a), b) in row.iter_mut().zip(urow).zip(p.initial_density()) {
+                    *v = 0.5 * (a + b);
+                }
+            }
+            Ok(Default::default())
+        }
+    }
+
+    fn toy_problem() -> Problem {
+        let grid = Grid::line(0.0, 1.0, 8, Boundary::Periodic).unwrap();
+        Problem::builder(grid, crate::TimeGrid::new(1.0, 4).unwrap())
+            .initial_density_fn(|x| 1.0 + 0.5 * (6.0 * x[0]).sin())
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_deadline_inside_an_iteration_returns_the_last_complete_one() {
+        let p = toy_problem();
+        // Start away from the fixed point m0, so the iteration takes many steps.
+        let start = Array2::from_shape_fn((p.time().levels(), p.grid().len()), |(_, i)| {
+            3.0 * p.initial_density()[i]
+        });
+        let it = FixedPointIterator::new(IterationSettings {
+            tolerance: 1e-14,
+            ..Default::default()
+        })
+        .unwrap();
+        // The reference: stop after two iterations.
+        let two = FixedPointIterator::new(IterationSettings {
+            max_iterations: 2,
+            tolerance: 1e-14,
+            ..Default::default()
+        })
+        .unwrap()
+        .run(
+            &p,
+            &mut Toy {
+                calls: 0,
+                fail_at: 0,
+            },
+            &mut Halve,
+        )
+        .initial_guess(start.view())
+        .solve()
+        .unwrap();
+        // The third HJB solve runs out of time: the result is the second iteration's.
+        let sol = it
+            .run(
+                &p,
+                &mut Toy {
+                    calls: 0,
+                    fail_at: 3,
+                },
+                &mut Halve,
+            )
+            .initial_guess(start.view())
+            .time_limit(1e6)
+            .solve()
+            .unwrap();
+        assert_eq!(sol.termination, TerminationReason::TimeLimit);
+        assert_eq!(sol.iterations(), 2);
+        assert_eq!(sol.u, two.u);
+        assert_eq!(sol.m, two.m);
     }
 }

@@ -1,5 +1,7 @@
 //! The traits every HJB and FP solver implements.
 
+use std::time::Instant;
+
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::error::SolveError;
@@ -83,6 +85,12 @@ pub trait HjbSolver: Send {
     /// stop those earlier, down to this accuracy; a solver without any ignores it (the default).
     fn set_accuracy(&mut self, _relative: f64) {}
 
+    /// A wall-clock deadline for the next solves (`None`: none). A solver that supports it
+    /// checks it inside its time loop and returns [`SolveError::TimeLimit`] once it has passed;
+    /// the coupling iteration then ends as `time-limit` with its last complete iterate. The
+    /// default ignores it (the limit is then checked between iterations only).
+    fn set_deadline(&mut self, _deadline: Option<Instant>) {}
+
     /// Given `m` on all time levels (shape `(nt + 1, n_space)`), overwrite `u` on all levels.
     ///
     /// # Panics
@@ -112,6 +120,12 @@ pub trait FpSolver: Send {
     /// stop those earlier, down to this accuracy; a solver without any ignores it (the default).
     fn set_accuracy(&mut self, _relative: f64) {}
 
+    /// A wall-clock deadline for the next solves (`None`: none). A solver that supports it
+    /// checks it inside its time loop and returns [`SolveError::TimeLimit`] once it has passed;
+    /// the coupling iteration then ends as `time-limit` with its last complete iterate. The
+    /// default ignores it (the limit is then checked between iterations only).
+    fn set_deadline(&mut self, _deadline: Option<Instant>) {}
+
     /// Given `u` on all time levels, overwrite `m` on all levels (row 0 is `m0`).
     ///
     /// # Panics
@@ -122,6 +136,16 @@ pub trait FpSolver: Send {
         u: ArrayView2<'_, f64>,
         m: ArrayViewMut2<'_, f64>,
     ) -> Result<FpStats, SolveError>;
+}
+
+/// [`SolveError::TimeLimit`] at `time_level` once `deadline` has passed (for solvers'
+/// time loops, see [`HjbSolver::set_deadline`]).
+#[inline]
+pub fn check_deadline(deadline: Option<Instant>, time_level: usize) -> Result<(), SolveError> {
+    match deadline {
+        Some(d) if Instant::now() >= d => Err(SolveError::TimeLimit { time_level }),
+        _ => Ok(()),
+    }
 }
 
 /// Panic unless `a` has shape `(nt + 1, n_space)` for `problem`.
