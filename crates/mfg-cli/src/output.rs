@@ -1,5 +1,14 @@
 //! Result files, each written to a temporary file in the output directory and renamed into
 //! place only after every file has been written, so a failed run leaves earlier results intact.
+//!
+//! A result set changes as one: the commit holds an exclusive lock on `DIR/.mfg-lock` (so two
+//! solves into one directory are serialised), removes `summary.json` first, renames the new
+//! files into place, removes result files the new set does not have (another format, another
+//! dimension, pictures of an earlier run) and stale temporaries of dead processes, and renames
+//! `summary.json` last. `summary.json` lists every file of the set with its size and FNV-1a
+//! hash; readers ([`read_2d`], [`read_1d`] through [`ResultSet`]) hold a shared lock and check
+//! what they read against that list, so they never use files of two runs (after a `kill -9` in
+//! the middle of a commit they refuse with a message instead).
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -10,11 +19,136 @@ use ndarray_npy::{read_npy, WriteNpyExt};
 
 use crate::error::CliError;
 
+/// The names of every file a result set can hold (the arrays in both formats, the config, the
+/// summary and the pictures).
+const RESULT_FILES: [&str; 16] = [
+    "u.npy",
+    "m.npy",
+    "x.npy",
+    "y.npy",
+    "z.npy",
+    "t.npy",
+    "u.csv",
+    "m.csv",
+    "x.csv",
+    "y.csv",
+    "z.csv",
+    "t.csv",
+    "config.toml",
+    "density.png",
+    "value.png",
+    "convergence.png",
+];
+
+/// The lock file of a result directory.
+const LOCK_FILE: &str = ".mfg-lock";
+
 /// Files staged in temporary names, renamed into place by [`Staged::commit`].
 #[derive(Debug)]
 pub struct Staged {
     dir: PathBuf,
     files: Vec<(PathBuf, PathBuf)>,
+    /// Per staged file: its name, size and FNV-1a hash (the manifest).
+    manifest: Vec<(String, u64, u64)>,
+}
+
+/// FNV-1a, 64 bits: a cheap checksum to tell files of two runs apart.
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+/// A writer that counts and hashes what passes through.
+struct Hashing<W> {
+    inner: W,
+    hash: Fnv,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The size and FNV-1a hash of a file.
+fn file_digest(path: &Path) -> std::io::Result<(u64, u64)> {
+    use std::io::Read;
+    let mut f = std::io::BufReader::new(File::open(path)?);
+    let (mut hash, mut bytes) = (Fnv::new(), 0u64);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok((bytes, hash.0));
+        }
+        hash.update(&buf[..n]);
+        bytes += n as u64;
+    }
+}
+
+/// Lock `dir`'s lock file, exclusive (a writer) or shared (a reader), creating it if needed.
+fn lock_dir(dir: &Path, exclusive: bool) -> std::io::Result<File> {
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_FILE))?;
+    if exclusive {
+        f.lock()?;
+    } else {
+        f.lock_shared()?;
+    }
+    Ok(f)
+}
+
+/// Remove temporaries `.NAME.PID.tmp` of processes that are gone (a killed run's leftovers).
+/// Where process ids cannot be checked (no `/proc`) only those older than a day go.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let procfs = Path::new("/proc/self").exists();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".tmp").filter(|_| name.starts_with('.')) else {
+            continue;
+        };
+        let Some(pid) = stem.rsplit('.').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let stale = if procfs {
+            pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
+        } else {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 86_400)
+        };
+        if stale {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 impl Staged {
@@ -27,26 +161,53 @@ impl Staged {
         Ok(Self {
             dir: dir.to_owned(),
             files: Vec::new(),
+            manifest: Vec::new(),
         })
     }
 
     fn write_with(
         &mut self,
         name: &str,
-        f: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+        f: impl FnOnce(&mut Hashing<BufWriter<File>>) -> std::io::Result<()>,
     ) -> Result<(), CliError> {
         let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let result = (|| {
-            let mut w = BufWriter::new(File::create(&tmp)?);
+            let mut w = Hashing {
+                inner: BufWriter::new(File::create(&tmp)?),
+                hash: Fnv::new(),
+                bytes: 0,
+            };
             f(&mut w)?;
-            w.into_inner().map_err(|e| e.into_error())?.sync_all()
+            let (hash, bytes) = (w.hash.0, w.bytes);
+            w.inner
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .sync_all()?;
+            Ok((bytes, hash))
         })();
-        if let Err(source) = result {
-            let _ = fs::remove_file(&tmp);
-            return Err(CliError::Write { path: tmp, source });
+        match result {
+            Err(source) => {
+                let _ = fs::remove_file(&tmp);
+                Err(CliError::Write { path: tmp, source })
+            }
+            Ok((bytes, hash)) => {
+                self.files.push((tmp, self.dir.join(name)));
+                self.manifest.push((name.to_owned(), bytes, hash));
+                Ok(())
+            }
         }
-        self.files.push((tmp, self.dir.join(name)));
-        Ok(())
+    }
+
+    /// The staged files so far, for `summary.json`: `{name: {"bytes": n, "fnv1a64": "hex"}}`.
+    pub fn manifest(&self) -> serde_json::Value {
+        let mut files = serde_json::Map::new();
+        for (name, bytes, hash) in &self.manifest {
+            files.insert(
+                name.clone(),
+                serde_json::json!({ "bytes": bytes, "fnv1a64": format!("{hash:016x}") }),
+            );
+        }
+        serde_json::Value::Object(files)
     }
 
     /// Stage the `(levels, n_space)` array `a` as `.npy` with the given shape (the product of
@@ -95,14 +256,41 @@ impl Staged {
         self.write_with(name, |w| w.write_all(text.as_bytes()))
     }
 
-    /// Rename every staged file into place.
+    /// Replace the result set in the directory by the staged files, as one (see the module
+    /// docs): under the directory's exclusive lock, `summary.json` goes first and comes back
+    /// last, and result files the new set does not have are removed.
     pub fn commit(mut self) -> Result<Vec<PathBuf>, CliError> {
-        let files = std::mem::take(&mut self.files);
+        let write_err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| CliError::Write { path, source }
+        };
+        let _lock = lock_dir(&self.dir, true).map_err(write_err(&self.dir))?;
+        remove_stale_temporaries(&self.dir);
+        let summary = self.dir.join("summary.json");
+        if summary.exists() {
+            fs::remove_file(&summary).map_err(write_err(&summary))?;
+        }
+        let mut files = std::mem::take(&mut self.files);
+        // summary.json last.
+        files.sort_by_key(|(_, dest)| dest == &summary);
         let mut done = Vec::with_capacity(files.len());
-        for (tmp, dest) in &files {
-            fs::rename(tmp, dest).map_err(|source| CliError::Write {
-                path: dest.clone(),
-                source,
+        for (i, (tmp, dest)) in files.iter().enumerate() {
+            if dest == &summary {
+                // Every other file of the new set is in place: drop those of the old one.
+                for name in RESULT_FILES {
+                    let path = self.dir.join(name);
+                    if !files.iter().any(|(_, d)| d == &path) && path.exists() {
+                        fs::remove_file(&path).map_err(write_err(&path))?;
+                    }
+                }
+            }
+            fs::rename(tmp, dest).map_err(|source| {
+                // Put the rest back in the list so that Drop removes the temporaries.
+                self.files = files[i..].to_vec();
+                CliError::Write {
+                    path: dest.clone(),
+                    source,
+                }
             })?;
             done.push(dest.clone());
         }
@@ -223,41 +411,137 @@ fn check_npy_size(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Read `NAME.npy` or `NAME.csv` from `dir` as a 2D array.
+/// A result directory opened for reading: a shared lock on it (no commit runs meanwhile) and
+/// the manifest of `summary.json`, against which every file read is checked.
+#[derive(Debug)]
+pub struct ResultSet {
+    dir: PathBuf,
+    manifest: Option<serde_json::Map<String, serde_json::Value>>,
+    _lock: Option<File>,
+}
+
+impl ResultSet {
+    /// Open `dir` for reading.
+    pub fn open(dir: &Path) -> Result<Self, String> {
+        if !dir.is_dir() {
+            return Err(format!(
+                "{} is not a directory (no summary.json there)",
+                dir.display()
+            ));
+        }
+        // Read-only directories (no lock file can be made) are read without a lock.
+        let lock = lock_dir(dir, false).ok();
+        let summary = dir.join("summary.json");
+        let text = fs::read_to_string(&summary).map_err(|e| {
+            format!(
+                "cannot read {} ({e}): not a result directory, or a run was killed while it \
+                 replaced the results (run it again)",
+                summary.display()
+            )
+        })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", summary.display()))?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            manifest: json.get("files").and_then(|f| f.as_object()).cloned(),
+            _lock: lock,
+        })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file `name` of the set: its path once its size and hash match the manifest.
+    fn checked(&self, name: &str) -> Result<PathBuf, String> {
+        let path = self.dir.join(name);
+        let Some(manifest) = &self.manifest else {
+            return Ok(path); // written before the manifest existed: nothing to check
+        };
+        let entry = manifest
+            .get(name)
+            .ok_or_else(|| format!("{name} is not part of the result in {}", self.dir.display()))?;
+        let (bytes, hash) = file_digest(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let want = (
+            entry["bytes"].as_u64(),
+            entry["fnv1a64"].as_str().map(str::to_owned),
+        );
+        if want != (Some(bytes), Some(format!("{hash:016x}"))) {
+            return Err(format!(
+                "{} does not match summary.json: the directory holds files of two runs (a run \
+                 was killed while it replaced them); run it again",
+                path.display()
+            ));
+        }
+        Ok(path)
+    }
+
+    /// The format of the arrays: the name `NAME.npy` or `NAME.csv` present in the set.
+    fn pick(&self, name: &str) -> Result<PathBuf, String> {
+        let npy = format!("{name}.npy");
+        let csv = format!("{name}.csv");
+        let in_set = |f: &str| match &self.manifest {
+            Some(m) => m.contains_key(f),
+            None => self.dir.join(f).exists(),
+        };
+        if in_set(&npy) {
+            self.checked(&npy)
+        } else if in_set(&csv) {
+            self.checked(&csv)
+        } else {
+            Err(format!("no {npy} or {csv} in {}", self.dir.display()))
+        }
+    }
+
+    /// `NAME` as a 2D array (see [`read_2d`]).
+    pub fn read_2d(&self, name: &str) -> Result<Array2<f64>, String> {
+        read_2d_file(&self.pick(name)?)
+    }
+
+    /// `NAME` as a 1D array (see [`read_1d`]).
+    pub fn read_1d(&self, name: &str) -> Result<Array1<f64>, String> {
+        read_1d_file(&self.pick(name)?)
+    }
+}
+
+/// Read `NAME.npy` or `NAME.csv` from the result in `dir` as a 2D array: `(levels, points)`,
+/// the space axes of an `.npy` flattened in C order.
 pub fn read_2d(dir: &Path, name: &str) -> Result<Array2<f64>, String> {
-    let npy = dir.join(format!("{name}.npy"));
-    if npy.exists() {
-        // (levels, nx_pts) or (levels, nx_pts, ny_pts): flatten the space axes (C order).
-        check_npy_size(&npy)?;
+    ResultSet::open(dir)?.read_2d(name)
+}
+
+/// Read `NAME.npy` or `NAME.csv` from the result in `dir` as a 1D array.
+pub fn read_1d(dir: &Path, name: &str) -> Result<Array1<f64>, String> {
+    ResultSet::open(dir)?.read_1d(name)
+}
+
+fn read_2d_file(path: &Path) -> Result<Array2<f64>, String> {
+    if path.extension().is_some_and(|e| e == "npy") {
+        check_npy_size(path)?;
         let a: ndarray::ArrayD<f64> =
-            read_npy(&npy).map_err(|e| format!("{}: {e}", npy.display()))?;
+            read_npy(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let levels = a.shape().first().copied().unwrap_or(0);
         let points = a.len().checked_div(levels).unwrap_or(0);
         return a
             .into_shape_with_order((levels, points))
-            .map_err(|e| format!("{}: {e}", npy.display()));
+            .map_err(|e| format!("{}: {e}", path.display()));
     }
-    let csv = dir.join(format!("{name}.csv"));
-    let text =
-        fs::read_to_string(&csv).map_err(|e| format!("no {name}.npy or {name}.csv ({e})"))?;
-    let rows = parse_csv(&text).map_err(|e| format!("{}: {e}", csv.display()))?;
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let rows = parse_csv(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let cols = rows.first().map_or(0, Vec::len);
     if rows.iter().any(|r| r.len() != cols) {
-        return Err(format!("{}: rows of different lengths", csv.display()));
+        return Err(format!("{}: rows of different lengths", path.display()));
     }
     Array2::from_shape_vec((rows.len(), cols), rows.concat()).map_err(|e| e.to_string())
 }
 
-/// Read `NAME.npy` or `NAME.csv` from `dir` as a 1D array.
-pub fn read_1d(dir: &Path, name: &str) -> Result<Array1<f64>, String> {
-    let npy = dir.join(format!("{name}.npy"));
-    if npy.exists() {
-        check_npy_size(&npy)?;
-        return read_npy(&npy).map_err(|e| format!("{}: {e}", npy.display()));
+fn read_1d_file(path: &Path) -> Result<Array1<f64>, String> {
+    if path.extension().is_some_and(|e| e == "npy") {
+        check_npy_size(path)?;
+        return read_npy(path).map_err(|e| format!("{}: {e}", path.display()));
     }
-    let csv = dir.join(format!("{name}.csv"));
-    let text =
-        fs::read_to_string(&csv).map_err(|e| format!("no {name}.npy or {name}.csv ({e})"))?;
-    let rows = parse_csv(&text).map_err(|e| format!("{}: {e}", csv.display()))?;
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let rows = parse_csv(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Array1::from(rows.concat()))
 }

@@ -61,6 +61,9 @@ impl Results {
                 dir.display()
             ),
         };
+        // Held while reading: no commit replaces the set meanwhile, and every file is checked
+        // against summary.json's list.
+        let set = output::ResultSet::open(dir).map_err(bad)?;
         let summary: serde_json::Value = std::fs::read_to_string(dir.join("summary.json"))
             .map_err(|e| bad(format!("cannot read summary.json ({e})")))
             .and_then(|s| {
@@ -81,17 +84,17 @@ impl Results {
             })
             .unwrap_or_default();
         let termination = summary["termination"].as_str().unwrap_or("?").to_owned();
-        let u = output::read_2d(dir, "u").map_err(bad)?;
-        let m = output::read_2d(dir, "m").map_err(bad)?;
-        let x = output::read_1d(dir, "x").map_err(bad)?;
-        let t = output::read_1d(dir, "t").map_err(bad)?;
+        let u = set.read_2d("u").map_err(bad)?;
+        let m = set.read_2d("m").map_err(bad)?;
+        let x = set.read_1d("x").map_err(bad)?;
+        let t = set.read_1d("t").map_err(bad)?;
         let y = if dim >= 2 {
-            Some(output::read_1d(dir, "y").map_err(bad)?)
+            Some(set.read_1d("y").map_err(bad)?)
         } else {
             None
         };
         let z = if dim == 3 {
-            Some(output::read_1d(dir, "z").map_err(bad)?)
+            Some(set.read_1d("z").map_err(bad)?)
         } else {
             None
         };

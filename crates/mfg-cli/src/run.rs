@@ -229,11 +229,14 @@ fn write_results(
             staged.csv1("t.csv", &t)?;
         }
     }
+    staged.text("config.toml", &config.to_toml())?;
+    // The files of the set with their sizes and hashes: readers check them against it.
+    let mut summary = summary;
+    summary["files"] = staged.manifest();
     staged.text(
         "summary.json",
         &serde_json::to_string_pretty(&summary).expect("summary serialises"),
     )?;
-    staged.text("config.toml", &config.to_toml())?;
     staged.commit()
 }
 

@@ -36,6 +36,14 @@ fn mfg_within(args: &[&str], cwd: &Path, seconds: u64) -> std::process::ExitStat
     }
 }
 
+/// Drop `files` from a result's summary.json: the result then reads as one written before
+/// the manifest existed (for tests that edit result files by hand).
+fn forget_manifest(dir: &Path) {
+    let mut s = summary(dir);
+    s.as_object_mut().unwrap().remove("files");
+    std::fs::write(dir.join("summary.json"), s.to_string()).unwrap();
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -308,7 +316,10 @@ fn plot_survives_non_finite_extreme_and_empty_data() {
             tmp.path(),
         );
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        tmp.path().join(dir)
+        // Each result is edited by hand below, so its manifest (sizes and hashes) goes.
+        let dir = tmp.path().join(dir);
+        forget_manifest(&dir);
+        dir
     };
     // NaN, ±∞ and ±1e308 in m; residuals 1e308 and 1e-320 (a panic and a hang before).
     let dir = solve("fields");
@@ -319,6 +330,7 @@ fn plot_survives_non_finite_extreme_and_empty_data() {
     m[[2, 2]] = f64::INFINITY;
     ndarray_npy::write_npy(dir.join("m.npy"), &m).unwrap();
     let mut s = summary(&dir);
+    assert!(s.get("files").is_none());
     s["history"][0]["residual_u"] = serde_json::json!(1e308);
     s["history"][1]["residual_m"] = serde_json::json!(1e-320);
     std::fs::write(dir.join("summary.json"), s.to_string()).unwrap();
@@ -381,6 +393,91 @@ fn the_time_limit_is_honoured_inside_an_iteration() {
             "a complete iterate: mass {mass}"
         );
     }
+}
+
+#[test]
+fn a_result_set_changes_as_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("r");
+    let solve = |nx: usize, extra: &[&str]| {
+        let nx = format!("grid.nx={nx}");
+        let mut args = vec!["solve", "--quiet", "--out", "r", "--set", &nx];
+        args.extend_from_slice(extra);
+        let o = mfg(&args, tmp.path());
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    };
+    // npy with pictures, then csv: the npy arrays and the old pictures go.
+    solve(20, &["--plot"]);
+    assert!(dir.join("density.png").exists());
+    // A dead process's temporary is cleaned by the next commit.
+    std::fs::write(dir.join(".u.npy.4000000.tmp"), b"junk").unwrap();
+    solve(21, &["--format", "csv"]);
+    for gone in [
+        "u.npy",
+        "m.npy",
+        "x.npy",
+        "t.npy",
+        "density.png",
+        ".u.npy.4000000.tmp",
+    ] {
+        assert!(
+            !dir.join(gone).exists(),
+            "{gone} left beside the csv result"
+        );
+    }
+    let files = summary(&dir)["files"].clone();
+    assert!(
+        files.get("m.csv").is_some() && files.get("m.npy").is_none(),
+        "{files}"
+    );
+    assert_eq!(mfg(&["plot", "r"], tmp.path()).status.code(), Some(0));
+    // Concurrent solves into one directory (nx = 40 and 41): serialised commits, so the set is
+    // always one run's; the readers check it against summary.json.
+    for _ in 0..10 {
+        let spawn = |nx: usize| {
+            Command::new(env!("CARGO_BIN_EXE_mfg-cli"))
+                .args([
+                    "solve",
+                    "--quiet",
+                    "--out",
+                    "r",
+                    "--set",
+                    &format!("grid.nx={nx}"),
+                ])
+                .current_dir(tmp.path())
+                .spawn()
+                .unwrap()
+        };
+        let (mut a, mut b) = (spawn(40), spawn(41));
+        assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+        let m: Array2<f64> = read_npy(dir.join("m.npy")).unwrap();
+        let x: Array1<f64> = read_npy(dir.join("x.npy")).unwrap();
+        assert_eq!(m.ncols(), x.len(), "m and x of two runs");
+        assert_eq!(summary(&dir)["grid"]["nx_pts"], x.len());
+        let o = mfg(&["plot", "r"], tmp.path());
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    // A set mixed behind our back (as a kill in the middle of a commit leaves it): readers
+    // refuse it instead of using it.
+    std::fs::copy(tmp.path().join("r/m.npy"), tmp.path().join("m40.npy")).unwrap();
+    solve(30, &[]);
+    std::fs::copy(tmp.path().join("m40.npy"), dir.join("m.npy")).unwrap();
+    let o = mfg(&["plot", "r"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("two runs"), "{}", stderr(&o));
+    let o = mfg(
+        &[
+            "solve",
+            "--out",
+            "w",
+            "--set",
+            "grid.nx=30",
+            "--set",
+            "iteration.warm_start=r",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 #[test]
@@ -937,6 +1034,7 @@ fn hostile_inputs_are_exit_2_not_a_hang_an_abort_or_a_huge_allocation() {
     // An m.npy whose header claims 10^11 x 101 values: warm_start and plot refuse it.
     let o = mfg(&["solve", "--quiet", "--out", "ok"], tmp.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    forget_manifest(&tmp.path().join("ok"));
     let path = tmp.path().join("ok/m.npy");
     let mut header =
         "{'descr': '<f8', 'fortran_order': False, 'shape': (100000000000, 101), }".to_string();
