@@ -769,6 +769,57 @@ impl Config {
         Ok(self.iterator()?.settings().clone())
     }
 
+    /// The estimated peak memory of a solve of this config, in bytes: the space–time fields
+    /// (the iterate, u, its previous value, Φ, the solvers' warm starts, a warm-start density,
+    /// Anderson's history), the per-point work of the solvers (sparse matrices and
+    /// preconditioners in 2D/3D, WENO stages) and the particles, plus the process itself.
+    /// Within 30 % of the measured peak on 1D and 2D runs (tests/cli.rs).
+    pub fn memory_estimate(&self) -> u64 {
+        let g = &self.grid;
+        let periodic = g.boundary == BoundaryKind::Periodic;
+        let points = |n: usize| (n + usize::from(!periodic)) as u64;
+        let dims: Vec<u64> = [Some(g.nx), g.ny, g.nz]
+            .into_iter()
+            .flatten()
+            .map(points)
+            .collect();
+        let dim = dims.len() as u64;
+        let n: u64 = dims.iter().product();
+        let field = 8 * (g.nt as u64 + 1) * n;
+        let depth = self.iteration.anderson_depth as u64;
+        // The iterate, u, u's previous value, Φ; Φ of the last complete iteration with a time
+        // limit; HJB's warm start; FP's warm start (written only by the iterative 2D/3D solves).
+        let mut fields = 4 + u64::from(self.iteration.time_limit_s.is_some()) + 1;
+        if dim >= 2 {
+            fields += 1;
+        }
+        if depth > 0 {
+            // Differences of f and g and their orthogonal basis per column; f, g, their
+            // previous values and the weights; the iterate, map and output vectors.
+            fields += 3 * depth + 7;
+        }
+        if self.iteration.warm_start.is_some() {
+            fields += 1;
+        }
+        // Per grid point: the sparse operator (CSR, its transpose scratch and permutation,
+        // the padded copy, neighbour slots, line factors) and BiCGSTAB with its preconditioner,
+        // once for HJB and once for FP, in 2D/3D; a tridiagonal and a few vectors in 1D.
+        let per_point: u64 = if dim >= 2 { 2 * (360 + 120) } else { 200 };
+        let weno: u64 = if self.hjb.method == HjbMethod::Fdm {
+            0
+        } else {
+            8 * (2 * dim + 8)
+        };
+        let particles: u64 = if self.fp.method == FpMethod::Particle {
+            let np = self.fp.particles as u64;
+            8 * (2 * dim * np + np.div_ceil(8192) * n)
+        } else {
+            0
+        };
+        const PROCESS: u64 = 6 << 20;
+        PROCESS + fields * field + (per_point + weno) * n + particles
+    }
+
     /// Keys set to a non-default value that the chosen methods do not read, each with a word
     /// on who reads it (warnings for stderr and `summary.json`).
     pub fn ignored_keys(&self) -> Vec<String> {

@@ -49,6 +49,10 @@ enum Command {
         /// Print nothing but errors (no progress bar, no summary).
         #[arg(short, long)]
         quiet: bool,
+        /// Refuse runs whose estimated peak memory is larger, in bytes or with a unit (500M,
+        /// 4G); default half the machine's memory.
+        #[arg(long, value_parser = parse_bytes)]
+        max_memory: Option<u64>,
     },
     /// Draw density.png, value.png and convergence.png for an existing result directory.
     Plot {
@@ -133,12 +137,14 @@ fn main() -> ExitCode {
             plot: want_plot,
             format,
             quiet,
+            max_memory,
         } => {
             let opts = SolveOptions {
                 config,
                 out,
                 sets,
                 format,
+                max_memory,
             };
             // The bar's length is set once the config (and max_iterations) is known.
             let bar = progress(quiet, 0);
@@ -198,4 +204,34 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `--max-memory`: a number of bytes, optionally with a unit K, M, G or T (powers of 1000).
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (number, scale) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let scale = match c.to_ascii_uppercase() {
+                'K' => 1e3,
+                'M' => 1e6,
+                'G' => 1e9,
+                'T' => 1e12,
+                _ => {
+                    return Err(format!(
+                        "'{text}': use a number of bytes or a unit K, M, G, T"
+                    ))
+                }
+            };
+            (&t[..i], scale)
+        }
+        _ => (t, 1.0),
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size such as 500M or 4G"))?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("'{text}': the limit must be > 0"));
+    }
+    Ok((value * scale) as u64)
 }

@@ -23,6 +23,47 @@ pub struct SolveOptions {
     pub sets: Vec<String>,
     /// Array file format.
     pub format: output::Format,
+    /// Refuse a run whose estimated peak memory is larger (bytes); `None`: half the machine's
+    /// memory ([`default_memory_limit`]).
+    pub max_memory: Option<u64>,
+}
+
+/// Half of the machine's memory (`MemTotal` in `/proc/meminfo`), or 8 GiB where unknown.
+pub fn default_memory_limit() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024 / 2)
+        })
+        .unwrap_or(8 << 30)
+}
+
+/// The peak resident memory of this process so far (`VmHWM`), where the system reports it.
+pub fn peak_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Refuse a config whose estimated peak memory exceeds `limit` (exit 2, with the estimate).
+pub fn check_memory(config: &Config, limit: Option<u64>) -> Result<u64, CliError> {
+    let estimate = config.memory_estimate();
+    let limit = limit.unwrap_or_else(default_memory_limit);
+    if estimate > limit {
+        let gb = |b: u64| b as f64 / 1e9;
+        return Err(CliError::Config {
+            key: "--max-memory".into(),
+            message: format!(
+                "the run needs about {:.2} GB (grid × time levels × method, Anderson history included), over the limit of {:.2} GB: reduce grid.nx/ny/nz, grid.nt or iteration.anderson_depth, or raise --max-memory",
+                gb(estimate),
+                gb(limit)
+            ),
+        });
+    }
+    Ok(estimate)
 }
 
 /// The result of a successful run (converged or not).
@@ -52,7 +93,10 @@ pub fn solve_with(
 ) -> Result<Outcome, CliError> {
     let start = Instant::now();
     let config = config::resolve(opts.config.as_deref(), &opts.sets)?;
+    // The size guard (naming the grid key) first, then the memory estimate, both before the
+    // space–time fields are allocated.
     let problem = config.problem()?;
+    let memory_estimate = check_memory(&config, opts.max_memory)?;
     let iterator = config.iterator()?;
     let mut hjb = config.hjb_solver()?;
     let mut fp = config.fp_solver()?;
@@ -99,7 +143,7 @@ pub fn solve_with(
         &problem,
         &solution,
         [hjb_summary, fp_summary],
-        setup_s,
+        (setup_s, memory_estimate),
     )?;
     Ok(Outcome {
         config,
@@ -116,7 +160,7 @@ fn write_results(
     problem: &Problem,
     sol: &MfgSolution,
     [hjb_summary, fp_summary]: [serde_json::Value; 2],
-    setup_s: f64,
+    (setup_s, memory_estimate): (f64, u64),
 ) -> Result<Vec<PathBuf>, CliError> {
     let grid = problem.grid();
     let x = Array1::from(grid.axis(0).coords());
@@ -194,6 +238,10 @@ fn write_results(
             "boundary": grid.boundary().name(),
         },
         "warnings": config.ignored_keys(),
+        "memory": {
+            "estimate_bytes": memory_estimate,
+            "peak_rss_bytes": peak_memory(),
+        },
         "preset": config.preset,
         "version": env!("CARGO_PKG_VERSION"),
     });

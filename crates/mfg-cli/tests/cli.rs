@@ -481,6 +481,63 @@ fn a_result_set_changes_as_one() {
 }
 
 #[test]
+fn the_memory_estimate_matches_the_peak_and_bounds_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Three sizes in 1D and in 2D (two iterations each: memory does not grow with them).
+    let cases: [&[&str]; 6] = [
+        &["grid.nx=2000", "grid.nt=50"],
+        &["grid.nx=10000", "grid.nt=50"],
+        &["grid.nx=40000", "grid.nt=20"],
+        &["preset=crowd-2d", "grid.nx=30", "grid.ny=30"],
+        &["preset=crowd-2d", "grid.nx=60", "grid.ny=60"],
+        &["preset=crowd-2d", "grid.nx=99", "grid.ny=99"],
+    ];
+    for sets in cases {
+        let mut args = vec![
+            "solve",
+            "--quiet",
+            "--out",
+            "r",
+            "--set",
+            "iteration.max_iterations=2",
+        ];
+        for s in sets {
+            args.extend(["--set", s]);
+        }
+        let o = mfg(&args, tmp.path());
+        assert!(
+            matches!(o.status.code(), Some(0 | 3)),
+            "{sets:?}: {}",
+            stderr(&o)
+        );
+        let memory = summary(&tmp.path().join("r"))["memory"].clone();
+        let estimate = memory["estimate_bytes"].as_f64().unwrap();
+        let Some(peak) = memory["peak_rss_bytes"].as_f64() else {
+            continue; // no /proc on this system
+        };
+        let ratio = estimate / peak;
+        eprintln!("{sets:?}: estimate {estimate:.3e} B, peak {peak:.3e} B, ratio {ratio:.2}");
+        assert!((0.7..=1.3).contains(&ratio), "{sets:?}: {ratio}");
+    }
+    // Over the limit: exit 2 naming --max-memory, nothing written.
+    let o = mfg(
+        &[
+            "solve",
+            "--out",
+            "big",
+            "--max-memory",
+            "20M",
+            "--set",
+            "grid.nx=20000",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--max-memory") && stderr(&o).contains("GB"));
+    assert!(!tmp.path().join("big").exists());
+}
+
+#[test]
 fn a_config_that_is_not_toml_exits_2() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("bad.toml"), "this is = = not toml").unwrap();
