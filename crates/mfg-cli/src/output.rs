@@ -394,12 +394,18 @@ fn check_npy_size(path: &Path) -> Result<(), String> {
         .and_then(|rest| rest.split(')').next())
         .map(|s| s.trim().trim_start_matches('('))
         .ok_or_else(|| bad("the .npy header has no shape"))?;
-    let mut count: u128 = 1;
+    let (mut count, mut nonzero): (u128, u128) = (1, 1);
     for dim in shape.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let n: u128 = dim
             .parse()
             .map_err(|_| bad("the .npy shape is not a list of sizes"))?;
         count = count.saturating_mul(n);
+        nonzero = nonzero.saturating_mul(n.max(1));
+    }
+    // Even an empty array's shape must be representable (ndarray checks the product of the
+    // non-zero sizes against isize::MAX, and ndarray-npy unwraps that check).
+    if nonzero > (isize::MAX as u128) / 8 {
+        return Err(bad("the .npy shape is too large to represent"));
     }
     let data = (len - prefix - header_len) as u128;
     if count.saturating_mul(8) != data {
@@ -503,6 +509,19 @@ impl ResultSet {
     pub fn read_1d(&self, name: &str) -> Result<Array1<f64>, String> {
         read_1d_file(&self.pick(name)?)
     }
+}
+
+/// The points per axis of the grid a result in `dir` was solved on (from its summary.json),
+/// when it says.
+pub fn result_shape(dir: &Path) -> Option<Vec<usize>> {
+    let text = fs::read_to_string(dir.join("summary.json")).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let grid = json.get("grid")?;
+    let dim = grid.get("dim")?.as_u64()? as usize;
+    ["nx_pts", "ny_pts", "nz_pts"][..dim.min(3)]
+        .iter()
+        .map(|k| grid.get(*k).and_then(|v| v.as_u64()).map(|v| v as usize))
+        .collect()
 }
 
 /// Read `NAME.npy` or `NAME.csv` from the result in `dir` as a 2D array: `(levels, points)`,

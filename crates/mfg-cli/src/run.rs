@@ -102,12 +102,27 @@ pub fn solve_with(
     let mut fp = config.fp_solver()?;
     let warm_start = match &config.iteration.warm_start {
         None => None,
-        Some(dir) => Some(output::read_2d(dir, "m").map_err(|e| CliError::Config {
-            key: "iteration.warm_start".into(),
-            message: format!(
-                "cannot read the density of an earlier solve ({e}): name the output directory of a solve on the same grid"
-            ),
-        })?),
+        Some(dir) => {
+            let bad = |e: String| {
+                CliError::Config {
+                key: "iteration.warm_start".into(),
+                message: format!(
+                    "cannot use the density of an earlier solve ({e}): name the output directory of a solve on the same grid"
+                ),
+            }
+            };
+            // The same number of points could come from another dimension (41 × 41 = 1681):
+            // the earlier grid's shape must be this one's.
+            if let Some(shape) = output::result_shape(dir) {
+                if shape != problem.grid().shape() {
+                    return Err(bad(format!(
+                        "it was solved on a grid of shape {shape:?}, this one is {:?}",
+                        problem.grid().shape()
+                    )));
+                }
+            }
+            Some(output::read_2d(dir, "m").map_err(bad)?)
+        }
     };
     on_start(&config);
     output::check_writable(&opts.out)?;

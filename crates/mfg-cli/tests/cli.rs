@@ -538,6 +538,51 @@ fn the_memory_estimate_matches_the_peak_and_bounds_the_run() {
 }
 
 #[test]
+fn a_warm_start_from_another_dimension_is_refused() {
+    // 41 × 41 = 1681 points in 2D, and a 1D periodic grid of 1681 points: the same count.
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mfg(
+        &[
+            "solve",
+            "--quiet",
+            "--out",
+            "two",
+            "--set",
+            "preset=torus-2d",
+            "--set",
+            "grid.nx=41",
+            "--set",
+            "grid.ny=41",
+            "--set",
+            "grid.nt=10",
+            "--set",
+            "iteration.max_iterations=2",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let o = mfg(
+        &[
+            "solve",
+            "--out",
+            "one",
+            "--set",
+            "grid.nx=1681",
+            "--set",
+            "grid.nt=10",
+            "--set",
+            "grid.boundary=periodic",
+            "--set",
+            "iteration.warm_start=two",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("iteration.warm_start") && stderr(&o).contains("[41, 41]"));
+    assert!(!tmp.path().join("one").exists());
+}
+
+#[test]
 fn a_config_that_is_not_toml_exits_2() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("bad.toml"), "this is = = not toml").unwrap();

@@ -1,4 +1,5 @@
-//! Property tests of the config and expression parsers: at least 100 000 generated inputs each,
+//! Property tests of the config and expression parsers and of the result readers (`.npy` and
+//! CSV as `warm_start` and `plot` read them): at least 100 000 generated inputs each,
 //! no panic, and every rejection a typed error (a `CliError::Config`, exit code 2, naming a key;
 //! an `ExprError` with a position).
 
@@ -229,4 +230,108 @@ fn grids_too_large_to_allocate_are_rejected_before_allocating() {
         ],
     );
     assert!(matches!(c, Err(CliError::Config { key, .. }) if key == "fp.particles"));
+}
+
+/// A random `.npy` file: mostly well-formed headers with wrong shapes, types, orders or data
+/// lengths, sometimes garbage.
+fn random_npy(g: &mut Gen) -> Vec<u8> {
+    if g.below(10) == 0 {
+        return (0..g.below(200)).map(|_| g.next() as u8).collect();
+    }
+    let dims = [
+        "0",
+        "1",
+        "3",
+        "21",
+        "100000000000",
+        "-1",
+        "18446744073709551615",
+        "2.5",
+        "",
+    ];
+    let shape: Vec<&str> = (0..g.below(4)).map(|_| g.pick(&dims)).collect();
+    let descr = g.pick(&["<f8", "<f8", "<f8", "<f4", "|u1", ">f8", "<c16"]);
+    let order = g.pick(&["False", "False", "True"]);
+    let mut header = format!(
+        "{{'descr': '{descr}', 'fortran_order': {order}, 'shape': ({}{}), }}",
+        shape.join(", "),
+        if shape.len() == 1 { "," } else { "" }
+    );
+    if g.below(20) == 0 {
+        header.truncate(g.below(header.len() + 1));
+    }
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    let len = if g.below(20) == 0 {
+        g.below(70_000)
+    } else {
+        header.len()
+    };
+    out.extend_from_slice(&(len as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    // Data: the right length for 3 × 21 values, or something else.
+    let values = match g.below(4) {
+        0 => 63,
+        1 => 21,
+        2 => g.below(200),
+        _ => 0,
+    };
+    out.extend((0..values * 8).map(|_| g.next() as u8));
+    out
+}
+
+/// A random CSV: numbers, non-numbers, ragged rows, empty lines.
+fn random_csv(g: &mut Gen) -> String {
+    let cells = [
+        "1", "-2.5e-3", "nan", "inf", "1e309", "x", "", " ", "3,", "0x1",
+    ];
+    (0..g.below(6))
+        .map(|_| {
+            (0..g.below(5))
+                .map(|_| g.pick(&cells))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn result_readers_never_panic_on_npy_and_csv_inputs() {
+    use mfg_cli::output::{read_1d, read_2d};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // A summary without a manifest: the files are read as they are.
+    std::fs::write(dir.join("summary.json"), r#"{"grid": {"dim": 1}}"#).unwrap();
+    let (mut ok, mut refused) = (0, 0);
+    let mut g = Gen(0x9E37_79B9_7F4A_7C15);
+    for case in 0..100_000 {
+        let csv = case % 4 == 3;
+        for name in ["m", "x"] {
+            let _ = std::fs::remove_file(dir.join(format!("{name}.npy")));
+            let _ = std::fs::remove_file(dir.join(format!("{name}.csv")));
+            if csv {
+                std::fs::write(dir.join(format!("{name}.csv")), random_csv(&mut g)).unwrap();
+            } else {
+                std::fs::write(dir.join(format!("{name}.npy")), random_npy(&mut g)).unwrap();
+            }
+        }
+        for result in [read_2d(dir, "m").map(|_| ()), read_1d(dir, "x").map(|_| ())] {
+            match result {
+                Ok(()) => ok += 1,
+                Err(message) => {
+                    refused += 1;
+                    assert!(!message.is_empty());
+                }
+            }
+        }
+    }
+    eprintln!("result files: {ok} read, {refused} refused");
+    assert!(
+        ok > 1_000 && refused > 10_000,
+        "the generator explores both sides"
+    );
 }
