@@ -41,7 +41,7 @@ mod particle;
 
 pub use fdm::FdmFp;
 pub use kde::Bandwidth;
-pub use particle::{ParticleFp, ParticleSettings, CHUNK};
+pub use particle::{ParticleFp, ParticleSettings, CHUNK, MAX_SUBSTEPS};
 
 // What a user of this crate needs without naming `mfg-core` or `ndarray` themselves.
 pub use mfg_core::{

@@ -291,11 +291,13 @@ fn sample_initial(grid: &Grid, m0: &[f64], ax: &[AxisUnits], seed: u64, pos: &mu
 /// `hist`, for `D` dimensions (compiled once per dimension): `drift[i]` is node `i`'s
 /// displacement per step in grid units.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn step_chunk<const D: usize, const PERIODIC: bool>(
     corners: Corners<D>,
     ax: &[AxisUnits; D],
     drift: &[[f64; D]],
     noise: &[f64; D],
+    substeps: usize,
     mut rng: Xoshiro256PlusPlus,
     xs: &mut [f64],
     hist: &mut [f64],
@@ -306,18 +308,60 @@ fn step_chunk<const D: usize, const PERIODIC: bool>(
         for d in 0..D {
             cell[d] = ax[d].locate(p[d]);
         }
-        let b = corners.interpolate(&cell, drift);
-        let mut z = [0.0; D];
-        for zd in z.iter_mut() {
-            *zd = StandardNormal.sample(&mut rng);
-        }
-        for d in 0..D {
-            p[d] = ax[d].fold::<PERIODIC>(p[d] + b[d] + noise[d] * z[d]);
-            cell[d] = ax[d].locate(p[d]);
+        for _ in 0..substeps {
+            // Stochastic Heun (weak order 2 for additive noise): an Euler–Maruyama predictor,
+            // then the drift averaged between the start and the predicted point, with the same
+            // increment of the Brownian motion.
+            let b0 = corners.interpolate(&cell, drift);
+            let mut z = [0.0; D];
+            for zd in z.iter_mut() {
+                *zd = StandardNormal.sample(&mut rng);
+            }
+            let mut predicted = cell;
+            for d in 0..D {
+                predicted[d] = ax[d].locate(ax[d].fold::<PERIODIC>(p[d] + b0[d] + noise[d] * z[d]));
+            }
+            let b1 = corners.interpolate(&predicted, drift);
+            for d in 0..D {
+                let b = 0.5 * (b0[d] + b1[d]);
+                p[d] = ax[d].fold::<PERIODIC>(p[d] + b + noise[d] * z[d]);
+                cell[d] = ax[d].locate(p[d]);
+            }
         }
         corners.for_each(&cell, |i, w| hist[i] += w);
     }
 }
+
+/// The largest rate of change of the drift along its own axis, `max_{d, i} |b_d(x_i + e_d) −
+/// b_d(x_i)| / dx_d` (one over the time in which the drift field reshapes a neighbourhood).
+/// At a no-flux wall the drift's normal component is set to zero (the reflection), a jump that
+/// is not a rate of the flow: pairs with a wall point are left out.
+fn drift_rate(grid: &Grid, drift: &[Vec<f64>]) -> f64 {
+    let periodic = grid.boundary() == Boundary::Periodic;
+    let mut rate = 0.0_f64;
+    for (d, b) in drift.iter().enumerate() {
+        let inv_dx = 1.0 / grid.axis(d).dx();
+        for line in grid.lines(d) {
+            let (first, last) = if periodic {
+                (0, line.len)
+            } else {
+                (1, line.len - 2)
+            };
+            for k in first..last {
+                let (i, j) = (line.index(k), line.index((k + 1) % line.len));
+                rate = rate.max((b[j] - b[i]).abs() * inv_dx);
+            }
+        }
+    }
+    rate
+}
+
+/// At most this change of the drift per sub-step across one unit of length, relative to the
+/// drift (`rate · dt`): below it Euler–Maruyama's frozen-drift bias is small.
+const RATE_STEP_MAX: f64 = 0.2;
+
+/// Sub-steps per time step allowed before the drift counts as unresolved.
+pub const MAX_SUBSTEPS: usize = 64;
 
 /// The steps of all chunks for `D` dimensions: rayon across chunks when there are several.
 fn step_all<const D: usize>(
@@ -325,7 +369,7 @@ fn step_all<const D: usize>(
     ax: &[AxisUnits],
     drift: &[f64],
     noise: &[f64],
-    (seed, k): (u64, usize),
+    (seed, k, substeps): (u64, usize, usize),
     pos: &mut [f64],
     hist: &mut [f64],
 ) {
@@ -339,9 +383,9 @@ fn step_all<const D: usize>(
     let step = |(c, (xs, hist)): (usize, (&mut [f64], &mut [f64]))| {
         let rng = stream(seed, c, k as u64);
         if periodic {
-            step_chunk::<D, true>(corners, ax, drift, noise, rng, xs, hist)
+            step_chunk::<D, true>(corners, ax, drift, noise, substeps, rng, xs, hist)
         } else {
-            step_chunk::<D, false>(corners, ax, drift, noise, rng, xs, hist)
+            step_chunk::<D, false>(corners, ax, drift, noise, substeps, rng, xs, hist)
         }
     };
     if pos.len() > D * CHUNK {
@@ -449,7 +493,7 @@ impl FpSolver for ParticleFp {
         let nt = problem.time().nt();
         let dt = problem.time().dt();
         let sigma = problem.sigma();
-        let noise: Vec<f64> = ax.iter().map(|a| sigma * dt.sqrt() / a.dx).collect();
+        let mut noise = vec![0.0; dim];
         let ham = problem.hamiltonian();
 
         m.row_mut(0)
@@ -463,16 +507,37 @@ impl FpSolver for ParticleFp {
             // interleaved per node.
             let uk = u.row(k);
             ham.drift(grid, uk.as_slice().expect("contiguous row"), &mut w.drift);
-            for (i, node) in w.nodes.chunks_exact_mut(dim).enumerate() {
-                for (d, (v, a)) in node.iter_mut().zip(&ax).enumerate() {
-                    *v = w.drift[d][i] * (dt / a.dx);
+            // Sub-steps: Euler–Maruyama's bias grows with (drift rate) × step, the rate being
+            // the change of the drift from one node to the next per unit length. Split the step
+            // so that the drift changes by at most RATE_STEP_MAX of its own displacement across
+            // a cell; refuse what would need more than MAX_SUBSTEPS.
+            let rate_dt = drift_rate(grid, &w.drift) * dt;
+            let mut substeps = (rate_dt / RATE_STEP_MAX).ceil().max(1.0);
+            if substeps > MAX_SUBSTEPS as f64 || !substeps.is_finite() {
+                // Not resolved: solve with the most sub-steps and say so in the stats (the
+                // command line refuses such a run, naming grid.nt).
+                substeps = MAX_SUBSTEPS as f64;
+                if rate_dt > stats.unresolved_rate_dt {
+                    stats.unresolved_rate_dt = rate_dt;
                 }
             }
+            let sub_dt = dt / substeps;
+            for (v, a) in noise.iter_mut().zip(&ax) {
+                *v = sigma * sub_dt.sqrt() / a.dx;
+            }
+            for (i, node) in w.nodes.chunks_exact_mut(dim).enumerate() {
+                for (d, (v, a)) in node.iter_mut().zip(&ax).enumerate() {
+                    *v = w.drift[d][i] * (sub_dt / a.dx);
+                }
+            }
+            let substeps = substeps as usize;
+            stats.substeps = stats.substeps.max(substeps);
             let (nodes, pos, hist) = (&w.nodes, &mut w.pos, &mut w.hist);
+            let at = (seed, k, substeps);
             match dim {
-                1 => step_all::<1>(grid, &ax, nodes, &noise, (seed, k), pos, hist),
-                2 => step_all::<2>(grid, &ax, nodes, &noise, (seed, k), pos, hist),
-                _ => step_all::<3>(grid, &ax, nodes, &noise, (seed, k), pos, hist),
+                1 => step_all::<1>(grid, &ax, nodes, &noise, at, pos, hist),
+                2 => step_all::<2>(grid, &ax, nodes, &noise, at, pos, hist),
+                _ => step_all::<3>(grid, &ax, nodes, &noise, at, pos, hist),
             }
             combine_chunks(&w.hist, np, &mut w.mu);
             // Per-axis bandwidths from the marginal node masses (binning keeps the mean and

@@ -151,6 +151,21 @@ pub fn solve_with(
         },
         other => other.into(),
     })?;
+    // Particles whose drift the time step cannot resolve give a biased density: refuse.
+    let unresolved = solution
+        .history
+        .iter()
+        .map(|r| r.fp.unresolved_rate_dt)
+        .fold(0.0, f64::max);
+    if unresolved > 0.0 {
+        return Err(CliError::Config {
+            key: "grid.nt".into(),
+            message: format!(
+                "the particles' drift changes too fast for the time step (drift rate × dt = {unresolved:.3e}, more than {} sub-steps of one step would need): raise grid.nt or use fp.method = \"fdm\"",
+                fp_solver::MAX_SUBSTEPS
+            ),
+        });
+    }
     let files = write_results(
         &opts.out,
         opts.format,
@@ -199,6 +214,7 @@ fn write_results(
                     "time_s": r.hjb_s,
                 },
                 "fp": {
+                    "substeps": r.fp.substeps,
                     "linear_iterations": r.fp.linear_iterations,
                     "max_mass_drift": r.fp.max_mass_drift,
                     "time_s": r.fp_s,

@@ -63,6 +63,12 @@ pub struct FpStats {
     pub max_mass_drift: f64,
     /// Iterations of iterative linear solves, summed (0 for direct solves).
     pub linear_iterations: usize,
+    /// The most sub-steps one time step needed (particles; 0 for other methods).
+    pub substeps: usize,
+    /// Particles: the largest drift rate × time step that even the most sub-steps could not
+    /// bring under the method's bound (0 when every step was resolved). A result with a
+    /// non-zero value is biased: more time steps are needed.
+    pub unresolved_rate_dt: f64,
 }
 
 /// A solver of the backward HJB equation for a given density.
