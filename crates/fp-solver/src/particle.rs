@@ -30,6 +30,10 @@ pub struct ParticleSettings {
     pub seed: u64,
     /// KDE bandwidth. Default Silverman.
     pub bandwidth: Bandwidth,
+    /// When a time step's drift cannot be resolved by [`MAX_SUBSTEPS`] sub-steps: stop with
+    /// [`SolveError::UnresolvedDrift`] (true) or solve on and report it in
+    /// [`FpStats::unresolved_rate_dt`] (false, the default).
+    pub refuse_unresolved: bool,
 }
 
 impl Default for ParticleSettings {
@@ -38,6 +42,7 @@ impl Default for ParticleSettings {
             particles: 50_000,
             seed: 0,
             bandwidth: Bandwidth::Silverman,
+            refuse_unresolved: false,
         }
     }
 }
@@ -517,6 +522,13 @@ impl FpSolver for ParticleFp {
                 // Not resolved: solve with the most sub-steps and say so in the stats (the
                 // command line refuses such a run, naming grid.nt).
                 substeps = MAX_SUBSTEPS as f64;
+                if self.settings.refuse_unresolved {
+                    return Err(SolveError::UnresolvedDrift {
+                        time_level: k,
+                        rate_dt,
+                        max: RATE_STEP_MAX * MAX_SUBSTEPS as f64,
+                    });
+                }
                 if rate_dt > stats.unresolved_rate_dt {
                     stats.unresolved_rate_dt = rate_dt;
                 }

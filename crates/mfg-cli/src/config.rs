@@ -750,6 +750,8 @@ impl Config {
             particles: self.fp.particles,
             seed: self.fp.seed,
             bandwidth,
+            // A biased density is never written: stop at the first unresolved step.
+            refuse_unresolved: true,
         };
         Ok(s)
     }

@@ -149,23 +149,18 @@ pub fn solve_with(
                     .display()
             ),
         },
-        other => other.into(),
-    })?;
-    // Particles whose drift the time step cannot resolve give a biased density: refuse.
-    let unresolved = solution
-        .history
-        .iter()
-        .map(|r| r.fp.unresolved_rate_dt)
-        .fold(0.0, f64::max);
-    if unresolved > 0.0 {
-        return Err(CliError::Config {
+        MfgError::Iteration {
+            source: mfg_core::SolveError::UnresolvedDrift { rate_dt, .. },
+            ..
+        } => CliError::Config {
             key: "grid.nt".into(),
             message: format!(
-                "the particles' drift changes too fast for the time step (drift rate × dt = {unresolved:.3e}, more than {} sub-steps of one step would need): raise grid.nt or use fp.method = \"fdm\"",
+                "the particles' drift changes too fast for the time step (drift rate × dt = {rate_dt:.3e}, more than {} sub-steps of one step would need): raise grid.nt or use fp.method = \"fdm\"",
                 fp_solver::MAX_SUBSTEPS
             ),
-        });
-    }
+        },
+        other => other.into(),
+    })?;
     let files = write_results(
         &opts.out,
         opts.format,

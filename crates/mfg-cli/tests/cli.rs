@@ -583,6 +583,39 @@ fn a_warm_start_from_another_dimension_is_refused() {
 }
 
 #[test]
+fn particles_that_cannot_resolve_the_drift_refuse_instead_of_a_wrong_answer() {
+    // g = 1000 (x − 0.9)²: the drift's rate near T is ~2000. At nt = 10 and 50 the particles
+    // once converged to a mean of 0.32 where the answer is 0.90 (exit 0); now: exit 2 naming
+    // grid.nt, at the first unresolved step, nothing written.
+    let tmp = tempfile::tempdir().unwrap();
+    for nt in [10, 50] {
+        let start = std::time::Instant::now();
+        let o = mfg(
+            &[
+                "solve",
+                "--out",
+                "r",
+                "--set",
+                "fp.method=particle",
+                "--set",
+                "model.terminal_cost=1000*(x-0.9)^2",
+                "--set",
+                &format!("grid.nt={nt}"),
+            ],
+            tmp.path(),
+        );
+        assert_eq!(o.status.code(), Some(2), "nt {nt}: {}", stderr(&o));
+        assert!(stderr(&o).contains("grid.nt"), "{}", stderr(&o));
+        assert!(!tmp.path().join("r").exists());
+        assert!(
+            start.elapsed().as_secs_f64() < 10.0,
+            "{:?}",
+            start.elapsed()
+        );
+    }
+}
+
+#[test]
 fn a_config_that_is_not_toml_exits_2() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("bad.toml"), "this is = = not toml").unwrap();

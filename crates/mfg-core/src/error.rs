@@ -112,6 +112,17 @@ pub enum SolveError {
         /// Final relative residual.
         residual: f64,
     },
+    /// The drift changes too fast for the time step: `rate · dt` beyond what the sub-steps
+    /// resolve (particles).
+    #[error("the drift changes too fast for the time step at time level {time_level} (drift rate × dt = {rate_dt:.3e}, sub-steps resolve at most {max})")]
+    UnresolvedDrift {
+        /// The time level being computed.
+        time_level: usize,
+        /// The drift's rate of change times the time step.
+        rate_dt: f64,
+        /// What the sub-steps resolve.
+        max: f64,
+    },
     /// The deadline handed to the solver ([`crate::HjbSolver::set_deadline`]) passed during
     /// the solve.
     #[error("the time limit was reached at time level {time_level}: raise the time limit, or use fewer grid points")]
