@@ -363,7 +363,7 @@ fn drift_rate(grid: &Grid, drift: &[Vec<f64>]) -> f64 {
 
 /// At most this change of the drift per sub-step across one unit of length, relative to the
 /// drift (`rate · dt`): below it Euler–Maruyama's frozen-drift bias is small.
-const RATE_STEP_MAX: f64 = 0.2;
+const RATE_STEP_MAX: f64 = 0.5;
 
 /// Sub-steps per time step allowed before the drift counts as unresolved.
 pub const MAX_SUBSTEPS: usize = 64;
