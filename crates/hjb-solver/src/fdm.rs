@@ -298,6 +298,9 @@ impl HjbSolver for FdmHjb {
                 uk.copy_from_slice(&w.u_next);
             }
             let mut iterations = 0;
+            // The round-off scale, computed once per level when first needed (it changes
+            // little between Newton steps and costs a pass over the rates).
+            let mut level_floor: Option<f64> = None;
             let mut last_residual;
             loop {
                 w.op.linearise(h, grid, nu, uk, Some(&mut w.ham));
@@ -319,9 +322,11 @@ impl HjbSolver for FdmHjb {
                 }
                 last_residual = gmax;
                 let floor = || {
-                    let hmax = w.ham.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
-                    let fmax = w.cost.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
-                    umax * (1.0 + dt * w.op.max_total_rate()) + dt * (hmax + fmax)
+                    *level_floor.get_or_insert_with(|| {
+                        let hmax = w.ham.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+                        let fmax = w.cost.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+                        umax * (1.0 + dt * w.op.max_total_rate()) + dt * (hmax + fmax)
+                    })
                 };
                 let Some(target) = settings.check(k, iterations, (gmax, umax), uk, floor)? else {
                     break;
