@@ -5,7 +5,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 
 use std::time::Instant;
 
-use mfg_core::solver::{check_deadline, check_shape};
+use mfg_core::solver::{check_deadline, check_shape, work_for};
 use mfg_core::upwind::UpwindOperator;
 use mfg_core::PreconditionerKind;
 use mfg_core::{backend_name, Description, FpSolver, FpStats, Grid, Problem, Setting, SolveError};
@@ -158,14 +158,12 @@ impl FpSolver for FdmFp {
     ) -> Result<FpStats, SolveError> {
         check_shape(problem, u.shape(), "u");
         check_shape(problem, m.shape(), "m");
-        if !self
-            .work
-            .as_ref()
-            .is_some_and(|w| w.fits(problem, self.preconditioner))
-        {
-            self.work = Some(Work::new(problem, self.preconditioner));
-        }
-        let w = self.work.as_mut().expect("work allocated above");
+        let pc = self.preconditioner;
+        let w = work_for(
+            &mut self.work,
+            |w| w.fits(problem, pc),
+            || Work::new(problem, pc),
+        );
         let direct = w.op.is_direct();
         let tol = LINEAR_TOL.max(self.accuracy.unwrap_or(0.0));
         let grid = problem.grid();

@@ -6,7 +6,7 @@ use tracing::trace;
 
 use std::time::Instant;
 
-use mfg_core::solver::{check_deadline, check_shape};
+use mfg_core::solver::{check_deadline, check_shape, work_for};
 use mfg_core::upwind::{apply_laplacian, UpwindOperator};
 use mfg_core::PreconditionerKind;
 use mfg_core::{
@@ -251,14 +251,12 @@ impl HjbSolver for FdmHjb {
     ) -> Result<HjbStats, SolveError> {
         check_shape(problem, m.shape(), "m");
         check_shape(problem, u.shape(), "u");
-        if !self
-            .work
-            .as_ref()
-            .is_some_and(|w| w.fits(problem, self.preconditioner))
-        {
-            self.work = Some(Work::new(problem, self.preconditioner));
-        }
-        let w = self.work.as_mut().expect("work allocated above");
+        let pc = self.preconditioner;
+        let w = work_for(
+            &mut self.work,
+            |w| w.fits(problem, pc),
+            || Work::new(problem, pc),
+        );
         let settings = if w.op.is_direct() {
             self.settings
         } else {

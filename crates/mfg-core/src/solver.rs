@@ -154,6 +154,19 @@ pub fn check_deadline(deadline: Option<Instant>, time_level: usize) -> Result<()
     }
 }
 
+/// A solver's work storage for this problem: the one in `slot` when `fits` says it still fits,
+/// else a new one from `make` (allocated on the first solve and when the problem changes).
+pub fn work_for<W>(
+    slot: &mut Option<W>,
+    fits: impl FnOnce(&W) -> bool,
+    make: impl FnOnce() -> W,
+) -> &mut W {
+    if !slot.as_ref().is_some_and(fits) {
+        *slot = Some(make());
+    }
+    slot.as_mut().expect("allocated above")
+}
+
 /// Panic unless `a` has shape `(nt + 1, n_space)` for `problem`.
 pub fn check_shape(problem: &Problem, shape: &[usize], what: &str) {
     let expected = [problem.time().levels(), problem.grid().len()];
