@@ -14,7 +14,7 @@
 //!   upwind HJB operator (the discrete adjoint): mass conserved to round-off, `m ≥ 0`; solved
 //!   by the grid's [`mfg_core::LinearBackend`] (Thomas in 1D; BiCGSTAB with ADI line-solve or
 //!   ILU(0) preconditioner in 2D/3D, with an exact mass projection).
-//! * [`ParticleFp`] (`particle.rs`): Euler–Maruyama particles, the drift interpolated
+//! * [`ParticleFp`] (`particle.rs`): particles in stochastic Heun sub-steps, the drift interpolated
 //!   multilinearly, density by multilinear binning and a reflected Gaussian KDE ([`kde`],
 //!   separable along the axes) with exact quadrature mass; rayon across particle chunks with
 //!   per-chunk random streams, so results do not depend on the thread count.
