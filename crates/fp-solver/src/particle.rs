@@ -425,7 +425,8 @@ impl FpSolver for ParticleFp {
         let s = &self.settings;
         Description {
             method: "particle",
-            scheme: "Euler-Maruyama particles, multilinear binning + reflected Gaussian KDE".into(),
+            scheme: "particles in stochastic Heun sub-steps, multilinear binning + reflected Gaussian KDE"
+                .into(),
             settings: vec![
                 ("particles", Setting::Integer(s.particles as i64)),
                 ("seed", Setting::Integer(s.seed as i64)),
