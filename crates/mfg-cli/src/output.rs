@@ -5,10 +5,12 @@
 //! solves into one directory are serialised), removes `summary.json` first, renames the new
 //! files into place, removes result files the new set does not have (another format, another
 //! dimension, pictures of an earlier run) and stale temporaries of dead processes, and renames
-//! `summary.json` last. `summary.json` lists every file of the set with its size and FNV-1a
-//! hash; readers ([`read_2d`], [`read_1d`] through [`ResultSet`]) hold a shared lock and check
-//! what they read against that list, so they never use files of two runs (after a `kill -9` in
-//! the middle of a commit they refuse with a message instead).
+//! `summary.json` last. Before renaming, the commit writes a journal of its renames
+//! (`.mfg-commit`); a commit cut short by a `kill -9` is completed ("rolled forward") by the
+//! next reader or writer, so the directory holds the earlier set or the new one, whole.
+//! `summary.json` lists every file of the set with its size and FNV-1a hash; readers
+//! ([`read_2d`], [`read_1d`] through [`ResultSet`]) hold a shared lock and check what they
+//! read against that list, so they never use files of two runs.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -257,45 +259,100 @@ impl Staged {
     }
 
     /// Replace the result set in the directory by the staged files, as one (see the module
-    /// docs): under the directory's exclusive lock, `summary.json` goes first and comes back
-    /// last, and result files the new set does not have are removed.
+    /// docs): under the directory's exclusive lock, a journal of the renames is written first,
+    /// so that a commit cut short (a `kill -9`) is completed by the next reader or writer.
     pub fn commit(mut self) -> Result<Vec<PathBuf>, CliError> {
-        let write_err = |path: &Path| {
-            let path = path.to_owned();
-            move |source| CliError::Write { path, source }
-        };
-        let _lock = lock_dir(&self.dir, true).map_err(write_err(&self.dir))?;
+        let _lock = lock_dir(&self.dir, true).map_err(|source| CliError::Write {
+            path: self.dir.clone(),
+            source,
+        })?;
+        // An earlier commit cut short is completed first; then dead runs' temporaries go.
+        roll_forward(&self.dir).map_err(|source| CliError::Write {
+            path: self.dir.join(JOURNAL),
+            source,
+        })?;
         remove_stale_temporaries(&self.dir);
-        let summary = self.dir.join("summary.json");
-        if summary.exists() {
-            fs::remove_file(&summary).map_err(write_err(&summary))?;
+        let files = std::mem::take(&mut self.files);
+        let journal: String = files
+            .iter()
+            .map(|(tmp, dest)| format!("{}\t{}\n", file_name(tmp), file_name(dest)))
+            .collect();
+        // Written whole under a temporary name, then renamed: a journal is complete or absent.
+        let journal_path = self.dir.join(JOURNAL);
+        let journal_tmp = self
+            .dir
+            .join(format!("{JOURNAL}.{}.tmp", std::process::id()));
+        let written = (|| {
+            let mut f = File::create(&journal_tmp)?;
+            f.write_all(journal.as_bytes())?;
+            f.sync_all()?;
+            fs::rename(&journal_tmp, &journal_path)
+        })();
+        if let Err(source) = written {
+            self.files = files; // Drop removes the temporaries
+            let _ = fs::remove_file(&journal_tmp);
+            return Err(CliError::Write {
+                path: journal_path,
+                source,
+            });
         }
-        let mut files = std::mem::take(&mut self.files);
-        // summary.json last.
-        files.sort_by_key(|(_, dest)| dest == &summary);
-        let mut done = Vec::with_capacity(files.len());
-        for (i, (tmp, dest)) in files.iter().enumerate() {
-            if dest == &summary {
-                // Every other file of the new set is in place: drop those of the old one.
-                for name in RESULT_FILES {
-                    let path = self.dir.join(name);
-                    if !files.iter().any(|(_, d)| d == &path) && path.exists() {
-                        fs::remove_file(&path).map_err(write_err(&path))?;
-                    }
-                }
-            }
-            fs::rename(tmp, dest).map_err(|source| {
-                // Put the rest back in the list so that Drop removes the temporaries.
-                self.files = files[i..].to_vec();
-                CliError::Write {
-                    path: dest.clone(),
-                    source,
-                }
-            })?;
-            done.push(dest.clone());
-        }
-        Ok(done)
+        // From here the journal owns the temporaries: any failure is rolled forward later.
+        roll_forward(&self.dir).map_err(|source| CliError::Write {
+            path: self.dir.clone(),
+            source,
+        })?;
+        Ok(files.into_iter().map(|(_, dest)| dest).collect())
     }
+}
+
+/// The journal of a commit: one `temporary<TAB>destination` line per file, summary.json last.
+const JOURNAL: &str = ".mfg-commit";
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Complete the commit described by `dir`'s journal, if any: remove summary.json while the new
+/// one is still a temporary, rename every temporary that still exists into place (a rename
+/// already done left none), remove result files the new set lacks, rename summary.json last,
+/// and remove the journal. Idempotent: a roll-forward cut short is completed by the next one.
+/// Call with the directory's exclusive lock held.
+fn roll_forward(dir: &Path) -> std::io::Result<()> {
+    let journal = dir.join(JOURNAL);
+    let text = match fs::read_to_string(&journal) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let pairs: Vec<(PathBuf, PathBuf)> = text
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(t, d)| (dir.join(t), dir.join(d)))
+        .collect();
+    let summary = dir.join("summary.json");
+    let new_summary = pairs.iter().find(|(_, d)| d == &summary);
+    if new_summary.is_some_and(|(t, _)| t.exists()) && summary.exists() {
+        fs::remove_file(&summary)?;
+    }
+    for (tmp, dest) in pairs.iter().filter(|(_, d)| d != &summary) {
+        if tmp.exists() {
+            fs::rename(tmp, dest)?;
+        }
+    }
+    for name in RESULT_FILES {
+        let path = dir.join(name);
+        if !pairs.iter().any(|(_, d)| d == &path) && path.exists() {
+            fs::remove_file(&path)?;
+        }
+    }
+    if let Some((tmp, dest)) = new_summary {
+        if tmp.exists() {
+            fs::rename(tmp, dest)?;
+        }
+    }
+    fs::remove_file(&journal)
 }
 
 impl Drop for Staged {
@@ -307,8 +364,9 @@ impl Drop for Staged {
     }
 }
 
-/// Check, before any solve, that files can be created in `dir`. A directory that did not exist
-/// is created for the check and removed again: it appears only when results are written.
+/// Check, before any solve, that files can be created in `dir`, or, when it does not exist
+/// yet, in its nearest existing ancestor (where it will be created): nothing is created here,
+/// so a failed run leaves no directory, and concurrent runs cannot remove each other's.
 pub fn check_writable(dir: &Path) -> Result<(), CliError> {
     let bad = |e: std::io::Error| CliError::Config {
         key: "--out".into(),
@@ -317,23 +375,25 @@ pub fn check_writable(dir: &Path) -> Result<(), CliError> {
             dir.display()
         ),
     };
-    // The outermost missing ancestor, to remove after the check.
-    let mut created = None;
     let mut probe_dir = dir;
     while !probe_dir.exists() {
-        created = Some(probe_dir.to_owned());
         match probe_dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => probe_dir = p,
-            _ => break,
+            _ => {
+                probe_dir = Path::new(".");
+                break;
+            }
         }
     }
-    fs::create_dir_all(dir).map_err(bad)?;
-    let probe = dir.join(format!(".mfg-write-check.{}.tmp", std::process::id()));
-    let result = File::create(&probe).and_then(|_| fs::remove_file(&probe));
-    if let Some(top) = created {
-        let _ = fs::remove_dir_all(top);
+    if !probe_dir.is_dir() {
+        return Err(bad(std::io::Error::other(format!(
+            "{} is not a directory",
+            probe_dir.display()
+        ))));
     }
-    result.map_err(bad)
+    let probe = probe_dir.join(format!(".mfg-write-check.{}.tmp", std::process::id()));
+    File::create(&probe).map_err(bad)?;
+    fs::remove_file(&probe).map_err(bad)
 }
 
 /// The on-disk format of the arrays.
@@ -434,6 +494,16 @@ impl ResultSet {
                 "{} is not a directory (no summary.json there)",
                 dir.display()
             ));
+        }
+        // A commit cut short is completed first (under the exclusive lock).
+        if dir.join(JOURNAL).exists() {
+            let _exclusive = lock_dir(dir, true).map_err(|e| format!("{}: {e}", dir.display()))?;
+            roll_forward(dir).map_err(|e| {
+                format!(
+                    "{}: cannot complete an interrupted commit ({e})",
+                    dir.display()
+                )
+            })?;
         }
         // Read-only directories (no lock file can be made) are read without a lock.
         let lock = lock_dir(dir, false).ok();
@@ -563,4 +633,52 @@ fn read_1d_file(path: &Path) -> Result<Array1<f64>, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let rows = parse_csv(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(Array1::from(rows.concat()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(dir: &Path, tag: &str) -> Staged {
+        let mut st = Staged::new(dir).unwrap();
+        st.text("u.csv", &format!("{tag}u\n")).unwrap();
+        st.text("m.csv", &format!("{tag}m\n")).unwrap();
+        st.text("config.toml", tag).unwrap();
+        let summary = serde_json::json!({ "tag": tag, "files": st.manifest() });
+        st.text("summary.json", &summary.to_string()).unwrap();
+        st
+    }
+
+    #[test]
+    fn a_commit_cut_short_is_completed_by_the_next_reader() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        stage(dir, "a").commit().unwrap();
+        // Set b: its journal written and one rename done, then the process "dies" (no Drop).
+        let mut b = stage(dir, "b");
+        let files = std::mem::take(&mut b.files);
+        let journal: String = files
+            .iter()
+            .map(|(t, d)| format!("{}\t{}\n", file_name(t), file_name(d)))
+            .collect();
+        fs::write(dir.join(JOURNAL), journal).unwrap();
+        fs::remove_file(dir.join("summary.json")).unwrap();
+        fs::rename(&files[0].0, &files[0].1).unwrap();
+        std::mem::forget(b);
+        // The next reader completes it: the whole of b, no journal, no temporaries.
+        let set = ResultSet::open(dir).unwrap();
+        assert_eq!(fs::read_to_string(dir.join("u.csv")).unwrap(), "bu\n");
+        assert_eq!(fs::read_to_string(dir.join("m.csv")).unwrap(), "bm\n");
+        assert!(fs::read_to_string(dir.join("summary.json"))
+            .unwrap()
+            .contains("\"b\""));
+        assert!(set.checked("m.csv").is_ok());
+        assert!(!dir.join(JOURNAL).exists());
+        let left: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }
