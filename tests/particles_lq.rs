@@ -1,29 +1,36 @@
 //! The particle FP on the LQ Gaussian game: moments of m(T) against the closed form.
 
 use mfg_rs::core::test_problems::LqGaussian;
-use mfg_rs::core::{FixedPointIterator, IterationSettings};
+use mfg_rs::core::{FixedPointIterator, IterationSettings, MfgSolution, Problem};
 use mfg_rs::fp::{ParticleFp, ParticleSettings};
 use mfg_rs::hjb::FdmHjb;
+
+/// FDM HJB and 10⁵ particles, Anderson depth 5; asserts convergence. Returns the particle
+/// solver too (its particles at T).
+fn solve_with_particles(p: &Problem) -> (MfgSolution, ParticleFp) {
+    let mut fp = ParticleFp::new(ParticleSettings {
+        particles: 100_000,
+        ..Default::default()
+    })
+    .unwrap();
+    let settings = IterationSettings {
+        anderson_depth: 5,
+        ..Default::default()
+    };
+    let sol = FixedPointIterator::new(settings)
+        .unwrap()
+        .solve(p, &mut FdmHjb::default(), &mut fp)
+        .unwrap();
+    assert!(sol.converged(), "{sol}");
+    (sol, fp)
+}
 
 #[test]
 fn lq_gaussian_with_1e5_particles_matches_the_exact_moments() {
     let lq = LqGaussian::default();
     let (nx, nt) = (200, 100);
     let p = lq.problem(nx, nt);
-    let settings = IterationSettings {
-        anderson_depth: 5,
-        ..Default::default()
-    };
-    let mut fp = ParticleFp::new(ParticleSettings {
-        particles: 100_000,
-        ..Default::default()
-    })
-    .unwrap();
-    let sol = FixedPointIterator::new(settings)
-        .unwrap()
-        .solve(&p, &mut FdmHjb::default(), &mut fp)
-        .unwrap();
-    assert!(sol.converged(), "{sol}");
+    let (sol, fp) = solve_with_particles(&p);
     let g = p.grid();
     let w = g.weights();
     let x: Vec<f64> = (0..g.len()).map(|i| g.point(i)[0]).collect();
@@ -57,19 +64,7 @@ fn separable_2d_lq_game_with_1e5_particles_matches_the_exact_moments() {
     };
     let (nx, nt) = (104, 50);
     let p = lq.problem_2d(nx, nt);
-    let mut fp = ParticleFp::new(ParticleSettings {
-        particles: 100_000,
-        ..Default::default()
-    })
-    .unwrap();
-    let sol = FixedPointIterator::new(IterationSettings {
-        anderson_depth: 5,
-        ..Default::default()
-    })
-    .unwrap()
-    .solve(&p, &mut FdmHjb::default(), &mut fp)
-    .unwrap();
-    assert!(sol.converged(), "{sol}");
+    let (sol, _) = solve_with_particles(&p);
     let g = p.grid();
     let w = g.weights();
     let m_t = sol.m.row(nt);
