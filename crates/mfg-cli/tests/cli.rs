@@ -36,6 +36,16 @@ fn mfg_within(args: &[&str], cwd: &Path, seconds: u64) -> std::process::ExitStat
     }
 }
 
+/// `mfg-cli solve --out OUT [FLAGS] --set S...` in `cwd`.
+fn solve_in(cwd: &Path, out: &str, flags: &[&str], sets: &[&str]) -> Output {
+    let mut args = vec!["solve", "--out", out];
+    args.extend_from_slice(flags);
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    mfg(&args, cwd)
+}
+
 /// Exit 2, the message names `key`, and `out` was not created.
 fn assert_refused(o: &Output, key: &str, out: &Path) {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
@@ -269,18 +279,7 @@ fn messages_speak_config_words_not_rust_types() {
 #[test]
 fn keys_the_chosen_methods_ignore_are_warned_about() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = mfg(
-        &[
-            "solve",
-            "--out",
-            "r",
-            "--set",
-            "hjb.cfl=0.3",
-            "--set",
-            "fp.bandwidth=0.05",
-        ],
-        tmp.path(),
-    );
+    let o = solve_in(tmp.path(), "r", &[], &["hjb.cfl=0.3", "fp.bandwidth=0.05"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("warning: hjb.cfl"), "{err}");
@@ -288,18 +287,11 @@ fn keys_the_chosen_methods_ignore_are_warned_about() {
     let warnings = summary(&tmp.path().join("r"))["warnings"].clone();
     assert_eq!(warnings.as_array().unwrap().len(), 2, "{warnings}");
     // The same keys with the methods that read them: no warning.
-    let o = mfg(
-        &[
-            "solve",
-            "--quiet",
-            "--out",
-            "w",
-            "--set",
-            "hjb.method=weno5",
-            "--set",
-            "hjb.cfl=0.3",
-        ],
+    let o = solve_in(
         tmp.path(),
+        "w",
+        &["--quiet"],
+        &["hjb.method=weno5", "hjb.cfl=0.3"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
@@ -375,20 +367,15 @@ fn the_time_limit_is_honoured_inside_an_iteration() {
     // WENO at nx = 400: an iteration takes ~0.3 s; the limit ends the run within it, with the
     // last complete iteration written.
     let start = std::time::Instant::now();
-    let o = mfg(
+    let o = solve_in(
+        tmp.path(),
+        "r",
+        &["--quiet"],
         &[
-            "solve",
-            "--quiet",
-            "--out",
-            "r",
-            "--set",
             "hjb.method=weno5",
-            "--set",
             "grid.nx=400",
-            "--set",
             "iteration.time_limit_s=0.8",
         ],
-        tmp.path(),
     );
     assert!(start.elapsed().as_secs_f64() < 5.0, "{:?}", start.elapsed());
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
@@ -476,17 +463,11 @@ fn a_result_set_changes_as_one() {
     let o = mfg(&["plot", "r"], tmp.path());
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("two runs"), "{}", stderr(&o));
-    let o = mfg(
-        &[
-            "solve",
-            "--out",
-            "w",
-            "--set",
-            "grid.nx=30",
-            "--set",
-            "iteration.warm_start=r",
-        ],
+    let o = solve_in(
         tmp.path(),
+        "w",
+        &[],
+        &["grid.nx=30", "iteration.warm_start=r"],
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
@@ -551,41 +532,29 @@ fn the_memory_estimate_matches_the_peak_and_bounds_the_run() {
 fn a_warm_start_from_another_dimension_is_refused() {
     // 41 × 41 = 1681 points in 2D, and a 1D periodic grid of 1681 points: the same count.
     let tmp = tempfile::tempdir().unwrap();
-    let o = mfg(
+    let o = solve_in(
+        tmp.path(),
+        "two",
+        &["--quiet"],
         &[
-            "solve",
-            "--quiet",
-            "--out",
-            "two",
-            "--set",
             "preset=torus-2d",
-            "--set",
             "grid.nx=41",
-            "--set",
             "grid.ny=41",
-            "--set",
             "grid.nt=10",
-            "--set",
             "iteration.max_iterations=2",
         ],
-        tmp.path(),
     );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    let o = mfg(
+    let o = solve_in(
+        tmp.path(),
+        "one",
+        &[],
         &[
-            "solve",
-            "--out",
-            "one",
-            "--set",
             "grid.nx=1681",
-            "--set",
             "grid.nt=10",
-            "--set",
             "grid.boundary=periodic",
-            "--set",
             "iteration.warm_start=two",
         ],
-        tmp.path(),
     );
     assert_refused(&o, "iteration.warm_start", &tmp.path().join("one"));
     assert!(stderr(&o).contains("[41, 41]"));
@@ -739,18 +708,11 @@ fn the_tutorial_preset_converges_to_1e_8_in_a_pinned_number_of_iterations() {
 #[test]
 fn anderson_is_selected_by_depth_and_marked_in_the_history() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = mfg(
-        &[
-            "solve",
-            "--quiet",
-            "--out",
-            "r",
-            "--set",
-            "preset=mfg-pde-tutorial",
-            "--set",
-            "iteration.anderson_depth=5",
-        ],
+    let o = solve_in(
         tmp.path(),
+        "r",
+        &["--quiet"],
+        &["preset=mfg-pde-tutorial", "iteration.anderson_depth=5"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let s = summary(&tmp.path().join("r"));
@@ -1004,23 +966,11 @@ fn every_example_config_is_valid() {
 #[test]
 fn two_dimensional_solves_write_3d_arrays_y_and_snapshot_pictures() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = mfg(
-        &[
-            "solve",
-            "--quiet",
-            "--out",
-            "r",
-            "--plot",
-            "--set",
-            "preset=torus-2d",
-            "--set",
-            "grid.nx=24",
-            "--set",
-            "grid.ny=20",
-            "--set",
-            "grid.nt=10",
-        ],
+    let o = solve_in(
         tmp.path(),
+        "r",
+        &["--quiet", "--plot"],
+        &["preset=torus-2d", "grid.nx=24", "grid.ny=20", "grid.nt=10"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let m: ndarray::Array3<f64> = read_npy(tmp.path().join("r/m.npy")).unwrap();
@@ -1140,18 +1090,11 @@ fn fine_legal_grids_converge_and_coupled_settings_never_panic() {
         assert_eq!(summary(&tmp.path().join(preset))["converged"], true);
     }
     // inner_accuracy 0.5 with tolerance 0.01 used to panic (clamp with min > max).
-    let o = mfg(
-        &[
-            "solve",
-            "--quiet",
-            "--out",
-            "coarse",
-            "--set",
-            "iteration.inner_accuracy=0.5",
-            "--set",
-            "iteration.tolerance=0.01",
-        ],
+    let o = solve_in(
         tmp.path(),
+        "coarse",
+        &["--quiet"],
+        &["iteration.inner_accuracy=0.5", "iteration.tolerance=0.01"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
