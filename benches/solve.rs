@@ -22,6 +22,7 @@ fn bench_presets(c: &mut Criterion, group: &str, names: &[&str], samples: usize,
     let out = tempfile::tempdir().unwrap();
     for name in names {
         let opts = mfg_cli::run::SolveOptions {
+            cancel: None,
             max_memory: None,
             config: None,
             out: out.path().to_owned(),

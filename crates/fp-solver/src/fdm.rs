@@ -3,9 +3,7 @@
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-use std::time::Instant;
-
-use mfg_core::solver::{check_deadline, check_shape, work_for};
+use mfg_core::solver::{check_shape, work_for, Stop};
 use mfg_core::upwind::UpwindOperator;
 use mfg_core::PreconditionerKind;
 use mfg_core::{backend_name, Description, FpSolver, FpStats, Grid, Problem, Setting, SolveError};
@@ -99,7 +97,7 @@ pub struct FdmFp {
     accuracy: Option<f64>,
     /// `None`: [`PreconditionerKind::for_grid`].
     preconditioner: Option<PreconditionerKind>,
-    deadline: Option<Instant>,
+    stop: Stop,
 }
 
 impl FdmFp {
@@ -146,8 +144,8 @@ impl FpSolver for FdmFp {
         self.accuracy = Some(relative);
     }
 
-    fn set_deadline(&mut self, deadline: Option<Instant>) {
-        self.deadline = deadline;
+    fn set_stop(&mut self, stop: Stop) {
+        self.stop = stop;
     }
 
     fn solve_into(
@@ -187,7 +185,7 @@ impl FpSolver for FdmFp {
         }
         let mut stats = FpStats::default();
         for k in 0..nt {
-            check_deadline(self.deadline, k + 1)?;
+            self.stop.check(k + 1)?;
             let uk = u.row(k);
             let uk = uk.as_slice().expect("contiguous row");
             w.op.linearise(h, grid, nu, uk, None);

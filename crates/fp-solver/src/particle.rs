@@ -8,9 +8,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 use mfg_core::grid::Corners;
-use std::time::Instant;
 
-use mfg_core::solver::{check_deadline, check_shape};
+use mfg_core::solver::{check_shape, Stop};
 use mfg_core::{
     Axis, Boundary, Description, FpSolver, FpStats, Grid, Problem, ProblemError, Setting,
     SolveError,
@@ -240,7 +239,7 @@ struct Work {
 pub struct ParticleFp {
     settings: ParticleSettings,
     work: Option<Work>,
-    deadline: Option<Instant>,
+    stop: Stop,
 }
 
 impl ParticleFp {
@@ -250,7 +249,7 @@ impl ParticleFp {
         Ok(Self {
             settings,
             work: None,
-            deadline: None,
+            stop: Stop::never(),
         })
     }
 
@@ -417,8 +416,8 @@ impl FpSolver for ParticleFp {
         "particle"
     }
 
-    fn set_deadline(&mut self, deadline: Option<Instant>) {
-        self.deadline = deadline;
+    fn set_stop(&mut self, stop: Stop) {
+        self.stop = stop;
     }
 
     fn describe(&self, _grid: &Grid) -> Description {
@@ -514,7 +513,7 @@ impl FpSolver for ParticleFp {
             .copy_from_slice(m0);
         let mut stats = FpStats::default();
         for k in 0..nt {
-            check_deadline(self.deadline, k + 1)?;
+            self.stop.check(k + 1)?;
             // The drift −∂pH(∇u(t_k)) at the nodes, as a displacement per step in grid units,
             // interleaved per node.
             let uk = u.row(k);

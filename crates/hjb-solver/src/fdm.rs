@@ -4,9 +4,7 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 use tracing::trace;
 
-use std::time::Instant;
-
-use mfg_core::solver::{check_deadline, check_shape, work_for};
+use mfg_core::solver::{check_shape, work_for, Stop};
 use mfg_core::upwind::{apply_laplacian, UpwindOperator};
 use mfg_core::PreconditionerKind;
 use mfg_core::{
@@ -172,7 +170,7 @@ pub struct FdmHjb {
     accuracy: Option<f64>,
     /// `None`: [`PreconditionerKind::for_grid`].
     preconditioner: Option<PreconditionerKind>,
-    deadline: Option<Instant>,
+    stop: Stop,
 }
 
 impl FdmHjb {
@@ -183,7 +181,7 @@ impl FdmHjb {
             work: None,
             accuracy: None,
             preconditioner: None,
-            deadline: None,
+            stop: Stop::never(),
         }
     }
 
@@ -239,8 +237,8 @@ impl HjbSolver for FdmHjb {
         self.accuracy = Some(relative);
     }
 
-    fn set_deadline(&mut self, deadline: Option<Instant>) {
-        self.deadline = deadline;
+    fn set_stop(&mut self, stop: Stop) {
+        self.stop = stop;
     }
 
     fn solve_into(
@@ -278,7 +276,7 @@ impl HjbSolver for FdmHjb {
             .expect("contiguous row")
             .copy_from_slice(problem.terminal_cost());
         for k in (0..nt).rev() {
-            check_deadline(self.deadline, k)?;
+            self.stop.check(k)?;
             // The running cost f(x, m^{k+1}) (the pairing with FP's step k → k+1), u^{k+1},
             // and Newton's first guess: the previous solve's level when warm, else u^{k+1}.
             problem.running_cost_into(

@@ -4,9 +4,7 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 use tracing::trace;
 
-use std::time::Instant;
-
-use mfg_core::solver::{check_deadline, check_shape};
+use mfg_core::solver::{check_shape, Stop};
 use mfg_core::upwind::apply_laplacian;
 use mfg_core::{
     Boundary, Description, Grid, Hamiltonian, HjbSolver, HjbStats, Problem, ProblemError, Setting,
@@ -105,7 +103,7 @@ pub struct HjEvolver {
     stage: Vec<f64>,
     start: Vec<f64>,
     source: Vec<f64>,
-    deadline: Option<Instant>,
+    stop: Stop,
 }
 
 impl HjEvolver {
@@ -144,14 +142,14 @@ impl HjEvolver {
             stage: vec![0.0; n],
             start: vec![0.0; n],
             source: vec![0.0; n],
-            deadline: None,
+            stop: Stop::never(),
         }
     }
 
-    /// Stop [`HjEvolver::advance`] with [`SolveError::TimeLimit`] once `deadline` has passed
-    /// (checked at every sub-step).
-    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
-        self.deadline = deadline;
+    /// Stop [`HjEvolver::advance`] with [`SolveError::TimeLimit`] or
+    /// [`SolveError::Interrupted`] as `stop` says (checked at every sub-step).
+    pub fn set_stop(&mut self, stop: Stop) {
+        self.stop = stop;
     }
 
     /// The number of values the evolver advances.
@@ -245,7 +243,7 @@ impl HjEvolver {
         let result = (|| {
             while s < duration {
                 // Sub-steps can be many (∝ nx²): the deadline is checked at every one.
-                check_deadline(self.deadline, usize::MAX)?;
+                self.stop.check(usize::MAX)?;
                 source(s, &mut self.source);
                 let rate = self.rhs(ham, phi, &mut k);
                 let remaining = duration - s;
@@ -343,7 +341,7 @@ pub struct WenoHjb {
     key: Option<EvolverKey>,
     f_hi: Vec<f64>,
     f_lo: Vec<f64>,
-    deadline: Option<Instant>,
+    stop: Stop,
 }
 
 type EvolverKey = (Grid, u64);
@@ -358,7 +356,7 @@ impl WenoHjb {
             key: None,
             f_hi: Vec::new(),
             f_lo: Vec::new(),
-            deadline: None,
+            stop: Stop::never(),
         })
     }
 
@@ -399,8 +397,8 @@ impl HjbSolver for WenoHjb {
         }
     }
 
-    fn set_deadline(&mut self, deadline: Option<Instant>) {
-        self.deadline = deadline;
+    fn set_stop(&mut self, stop: Stop) {
+        self.stop = stop;
     }
 
     fn solve_into(
@@ -428,7 +426,7 @@ impl HjbSolver for WenoHjb {
             self.key = Some(key);
         }
         let ev = self.evolver.as_mut().expect("allocated above");
-        ev.set_deadline(self.deadline);
+        ev.set_stop(self.stop.clone());
         let nt = problem.time().nt();
         let dt = problem.time().dt();
         let ham = problem.hamiltonian();

@@ -21,6 +21,13 @@ pub enum CliError {
     /// A numerical failure or divergence (exit code 1, nothing written).
     #[error("numerical failure: {0}")]
     Solve(#[from] MfgError),
+    /// SIGINT or SIGTERM (or a caller's cancel flag) stopped the run before its results were
+    /// written (exit code 130; earlier results in the directory are intact).
+    #[error("interrupted: the solve stopped before writing {dir}, which holds its earlier result, if any, unchanged")]
+    Interrupted {
+        /// The output directory.
+        dir: PathBuf,
+    },
     /// Writing the results failed (exit code 1; earlier results in the directory are intact).
     #[error("cannot write {path}: {source}")]
     Write {
@@ -38,6 +45,7 @@ impl CliError {
         match self {
             CliError::Config { .. } => 2,
             CliError::Solve(_) | CliError::Write { .. } => 1,
+            CliError::Interrupted { .. } => 130,
         }
     }
 }

@@ -3,6 +3,8 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -76,6 +78,24 @@ fn fail(e: &CliError) -> ExitCode {
     ExitCode::from(e.exit_code() as u8)
 }
 
+/// A flag that SIGINT (Ctrl-C) and SIGTERM set: the solve stops at its next time level, writes
+/// nothing and the process exits 130, earlier results intact. A second signal exits at once
+/// (a commit cut short is completed by the next run from its journal).
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let handler_flag = flag.clone();
+    let installed = ctrlc::set_handler(move || {
+        if handler_flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping at the next time level (a second Ctrl-C or SIGTERM quits at once)");
+    });
+    if let Err(e) = installed {
+        tracing::warn!("cannot handle SIGINT/SIGTERM ({e}): a signal ends the process at once");
+    }
+    flag
+}
+
 fn progress(quiet: bool, max: u64) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -145,6 +165,7 @@ fn main() -> ExitCode {
                 sets,
                 format,
                 max_memory,
+                cancel: Some(interrupt_flag()),
             };
             // The bar's length is set once the config (and max_iterations) is known.
             let bar = progress(quiet, 0);
@@ -187,7 +208,14 @@ fn main() -> ExitCode {
                                 )
                             }
                             Ok(_) => {}
-                            Err(e) => return fail(&e),
+                            // The results are written and whole; only the pictures failed.
+                            Err(e) => {
+                                eprintln!(
+                                    "error: the results were written to {}, but the pictures failed: {e}",
+                                    opts.out.display()
+                                );
+                                return ExitCode::from(4);
+                            }
                         }
                     }
                     if sol.converged() {

@@ -15,6 +15,8 @@
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use ndarray::{Array1, Array2};
 use ndarray_npy::{read_npy, WriteNpyExt};
@@ -52,6 +54,8 @@ pub struct Staged {
     files: Vec<(PathBuf, PathBuf)>,
     /// Per staged file: its name, size and FNV-1a hash (the manifest).
     manifest: Vec<(String, u64, u64)>,
+    /// Set by a signal handler: give up before the next file or the commit.
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 /// FNV-1a, 64 bits: a cheap checksum to tell files of two runs apart.
@@ -164,7 +168,23 @@ impl Staged {
             dir: dir.to_owned(),
             files: Vec::new(),
             manifest: Vec::new(),
+            cancel: None,
         })
+    }
+
+    /// Give up, removing what was staged, once `flag` is set: checked before each file and
+    /// before the commit ([`CliError::Interrupted`]). A commit that has started completes.
+    pub fn cancel_on(&mut self, flag: Option<Arc<AtomicBool>>) {
+        self.cancel = flag;
+    }
+
+    fn check_cancel(&self) -> Result<(), CliError> {
+        match &self.cancel {
+            Some(flag) if flag.load(Ordering::Relaxed) => Err(CliError::Interrupted {
+                dir: self.dir.clone(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     fn write_with(
@@ -172,6 +192,7 @@ impl Staged {
         name: &str,
         f: impl FnOnce(&mut Hashing<BufWriter<File>>) -> std::io::Result<()>,
     ) -> Result<(), CliError> {
+        self.check_cancel()?;
         let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let result = (|| {
             let mut w = Hashing {
@@ -262,6 +283,7 @@ impl Staged {
     /// docs): under the directory's exclusive lock, a journal of the renames is written first,
     /// so that a commit cut short (a `kill -9`) is completed by the next reader or writer.
     pub fn commit(mut self) -> Result<Vec<PathBuf>, CliError> {
+        self.check_cancel()?;
         let _lock = lock_dir(&self.dir, true).map_err(|source| CliError::Write {
             path: self.dir.clone(),
             source,

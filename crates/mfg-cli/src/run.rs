@@ -1,6 +1,8 @@
 //! `mfg-cli solve`: resolve the config, solve, write the files.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use ndarray::Array1;
@@ -26,6 +28,9 @@ pub struct SolveOptions {
     /// Refuse a run whose estimated peak memory is larger (bytes); `None`: half the machine's
     /// memory ([`default_memory_limit`]).
     pub max_memory: Option<u64>,
+    /// Stop the solve, and write nothing, once this flag is set (the CLI's SIGINT/SIGTERM
+    /// handler sets it); `None`: run to the end.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 /// Half of the machine's memory (`MemTotal` in `/proc/meminfo`), or 8 GiB where unknown.
@@ -136,7 +141,19 @@ pub fn solve_with(
     if let Some(m) = &warm_start {
         run = run.initial_guess(m.view());
     }
+    if let Some(flag) = &opts.cancel {
+        run = run.cancel_on(flag.clone());
+    }
     let solution = run.solve().map_err(|e| match e {
+        MfgError::Interrupted { .. } => CliError::Interrupted {
+            dir: opts.out.clone(),
+        },
+        MfgError::TimeLimit { limit_s, time_level } => CliError::Config {
+            key: "iteration.time_limit_s".into(),
+            message: format!(
+                "{limit_s} s is too short for one coupling iteration (it passed at time level {time_level} of the first, before a result existed): raise it, or use fewer grid points"
+            ),
+        },
         MfgError::InitialGuess { problem } => CliError::Config {
             key: "iteration.warm_start".into(),
             message: format!(
@@ -169,6 +186,7 @@ pub fn solve_with(
         &solution,
         [hjb_summary, fp_summary],
         (setup_s, memory_estimate),
+        opts.cancel.as_ref(),
     )?;
     Ok(Outcome {
         config,
@@ -186,6 +204,7 @@ fn write_results(
     sol: &MfgSolution,
     [hjb_summary, fp_summary]: [serde_json::Value; 2],
     (setup_s, memory_estimate): (f64, u64),
+    cancel: Option<&Arc<AtomicBool>>,
 ) -> Result<Vec<PathBuf>, CliError> {
     let grid = problem.grid();
     let x = Array1::from(grid.axis(0).coords());
@@ -271,7 +290,12 @@ fn write_results(
         "preset": config.preset,
         "version": env!("CARGO_PKG_VERSION"),
     });
+    // Interrupted before anything is written: the directory is not even created.
+    if cancel.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+        return Err(CliError::Interrupted { dir: dir.into() });
+    }
     let mut staged = Staged::new(dir)?;
+    staged.cancel_on(cancel.cloned());
     match format {
         output::Format::Npy => {
             // Shape (nt + 1, nx_pts[, ny_pts[, nz_pts]]): the flat index is C order.

@@ -123,10 +123,17 @@ pub enum SolveError {
         /// What the sub-steps resolve.
         max: f64,
     },
-    /// The deadline handed to the solver ([`crate::HjbSolver::set_deadline`]) passed during
+    /// The deadline handed to the solver ([`crate::HjbSolver::set_stop`]) passed during
     /// the solve.
     #[error("the time limit was reached at time level {time_level}: raise the time limit, or use fewer grid points")]
     TimeLimit {
+        /// The time level being computed.
+        time_level: usize,
+    },
+    /// The cancel flag handed to the solver ([`crate::HjbSolver::set_stop`]) was set during
+    /// the solve (Ctrl-C, SIGTERM, a caller's request).
+    #[error("interrupted at time level {time_level}")]
+    Interrupted {
         /// The time level being computed.
         time_level: usize,
     },
@@ -163,6 +170,22 @@ pub enum MfgError {
         /// What went wrong.
         #[source]
         source: SolveError,
+    },
+    /// The time limit passed during the first iteration, before any complete iterate (later
+    /// iterations end as [`crate::TerminationReason::TimeLimit`] with the last complete one).
+    #[error("the time limit of {limit_s} s was reached in the first coupling iteration (time level {time_level}), before a complete iterate existed: raise time_limit_s, or use fewer grid points")]
+    TimeLimit {
+        /// The limit in seconds.
+        limit_s: f64,
+        /// The time level being computed when it passed.
+        time_level: usize,
+    },
+    /// The cancel flag ([`crate::picard::Run::cancel_on`]) was set: the solve stopped and
+    /// returned nothing.
+    #[error("interrupted in coupling iteration {iteration}")]
+    Interrupted {
+        /// The iteration being computed (1-based).
+        iteration: usize,
     },
     /// The residual became non-finite or exploded.
     #[error("the coupling iteration diverged at iteration {iteration} (residual_u = {residual_u:e}, residual_m = {residual_m:e}): lower the damping")]

@@ -56,4 +56,4 @@ pub use picard::{FixedPointIterator, Run};
 pub use problem::{Coupling, Forcing, Problem, ProblemBuilder, RunningCost, LOG_DENSITY_FLOOR};
 pub use settings::{AndersonTarget, IterationSettings};
 pub use solution::{IterationRecord, MfgSolution, TerminationReason, Timings};
-pub use solver::{Description, FpSolver, FpStats, HjbSolver, HjbStats, Setting};
+pub use solver::{Description, FpSolver, FpStats, HjbSolver, HjbStats, Setting, Stop};

@@ -23,6 +23,8 @@
 //! function of the record and the state) and `advance` (the damped or accelerated next
 //! iterate) — and the observer sees every record.
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, Zip};
@@ -34,7 +36,7 @@ use crate::grid::Grid;
 use crate::problem::Problem;
 use crate::settings::{AndersonTarget, IterationSettings};
 use crate::solution::{IterationRecord, MfgSolution, TerminationReason, Timings};
-use crate::solver::{FpSolver, HjbSolver};
+use crate::solver::{FpSolver, HjbSolver, Stop};
 
 /// Runs the coupling iteration with a given pair of solvers.
 ///
@@ -129,6 +131,7 @@ impl FixedPointIterator {
             initial: None,
             observer: None,
             time_limit_s: self.settings.time_limit_s,
+            cancel: None,
         }
     }
 }
@@ -142,6 +145,7 @@ pub struct Run<'a> {
     initial: Option<ArrayView2<'a, f64>>,
     observer: Option<&'a mut dyn FnMut(&IterationRecord)>,
     time_limit_s: Option<f64>,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl<'a> Run<'a> {
@@ -163,11 +167,20 @@ impl<'a> Run<'a> {
 
     /// Stop after `seconds` of wall-clock time (termination [`TerminationReason::TimeLimit`]);
     /// overrides [`IterationSettings::time_limit_s`]. Checked between iterations and, by
-    /// solvers that support [`HjbSolver::set_deadline`] (all of this workspace's), inside their
-    /// time loops from the second iteration on: an interrupted iteration is dropped and the last
-    /// complete one is returned. The first iteration always completes (a result needs one).
+    /// solvers that support [`HjbSolver::set_stop`] (all of this workspace's), inside their
+    /// time loops: an interrupted iteration is dropped and the last complete one is returned.
+    /// When the limit passes during the first iteration there is none, and [`Run::solve`]
+    /// returns [`MfgError::TimeLimit`].
     pub fn time_limit(mut self, seconds: f64) -> Self {
         self.time_limit_s = Some(seconds);
+        self
+    }
+
+    /// Stop as soon as `flag` is set (by a signal handler, another thread, a Python
+    /// `KeyboardInterrupt`): checked between iterations and inside the solvers' time loops;
+    /// [`Run::solve`] then returns [`MfgError::Interrupted`] and no result.
+    pub fn cancel_on(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
         self
     }
 
@@ -181,6 +194,7 @@ impl<'a> Run<'a> {
             initial,
             observer,
             time_limit_s,
+            cancel,
         } = self;
         if let Some(t) = time_limit_s {
             if !(t.is_finite() && t > 0.0) {
@@ -195,25 +209,36 @@ impl<'a> Run<'a> {
         let observer = observer.unwrap_or(&mut no_observer);
         let _span = info_span!("picard", hjb = hjb.name(), fp = fp.name()).entered();
         let start = Instant::now();
-        // From the second iteration on, the solvers also check the deadline inside their time
-        // loops; an interrupted iteration is dropped and the last complete one is the result.
-        // The first iteration always completes: a result needs one.
+        // The solvers also check the deadline and the flag inside their time loops; an
+        // iteration the deadline interrupts is dropped and the last complete one is the result.
         let deadline = time_limit_s.map(|t| start + std::time::Duration::from_secs_f64(t));
+        let stop = Stop::never().with_deadline(deadline).with_cancel(cancel);
         let mut state = IterationState::new(s, problem, initial, deadline.is_some())?;
         let mut termination = TerminationReason::MaxIterations;
+        hjb.set_stop(stop.clone());
+        fp.set_stop(stop.clone());
         let outcome = (|| {
             for iteration in 1..=s.max_iterations {
-                if iteration == 2 {
-                    hjb.set_deadline(deadline);
-                    fp.set_deadline(deadline);
+                if stop.cancelled() {
+                    return Err(MfgError::Interrupted { iteration });
                 }
                 let record = match state.evaluate(s, problem, hjb, fp, iteration) {
                     Err(MfgError::Iteration {
-                        source: SolveError::TimeLimit { .. },
+                        source: SolveError::Interrupted { .. },
                         ..
-                    }) if state.restore_last_complete() => {
-                        termination = TerminationReason::TimeLimit;
-                        break;
+                    }) => return Err(MfgError::Interrupted { iteration }),
+                    Err(MfgError::Iteration {
+                        source: SolveError::TimeLimit { time_level },
+                        ..
+                    }) => {
+                        if state.restore_last_complete() {
+                            termination = TerminationReason::TimeLimit;
+                            break;
+                        }
+                        return Err(MfgError::TimeLimit {
+                            limit_s: time_limit_s.unwrap_or(0.0),
+                            time_level,
+                        });
                     }
                     other => other?,
                 };
@@ -239,9 +264,9 @@ impl<'a> Run<'a> {
             }
             Ok(())
         })();
-        // The solvers may be used again after this solve: no stale deadline.
-        hjb.set_deadline(None);
-        fp.set_deadline(None);
+        // The solvers may be used again after this solve: no stale deadline or flag.
+        hjb.set_stop(Stop::never());
+        fp.set_stop(Stop::never());
         outcome?;
         state.timings.total = start.elapsed().as_secs_f64();
         info!(
@@ -653,6 +678,38 @@ mod tests {
         fail_at: usize,
     }
 
+    /// A toy HJB solver (u = m) that sets `flag` on its `cancel_at`-th call and then checks
+    /// the [`Stop`] the iteration handed it, as a real solver's time loop does.
+    struct Cancelling {
+        calls: usize,
+        cancel_at: usize,
+        flag: Arc<AtomicBool>,
+        stop: Stop,
+    }
+
+    impl HjbSolver for Cancelling {
+        fn name(&self) -> &'static str {
+            "cancelling"
+        }
+        fn set_stop(&mut self, stop: Stop) {
+            self.stop = stop;
+        }
+        fn solve_into(
+            &mut self,
+            _: &Problem,
+            m: ArrayView2<f64>,
+            mut u: ndarray::ArrayViewMut2<f64>,
+        ) -> Result<crate::HjbStats, SolveError> {
+            self.calls += 1;
+            if self.calls == self.cancel_at {
+                self.flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            self.stop.check(2)?;
+            u.assign(&m);
+            Ok(Default::default())
+        }
+    }
+
     impl HjbSolver for Toy {
         fn name(&self) -> &'static str {
             "toy"
@@ -750,5 +807,79 @@ mod tests {
         assert_eq!(sol.iterations(), 2);
         assert_eq!(sol.u, two.u);
         assert_eq!(sol.m, two.m);
+    }
+
+    #[test]
+    fn a_deadline_in_the_first_iteration_is_an_error_not_a_result() {
+        let p = toy_problem();
+        let it = FixedPointIterator::new(IterationSettings::default()).unwrap();
+        let mut hjb = Toy {
+            calls: 0,
+            fail_at: 1,
+        };
+        let err = it
+            .run(&p, &mut hjb, &mut Halve)
+            .time_limit(1e6)
+            .solve()
+            .unwrap_err();
+        assert_eq!(
+            err,
+            MfgError::TimeLimit {
+                limit_s: 1e6,
+                time_level: 3
+            }
+        );
+        assert!(err.to_string().contains("time_limit_s"), "{err}");
+    }
+
+    #[test]
+    fn a_cancel_flag_reaches_the_solvers_and_stops_the_solve() {
+        let p = toy_problem();
+        let start = Array2::from_shape_fn((p.time().levels(), p.grid().len()), |(_, i)| {
+            3.0 * p.initial_density()[i]
+        });
+        let it = FixedPointIterator::new(IterationSettings {
+            tolerance: 1e-14,
+            ..Default::default()
+        })
+        .unwrap();
+        for cancel_at in [1, 3] {
+            let flag = Arc::new(AtomicBool::new(false));
+            let mut hjb = Cancelling {
+                calls: 0,
+                cancel_at,
+                flag: flag.clone(),
+                stop: Stop::never(),
+            };
+            let err = it
+                .run(&p, &mut hjb, &mut Halve)
+                .initial_guess(start.view())
+                .cancel_on(flag)
+                .solve()
+                .unwrap_err();
+            assert_eq!(
+                err,
+                MfgError::Interrupted {
+                    iteration: cancel_at
+                }
+            );
+            // The solver's stop is cleared after the solve.
+            assert!(!hjb.stop.cancelled());
+        }
+        // A flag set before the start stops before any solve.
+        let flag = Arc::new(AtomicBool::new(true));
+        let mut hjb = Cancelling {
+            calls: 0,
+            cancel_at: 0,
+            flag: flag.clone(),
+            stop: Stop::never(),
+        };
+        let err = it
+            .run(&p, &mut hjb, &mut Halve)
+            .cancel_on(flag)
+            .solve()
+            .unwrap_err();
+        assert_eq!(err, MfgError::Interrupted { iteration: 1 });
+        assert_eq!(hjb.calls, 0);
     }
 }

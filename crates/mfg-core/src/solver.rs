@@ -1,5 +1,7 @@
 //! The traits every HJB and FP solver implements.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use ndarray::{ArrayView2, ArrayViewMut2};
@@ -91,11 +93,11 @@ pub trait HjbSolver: Send {
     /// stop those earlier, down to this accuracy; a solver without any ignores it (the default).
     fn set_accuracy(&mut self, _relative: f64) {}
 
-    /// A wall-clock deadline for the next solves (`None`: none). A solver that supports it
-    /// checks it inside its time loop and returns [`SolveError::TimeLimit`] once it has passed;
-    /// the coupling iteration then ends as `time-limit` with its last complete iterate. The
-    /// default ignores it (the limit is then checked between iterations only).
-    fn set_deadline(&mut self, _deadline: Option<Instant>) {}
+    /// When to stop the next solves early: a wall-clock deadline and a cancel flag (see
+    /// [`Stop`]). A solver that supports it calls [`Stop::check`] inside its time loop and
+    /// returns [`SolveError::TimeLimit`] or [`SolveError::Interrupted`]. The default ignores it
+    /// (the coupling iteration then checks between iterations only).
+    fn set_stop(&mut self, _stop: Stop) {}
 
     /// Given `m` on all time levels (shape `(nt + 1, n_space)`), overwrite `u` on all levels.
     ///
@@ -126,11 +128,11 @@ pub trait FpSolver: Send {
     /// stop those earlier, down to this accuracy; a solver without any ignores it (the default).
     fn set_accuracy(&mut self, _relative: f64) {}
 
-    /// A wall-clock deadline for the next solves (`None`: none). A solver that supports it
-    /// checks it inside its time loop and returns [`SolveError::TimeLimit`] once it has passed;
-    /// the coupling iteration then ends as `time-limit` with its last complete iterate. The
-    /// default ignores it (the limit is then checked between iterations only).
-    fn set_deadline(&mut self, _deadline: Option<Instant>) {}
+    /// When to stop the next solves early: a wall-clock deadline and a cancel flag (see
+    /// [`Stop`]). A solver that supports it calls [`Stop::check`] inside its time loop and
+    /// returns [`SolveError::TimeLimit`] or [`SolveError::Interrupted`]. The default ignores it
+    /// (the coupling iteration then checks between iterations only).
+    fn set_stop(&mut self, _stop: Stop) {}
 
     /// Given `u` on all time levels, overwrite `m` on all levels (row 0 is `m0`).
     ///
@@ -144,13 +146,57 @@ pub trait FpSolver: Send {
     ) -> Result<FpStats, SolveError>;
 }
 
-/// [`SolveError::TimeLimit`] at `time_level` once `deadline` has passed (for solvers'
-/// time loops, see [`HjbSolver::set_deadline`]).
-#[inline]
-pub fn check_deadline(deadline: Option<Instant>, time_level: usize) -> Result<(), SolveError> {
-    match deadline {
-        Some(d) if Instant::now() >= d => Err(SolveError::TimeLimit { time_level }),
-        _ => Ok(()),
+/// When a solve should stop early: a wall-clock deadline, a flag another thread sets (a
+/// signal handler, a Python `KeyboardInterrupt`), both or neither (the default). Cheap to
+/// clone; solvers keep one and call [`Stop::check`] in their time loops.
+#[derive(Debug, Clone, Default)]
+pub struct Stop {
+    deadline: Option<Instant>,
+    cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Stop {
+    /// No early stop.
+    pub fn never() -> Self {
+        Self::default()
+    }
+
+    /// Stop once `deadline` has passed (`None`: no deadline), keeping the cancel flag.
+    pub fn with_deadline(mut self, deadline: Option<Instant>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Stop once `flag` is set (`None`: no flag), keeping the deadline.
+    pub fn with_cancel(mut self, flag: Option<Arc<AtomicBool>>) -> Self {
+        self.cancel = flag;
+        self
+    }
+
+    /// The deadline, if any.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Whether the cancel flag is set.
+    #[inline]
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+
+    /// [`SolveError::Interrupted`] once the flag is set, [`SolveError::TimeLimit`] once the
+    /// deadline has passed (both at `time_level`), else `Ok`.
+    #[inline]
+    pub fn check(&self, time_level: usize) -> Result<(), SolveError> {
+        if self.cancelled() {
+            return Err(SolveError::Interrupted { time_level });
+        }
+        match self.deadline {
+            Some(d) if Instant::now() >= d => Err(SolveError::TimeLimit { time_level }),
+            _ => Ok(()),
+        }
     }
 }
 
