@@ -10,8 +10,8 @@ use crate::expr::Expr;
 use fp_solver::{FdmFp, ParticleFp};
 use hjb_solver::{FdmHjb, NewtonSettings, WenoHjb};
 use mfg_core::{
-    Boundary, Coupling, FixedPointIterator, FpSolver, Grid, HjbSolver, IterationSettings, Problem,
-    ProblemError, TimeGrid,
+    Boundary, Coupling, FixedPointIterator, FpSolver, Grid, HjbSolver, IterationMethod,
+    IterationSettings, Problem, ProblemError, TimeGrid,
 };
 
 use crate::error::CliError;
@@ -286,10 +286,29 @@ pub enum Bandwidth {
     Rule(String),
 }
 
+/// `iteration.method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CouplingMethod {
+    /// Damped Picard (`anderson_depth` is not read).
+    Picard,
+    /// Anderson-accelerated Picard (depth `anderson_depth`, 5 when that is 0).
+    Anderson,
+    /// Newton's method on the coupled system (FDM schemes only).
+    Newton,
+}
+
+/// The Anderson depth of `iteration.method = "anderson"` when `anderson_depth` is 0.
+pub const DEFAULT_ANDERSON_DEPTH: usize = 5;
+
 /// `[iteration]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IterationConfig {
+    /// `picard`, `anderson` or `newton`; unset: Anderson when `anderson_depth` > 0, else
+    /// damped Picard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<CouplingMethod>,
     /// Maximal Picard iterations.
     pub max_iterations: usize,
     /// Relative residual tolerance.
@@ -314,6 +333,7 @@ impl Default for IterationConfig {
     fn default() -> Self {
         let s = IterationSettings::default();
         Self {
+            method: None,
             max_iterations: s.max_iterations,
             tolerance: s.tolerance,
             damping: s.damping,
@@ -326,13 +346,35 @@ impl Default for IterationConfig {
 }
 
 impl IterationConfig {
+    /// The method this section selects (an unset `method` follows `anderson_depth`).
+    pub fn coupling_method(&self) -> CouplingMethod {
+        match self.method {
+            Some(m) => m,
+            None if self.anderson_depth > 0 => CouplingMethod::Anderson,
+            None => CouplingMethod::Picard,
+        }
+    }
+
+    /// The Anderson depth the solve uses: 0 unless the method is Anderson's.
+    pub fn effective_anderson_depth(&self) -> usize {
+        match self.coupling_method() {
+            CouplingMethod::Anderson if self.anderson_depth == 0 => DEFAULT_ANDERSON_DEPTH,
+            CouplingMethod::Anderson => self.anderson_depth,
+            CouplingMethod::Picard | CouplingMethod::Newton => 0,
+        }
+    }
+
     /// The core settings.
     pub fn settings(&self) -> IterationSettings {
         IterationSettings {
+            method: match self.method {
+                Some(CouplingMethod::Newton) => IterationMethod::Newton,
+                _ => IterationMethod::FixedPoint,
+            },
             max_iterations: self.max_iterations,
             tolerance: self.tolerance,
             damping: self.damping,
-            anderson_depth: self.anderson_depth,
+            anderson_depth: self.effective_anderson_depth(),
             time_limit_s: self.time_limit_s,
             inner_accuracy: self.inner_accuracy,
             ..Default::default()
@@ -600,6 +642,23 @@ impl Config {
                 }
             }
         }
+        if self.iteration.coupling_method() == CouplingMethod::Newton
+            && (self.hjb.method != HjbMethod::Fdm || self.fp.method != FpMethod::Fdm)
+        {
+            let key = if self.hjb.method != HjbMethod::Fdm {
+                "hjb.method"
+            } else {
+                "fp.method"
+            };
+            return Err(invalid(
+                key,
+                format!(
+                    "iteration.method = \"newton\" differentiates the finite-difference schemes and needs hjb.method = \"fdm\" and fp.method = \"fdm\" (here \"{}\" and \"{}\"): use them, or iteration.method = \"anderson\"",
+                    serde_name(&self.hjb.method),
+                    serde_name(&self.fp.method)
+                ),
+            ));
+        }
         if self.fp.method == FpMethod::Particle {
             // The CLI's own parsing and limits (the bandwidth rule's name, the particle count
             // the machine can hold); the library validates the values when it builds the solver.
@@ -788,7 +847,7 @@ impl Config {
         let dim = dims.len() as u64;
         let n: u64 = dims.iter().product();
         let field = 8 * (g.nt as u64 + 1) * n;
-        let depth = self.iteration.anderson_depth as u64;
+        let depth = self.iteration.effective_anderson_depth() as u64;
         // The iterate, u, u's previous value, Φ; Φ of the last complete iteration with a time
         // limit; HJB's warm start; FP's warm start (written only by the iterative 2D/3D solves).
         let mut fields = 4 + u64::from(self.iteration.time_limit_s.is_some()) + 1;
@@ -802,6 +861,12 @@ impl Config {
         }
         if self.iteration.warm_start.is_some() {
             fields += 1;
+        }
+        if self.iteration.coupling_method() == CouplingMethod::Newton {
+            // Newton: u and μ copies, δu, the right-hand side, the correction, the line
+            // search's base and its Φ, the rates of every level (2 per axis), and GMRES's
+            // basis (its first 20 vectors: the counts measured on the presets stay below).
+            fields += 7 + 2 * dim + 20;
         }
         // Per grid point: the sparse operator (CSR, its transpose scratch and permutation,
         // the padded copy, neighbour slots, line factors) and BiCGSTAB with its preconditioner,
@@ -849,6 +914,13 @@ impl Config {
                     ));
                 }
             }
+        }
+        let it = &self.iteration;
+        if it.anderson_depth > 0 && it.coupling_method() != CouplingMethod::Anderson {
+            notes.push(format!(
+                "iteration.anderson_depth is read only by iteration.method = \"anderson\" (iteration.method = \"{}\")",
+                serde_name(&it.coupling_method())
+            ));
         }
         notes
     }

@@ -221,6 +221,7 @@ fn write_results(
                 "residual_m": r.residual_m,
                 "mass": r.mass,
                 "step": r.step.map_or("none", |k| k.name()),
+                "krylov_iterations": r.krylov_iterations,
                 "hjb": {
                     "newton_iterations": r.hjb.newton_iterations,
                     "max_newton_per_level": r.hjb.max_newton_per_level,
@@ -257,15 +258,15 @@ fn write_results(
             "hjb": hjb_summary,
             "fp": fp_summary,
             "iteration": {
-                "method": if config.iteration.anderson_depth > 0 {
-                    "Anderson-accelerated Picard (safeguarded)"
-                } else {
-                    "damped Picard"
+                "method": match config.iteration.coupling_method() {
+                    config::CouplingMethod::Anderson => "Anderson-accelerated Picard (safeguarded)",
+                    config::CouplingMethod::Picard => "damped Picard",
+                    config::CouplingMethod::Newton => "Newton on the coupled system (GMRES on the Schur complement, line search)",
                 },
                 "damping": config.iteration.damping,
                 "tolerance": config.iteration.tolerance,
                 "max_iterations": config.iteration.max_iterations,
-                "anderson_depth": config.iteration.anderson_depth,
+                "anderson_depth": config.iteration.effective_anderson_depth(),
                 "inner_accuracy": config.iteration.inner_accuracy,
                 "warm_start": config.iteration.warm_start,
             },

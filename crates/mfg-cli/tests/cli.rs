@@ -1287,3 +1287,50 @@ fn warm_start_from_an_earlier_output_directory() {
     );
     assert!(!tmp.path().join("n").join("m.npy").exists());
 }
+
+#[test]
+fn newton_is_chosen_by_key_and_refuses_schemes_it_cannot_differentiate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = solve_in(
+        tmp.path(),
+        "r",
+        &["--quiet"],
+        &["iteration.method=\"newton\""],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&tmp.path().join("r"));
+    assert!(
+        s["solver"]["iteration"]["method"]
+            .as_str()
+            .unwrap()
+            .starts_with("Newton"),
+        "{}",
+        s["solver"]["iteration"]
+    );
+    let history = s["history"].as_array().unwrap();
+    assert!(history.iter().any(|h| h["step"] == "newton"));
+    assert!(history
+        .iter()
+        .any(|h| h["krylov_iterations"].as_u64().unwrap() > 0));
+    for (set, key) in [
+        ("hjb.method=\"weno5\"", "hjb.method"),
+        ("fp.method=\"particle\"", "fp.method"),
+    ] {
+        let out = tmp.path().join("bad");
+        let o = solve_in(
+            tmp.path(),
+            "bad",
+            &["--quiet"],
+            &["iteration.method=\"newton\"", set],
+        );
+        assert_refused(&o, key, &out);
+        assert!(stderr(&o).contains("iteration.method"), "{}", stderr(&o));
+    }
+    let o = solve_in(
+        tmp.path(),
+        "bad",
+        &["--quiet"],
+        &["iteration.method=\"secant\""],
+    );
+    assert_refused(&o, "iteration.method", &tmp.path().join("bad"));
+}

@@ -32,8 +32,13 @@ pub enum StepKind {
     Damped,
     /// The Anderson extrapolation.
     Accelerated,
-    /// The damped step, because the accelerated one made the residual grow (history restarted).
+    /// The damped step, because the accelerated one made the residual grow (history
+    /// restarted), or because no Newton correction was found.
     Fallback,
+    /// A Newton correction ([`crate::IterationMethod::Newton`]).
+    Newton,
+    /// Half the last Newton step, because the full one did not lower the residual enough.
+    LineSearch,
 }
 
 impl StepKind {
@@ -43,6 +48,8 @@ impl StepKind {
             Self::Damped => "damped",
             Self::Accelerated => "accelerated",
             Self::Fallback => "fallback",
+            Self::Newton => "newton",
+            Self::LineSearch => "line-search",
         }
     }
 }

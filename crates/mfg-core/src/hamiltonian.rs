@@ -97,6 +97,58 @@ pub trait Hamiltonian: fmt::Debug + Send + Sync {
         speed_next: &mut [f64],
     ) -> f64;
 
+    /// The derivatives of [`Hamiltonian::upwind`]'s speeds with respect to its differences
+    /// (second derivatives of `H_h`, for the Jacobian of the coupled system, see
+    /// [`crate::upwind::apply_transpose_derivative`]): `jac` is `2D × 2D`, row-major, rows
+    /// `speed_prev[0..D], speed_next[0..D]`, columns `back[0..D], fwd[0..D]`.
+    ///
+    /// The default differentiates `upwind` by central differences (step `1e-6 (1 + |q|)`): an
+    /// exact override keeps Newton's convergence quadratic; with the default it is fast but
+    /// may be slower than quadratic near the kinks of `H_h`.
+    fn upwind_speed_jacobian(&self, x: &[f64], back: &[f64], fwd: &[f64], jac: &mut [f64]) {
+        let dim = back.len();
+        let n = 2 * dim;
+        let (mut b, mut f) = ([0.0; MAX_DIM], [0.0; MAX_DIM]);
+        let (mut sp_hi, mut sn_hi) = ([0.0; MAX_DIM], [0.0; MAX_DIM]);
+        let (mut sp_lo, mut sn_lo) = ([0.0; MAX_DIM], [0.0; MAX_DIM]);
+        for col in 0..n {
+            b[..dim].copy_from_slice(back);
+            f[..dim].copy_from_slice(fwd);
+            let q = if col < dim {
+                &mut b[col]
+            } else {
+                &mut f[col - dim]
+            };
+            let step = 1e-6 * (1.0 + q.abs());
+            let q0 = *q;
+            *q = q0 + step;
+            self.upwind(
+                x,
+                &b[..dim],
+                &f[..dim],
+                &mut sp_hi[..dim],
+                &mut sn_hi[..dim],
+            );
+            let q = if col < dim {
+                &mut b[col]
+            } else {
+                &mut f[col - dim]
+            };
+            *q = q0 - step;
+            self.upwind(
+                x,
+                &b[..dim],
+                &f[..dim],
+                &mut sp_lo[..dim],
+                &mut sn_lo[..dim],
+            );
+            for d in 0..dim {
+                jac[d * n + col] = (sp_hi[d] - sp_lo[d]) / (2.0 * step);
+                jac[(dim + d) * n + col] = (sn_hi[d] - sn_lo[d]) / (2.0 * step);
+            }
+        }
+    }
+
     /// The Godunov numerical Hamiltonian from the one-sided derivatives `minus` (`φ⁻`) and
     /// `plus` (`φ⁺`) of a high-order reconstruction (the WENO scheme).
     fn godunov(&self, x: &[f64], minus: &[f64], plus: &[f64]) -> f64;
@@ -122,6 +174,25 @@ pub trait Hamiltonian: fmt::Debug + Send + Sync {
             1 => sweeps::rates::<Self, 1>(self, grid, nu, u, to_prev, to_next, hamiltonian),
             2 => sweeps::rates::<Self, 2>(self, grid, nu, u, to_prev, to_next, hamiltonian),
             _ => sweeps::rates::<Self, 3>(self, grid, nu, u, to_prev, to_next, hamiltonian),
+        }
+    }
+
+    /// `out = ∂(L(u)ᵀ μ)/∂u · du`: the derivative of the transposed upwind generator (the FP
+    /// operator, in mass variables `μ`) with respect to `u`, in the direction `du`, from
+    /// [`Hamiltonian::upwind_speed_jacobian`]. The diffusion part of the rates does not depend
+    /// on `u`. Every entry's sum over the grid is zero (mass is neither made nor lost).
+    fn transpose_generator_derivative(
+        &self,
+        grid: &Grid,
+        u: &[f64],
+        mu: &[f64],
+        du: &[f64],
+        out: &mut [f64],
+    ) {
+        match grid.dim() {
+            1 => sweeps::transpose_derivative::<Self, 1>(self, grid, u, mu, du, out),
+            2 => sweeps::transpose_derivative::<Self, 2>(self, grid, u, mu, du, out),
+            _ => sweeps::transpose_derivative::<Self, 3>(self, grid, u, mu, du, out),
         }
     }
 
@@ -224,6 +295,51 @@ mod sweeps {
         }
     }
 
+    /// See [`Hamiltonian::transpose_generator_derivative`].
+    #[inline(always)]
+    pub(super) fn transpose_derivative<H: Hamiltonian + ?Sized, const D: usize>(
+        h: &H,
+        grid: &Grid,
+        u: &[f64],
+        mu: &[f64],
+        du: &[f64],
+        out: &mut [f64],
+    ) {
+        out.iter_mut().for_each(|v| *v = 0.0);
+        let inv_dx: [f64; D] = std::array::from_fn(|d| 1.0 / grid.axis(d).dx());
+        let tables: [&[[usize; 2]]; D] = std::array::from_fn(|d| grid.neighbour_table(d));
+        let (mut back, mut fwd) = ([0.0; D], [0.0; D]);
+        let (mut dback, mut dfwd) = ([0.0; D], [0.0; D]);
+        // 2D × 2D, at most 6 × 6.
+        let mut jac = [0.0; 36];
+        let n = 2 * D;
+        for (i, x) in grid.coordinates().enumerate() {
+            if mu[i] == 0.0 {
+                continue;
+            }
+            for d in 0..D {
+                let [l, r] = tables[d][i];
+                back[d] = (u[i] - u[l]) * inv_dx[d];
+                fwd[d] = (u[r] - u[i]) * inv_dx[d];
+                dback[d] = (du[i] - du[l]) * inv_dx[d];
+                dfwd[d] = (du[r] - du[i]) * inv_dx[d];
+            }
+            h.upwind_speed_jacobian(x, &back, &fwd, &mut jac[..n * n]);
+            for d in 0..D {
+                let (mut dsp, mut dsn) = (0.0, 0.0);
+                for e in 0..D {
+                    dsp += jac[d * n + e] * dback[e] + jac[d * n + D + e] * dfwd[e];
+                    dsn += jac[(D + d) * n + e] * dback[e] + jac[(D + d) * n + D + e] * dfwd[e];
+                }
+                let [l, r] = tables[d][i];
+                let (cp, cn) = (mu[i] * dsp * inv_dx[d], mu[i] * dsn * inv_dx[d]);
+                out[l] += cp;
+                out[r] += cn;
+                out[i] -= cp + cn;
+            }
+        }
+    }
+
     /// `out_i = h(x_i, φ⁻_i, φ⁺_i, alpha)` at every point.
     #[inline(always)]
     pub(super) fn one_sided<const D: usize>(
@@ -318,6 +434,22 @@ impl Hamiltonian for Quadratic {
     }
 
     #[inline(always)]
+    fn upwind_speed_jacobian(&self, _x: &[f64], back: &[f64], fwd: &[f64], jac: &mut [f64]) {
+        // speed_prev[d] = max(back[d], 0)/λ, speed_next[d] = −min(fwd[d], 0)/λ: diagonal.
+        let dim = back.len();
+        let n = 2 * dim;
+        jac[..n * n].iter_mut().for_each(|v| *v = 0.0);
+        for d in 0..dim {
+            if back[d] > 0.0 {
+                jac[d * n + d] = self.inv_control_cost;
+            }
+            if fwd[d] < 0.0 {
+                jac[(dim + d) * n + dim + d] = -self.inv_control_cost;
+            }
+        }
+    }
+
+    #[inline(always)]
     fn godunov(&self, _x: &[f64], minus: &[f64], plus: &[f64]) -> f64 {
         // Per axis, for the convex p²/(2λ) with minimiser 0: min over [a, b] if a ≤ b, max
         // over [b, a] otherwise, i.e. max(H(max(a, 0)), H(min(b, 0))).
@@ -398,6 +530,52 @@ mod tests {
         assert!(to_prev[0] > 0.0 && to_next[0] > 0.0);
         assert!((d_ul + to_prev[0] / dx).abs() < 1e-5, "{d_ul}");
         assert!((d_ur + to_next[0] / dx).abs() < 1e-5, "{d_ur}");
+    }
+
+    /// The quadratic's exact speed Jacobian equals the provided central-difference one away
+    /// from the kinks (a user Hamiltonian gets the latter).
+    #[test]
+    fn the_speed_jacobian_matches_its_finite_difference_default() {
+        #[derive(Debug)]
+        struct ByDefault(Quadratic);
+        impl Hamiltonian for ByDefault {
+            fn name(&self) -> &'static str {
+                "by-default"
+            }
+            fn value(&self, x: &[f64], p: &[f64]) -> f64 {
+                self.0.value(x, p)
+            }
+            fn dp(&self, x: &[f64], p: &[f64], out: &mut [f64]) {
+                self.0.dp(x, p, out)
+            }
+            fn upwind(
+                &self,
+                x: &[f64],
+                b: &[f64],
+                f: &[f64],
+                sp: &mut [f64],
+                sn: &mut [f64],
+            ) -> f64 {
+                self.0.upwind(x, b, f, sp, sn)
+            }
+            fn godunov(&self, x: &[f64], a: &[f64], b: &[f64]) -> f64 {
+                self.0.godunov(x, a, b)
+            }
+            fn speed_bound(&self, d: usize, lo: &[f64], hi: &[f64]) -> f64 {
+                self.0.speed_bound(d, lo, hi)
+            }
+        }
+        let q = Quadratic::new(0.7);
+        let by_default = ByDefault(q);
+        let (mut exact, mut fd) = ([0.0; 16], [0.0; 16]);
+        for (back, fwd) in [([0.4, -0.3], [-0.2, 0.5]), ([-1.0, 2.0], [1.5, -0.1])] {
+            q.upwind_speed_jacobian(&X, &back, &fwd, &mut exact);
+            by_default.upwind_speed_jacobian(&X, &back, &fwd, &mut fd);
+            for (e, f) in exact.iter().zip(&fd) {
+                assert!((e - f).abs() < 1e-8, "{exact:?} vs {fd:?}");
+            }
+            assert!(exact.iter().any(|&v| v != 0.0));
+        }
     }
 
     #[test]

@@ -18,6 +18,11 @@
 //! or your own). Walls are no-flux (reflecting) or periodic. `m0` is normalised
 //! to unit mass in the grid's quadrature ([`Grid::weights`]: trapezoid at no-flux walls).
 //!
+//! The coupling iteration ([`FixedPointIterator`]) forms its iterates by damped Picard,
+//! Anderson acceleration, or Newton's method on the coupled discrete system
+//! ([`IterationMethod::Newton`], see [`newton`]: quadratic convergence, GMRES on the Schur
+//! complement of the analytic Jacobian).
+//!
 //! ## Example
 //!
 //! ```
@@ -39,6 +44,7 @@ pub mod error;
 pub mod grid;
 pub mod hamiltonian;
 pub mod linalg;
+pub mod newton;
 pub mod picard;
 pub mod problem;
 pub mod settings;
@@ -54,6 +60,6 @@ pub use hamiltonian::{Hamiltonian, Quadratic};
 pub use linalg::{backend_for, backend_name, LinearBackend, PreconditionerKind};
 pub use picard::{FixedPointIterator, Run};
 pub use problem::{Coupling, Forcing, Problem, ProblemBuilder, RunningCost, LOG_DENSITY_FLOOR};
-pub use settings::{AndersonTarget, IterationSettings};
+pub use settings::{AndersonTarget, IterationMethod, IterationSettings};
 pub use solution::{IterationRecord, MfgSolution, TerminationReason, Timings};
 pub use solver::{Description, FpSolver, FpStats, HjbSolver, HjbStats, Setting, Stop};

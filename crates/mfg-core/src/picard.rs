@@ -33,8 +33,9 @@ use tracing::{debug, info, info_span};
 use crate::anderson::{Anderson, Safeguard, StepKind};
 use crate::error::{MfgError, ProblemError, SolveError};
 use crate::grid::Grid;
+use crate::newton::NewtonStepper;
 use crate::problem::Problem;
-use crate::settings::{AndersonTarget, IterationSettings};
+use crate::settings::{AndersonTarget, IterationMethod, IterationSettings};
 use crate::solution::{IterationRecord, MfgSolution, TerminationReason, Timings};
 use crate::solver::{FpSolver, HjbSolver, Stop};
 
@@ -254,9 +255,10 @@ impl<'a> Run<'a> {
                     state.history.push(record);
                     break;
                 }
-                let step = state.advance(s, problem.grid(), iteration);
+                let (step, krylov_iterations) = state.advance(s, problem, &record)?;
                 let record = IterationRecord {
                     step: Some(step),
+                    krylov_iterations,
                     ..record
                 };
                 observer(&record);
@@ -292,6 +294,8 @@ struct IterationState {
     /// when the deadline interrupts the next one. Empty otherwise.
     phi_last: Array2<f64>,
     accel: Option<Accelerator>,
+    /// Newton's storage ([`IterationMethod::Newton`]).
+    newton: Option<NewtonStepper>,
     /// Best larger residual so far and iterations since it improved (stagnation).
     best: f64,
     since_best: usize,
@@ -335,7 +339,8 @@ impl IterationState {
             }
         }
         let both = s.anderson_target == AndersonTarget::ValueAndDensity;
-        let accel = (s.anderson_depth > 0).then(|| {
+        let newton = (s.method == IterationMethod::Newton).then(|| NewtonStepper::new(problem));
+        let accel = (s.method == IterationMethod::FixedPoint && s.anderson_depth > 0).then(|| {
             let flat = levels * n * if both { 2 } else { 1 };
             let weights = grid.weights();
             // The quadrature weights repeated on every level (and for u's levels).
@@ -366,6 +371,7 @@ impl IterationState {
                 Array2::zeros((0, 0))
             },
             accel,
+            newton,
             best: f64::INFINITY,
             since_best: 0,
             last_worst: 1.0,
@@ -383,7 +389,13 @@ impl IterationState {
         fp: &mut dyn FpSolver,
         iteration: usize,
     ) -> Result<IterationRecord, MfgError> {
-        if let Some(accuracy) = s.inner_accuracy_for(self.last_worst) {
+        // Newton's next residual is of the order of the square of this one: so must the
+        // inner solves' accuracy be, or the convergence is only linear.
+        let scale = match s.method {
+            IterationMethod::Newton => self.last_worst * self.last_worst,
+            IterationMethod::FixedPoint => self.last_worst,
+        };
+        if let Some(accuracy) = s.inner_accuracy_for(scale) {
             hjb.set_accuracy(accuracy);
             fp.set_accuracy(accuracy);
         }
@@ -426,6 +438,7 @@ impl IterationState {
             residual_m,
             mass,
             step: None,
+            krylov_iterations: 0,
             hjb: hjb_stats,
             fp: fp_stats,
             hjb_s,
@@ -474,11 +487,27 @@ impl IterationState {
         }
     }
 
-    /// The next iterate from `m^k` and `Φ(m^k)`: damped, or Anderson-accelerated (then
-    /// projected to `m ≥ 0` with each level's mass).
-    fn advance(&mut self, s: &IterationSettings, grid: &Grid, iteration: usize) -> StepKind {
+    /// The next iterate from `m^k` and `Φ(m^k)`: damped, Anderson-accelerated (then
+    /// projected to `m ≥ 0` with each level's mass) or Newton's; with the GMRES iterations of
+    /// a Newton correction.
+    fn advance(
+        &mut self,
+        s: &IterationSettings,
+        problem: &Problem,
+        record: &IterationRecord,
+    ) -> Result<(StepKind, usize), MfgError> {
         let theta = s.damping;
+        let grid = problem.grid();
+        let iteration = record.iteration;
+        let mut krylov = 0;
         let kind = match self.accel.as_mut() {
+            None if self.newton.is_some() => {
+                let newton = self.newton.as_mut().expect("checked");
+                let (kind, iterations) =
+                    newton.advance(problem, &mut self.m, &self.u, &self.phi, record, s)?;
+                krylov = iterations;
+                kind
+            }
             None => {
                 Zip::from(&mut self.m)
                     .and(&self.phi)
@@ -519,7 +548,7 @@ impl IterationState {
         if !self.phi_last.is_empty() {
             self.phi_last.assign(&self.phi);
         }
-        kind
+        Ok((kind, krylov))
     }
 
     /// After a deadline interrupted an evaluation: put back `u` and `Φ` of the last complete

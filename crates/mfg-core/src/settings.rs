@@ -12,6 +12,29 @@ pub enum AndersonTarget {
     ValueAndDensity,
 }
 
+/// How the coupling iteration forms its next iterate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum IterationMethod {
+    /// Damped Picard, `m ← (1 − θ) m + θ Φ(m)`, Anderson-accelerated when
+    /// [`IterationSettings::anderson_depth`] > 0.
+    #[default]
+    FixedPoint,
+    /// Newton's method on the coupled discrete system (see [`crate::newton`]): quadratic
+    /// convergence, no damping. Needs the finite-difference HJB and FP schemes, whose discrete
+    /// equations its Jacobian differentiates.
+    Newton,
+}
+
+impl IterationMethod {
+    /// The name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::FixedPoint => "fixed-point",
+            Self::Newton => "newton",
+        }
+    }
+}
+
 /// Settings of [`crate::FixedPointIterator`].
 ///
 /// ```
@@ -21,6 +44,8 @@ pub enum AndersonTarget {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct IterationSettings {
+    /// How the next iterate is formed. Default [`IterationMethod::FixedPoint`].
+    pub method: IterationMethod,
     /// Stop after this many Picard iterations (termination `max-iterations`). Default 200.
     pub max_iterations: usize,
     /// Converged when both relative residuals are below this. Default 1e-8.
@@ -57,6 +82,7 @@ pub struct IterationSettings {
 impl Default for IterationSettings {
     fn default() -> Self {
         Self {
+            method: IterationMethod::FixedPoint,
             max_iterations: 200,
             tolerance: 1e-8,
             damping: 0.5,

@@ -45,6 +45,8 @@ pub struct IterationRecord {
     pub mass: f64,
     /// How the next iterate was formed from this one (`None` after the last iteration).
     pub step: Option<StepKind>,
+    /// GMRES iterations of the Newton correction formed after this iteration (0 otherwise).
+    pub krylov_iterations: usize,
     /// What the HJB solve of this iteration did (Newton and linear iterations).
     pub hjb: HjbStats,
     /// What the FP solve of this iteration did (linear iterations, mass drift).

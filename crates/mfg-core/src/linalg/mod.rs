@@ -40,6 +40,7 @@
 
 pub mod backend;
 mod bicgstab;
+mod gmres;
 mod grid_matrix;
 mod operator;
 pub mod precond;
@@ -47,6 +48,7 @@ mod tridiagonal;
 
 pub use backend::{backend_for, backend_name, KrylovBackend, LinearBackend, TridiagonalBackend};
 pub use bicgstab::BiCgStab;
+pub use gmres::Gmres;
 pub use grid_matrix::GridMatrix;
 pub use operator::{KrylovParams, LinearError, LinearInfo, LinearOperator, Preconditioner};
 pub use precond::{Adi, GridPreconditioner, Ilu0, Jacobi, PreconditionerKind};

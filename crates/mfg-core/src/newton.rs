@@ -1,0 +1,417 @@
+//! Newton's method for the coupled discrete system, the step of [`crate::IterationMethod::Newton`].
+//!
+//! The finite-difference scheme couples, for `k = 0 … nt − 1`,
+//!
+//! ```text
+//! HJB   u^k − u^{k+1} − dt (ν Δ_h u^k − H_h(u^k) + f(x, m^{k+1})) = 0,   u^{nt} = g,
+//! FP    (I − dt L(u^k)ᵀ) μ^{k+1} − μ^k = 0,                            μ^0 = w m_0,
+//! ```
+//!
+//! (`μ = w m` the masses, `L(u)` the upwind generator). Its Jacobian has four blocks: HJB with
+//! respect to `u` (`I − dt L(u^k)` on the diagonal, `−I` above), HJB with respect to `m`
+//! (`−dt ∂_m f`), FP with respect to `m` (`I − dt L(u^k)ᵀ`, `−I` below) and FP with respect
+//! to `u` (`−dt ∂_u(L(u)ᵀ μ)`, [`crate::Hamiltonian::transpose_generator_derivative`]).
+//!
+//! Newton is applied with both equations eliminated exactly (nonlinear elimination): at the
+//! iterate `m`, the HJB solve gives `u = U(m)` and the FP solve the masses `Φ(m)`, and Newton's
+//! correction solves the Schur complement of the Jacobian,
+//!
+//! ```text
+//! (I − Φ'(m)) δ = Φ(m) − m,    Φ'(m) v = W⁻¹ D⁻¹ (dt N A⁻¹ (dt ∂_m f v)),
+//! ```
+//!
+//! by GMRES: every product is a backward sweep of the per-level HJB Jacobians (`A`) and a
+//! forward sweep of the per-level FP systems (`D`), solved by the grid's
+//! [`crate::linalg::LinearBackend`] (Thomas in 1D, preconditioned BiCGSTAB in 2D and 3D). The
+//! fixed point is the discrete system's solution, the same as Picard's; near it the
+//! convergence is quadratic. A backtracking line search on the residual `‖Φ(m) − m‖` globalises
+//! it, and a correction that GMRES cannot find falls back to a damped Picard step.
+
+use ndarray::Array2;
+use tracing::debug;
+
+use crate::anderson::StepKind;
+use crate::error::{MfgError, SolveError};
+use crate::linalg::{backend_for, Gmres, KrylovParams, LinearBackend, LinearError};
+use crate::problem::Problem;
+use crate::settings::IterationSettings;
+use crate::solution::IterationRecord;
+
+/// When a full Newton step fails at a relative residual above this, damped Picard steps
+/// take over until the residual is below it.
+const SWITCH: f64 = 0.05;
+/// Restart length of the outer GMRES.
+const RESTART: usize = 60;
+/// Its iteration cap per Newton step.
+const MAX_KRYLOV: usize = 300;
+/// Relative accuracy of the per-level solves inside a product (iterative backends): this
+/// factor times GMRES's own tolerance, within [`LEVEL_TOL_MIN`, `LEVEL_TOL_MAX`].
+const LEVEL_TOL_FACTOR: f64 = 1e-2;
+const LEVEL_TOL_MIN: f64 = 1e-11;
+const LEVEL_TOL_MAX: f64 = 1e-4;
+/// Armijo's sufficient decrease.
+const ARMIJO: f64 = 1e-4;
+/// The smallest step length tried before the line search gives up on the direction.
+const MIN_STEP: f64 = 1e-2;
+
+/// The jump rates of `L(u^k)` of one level, per axis.
+struct LevelRates {
+    to_prev: Vec<Vec<f64>>,
+    to_next: Vec<Vec<f64>>,
+}
+
+/// The Newton step's storage, allocated once per solve.
+pub(crate) struct NewtonStepper {
+    n: usize,
+    nt: usize,
+    dt: f64,
+    /// Jump rates of `L(u^k)` per level `k < nt` (to previous, to next; per axis).
+    rates: Vec<LevelRates>,
+    backend: Box<dyn LinearBackend>,
+    /// `dt ∂_m f(x, m^{k+1})` per level `k < nt`.
+    coupling: Vec<f64>,
+    /// `u` at the iterate, flat (levels × n).
+    u: Vec<f64>,
+    /// `μ = w Φ(m)`, flat (levels × n).
+    mu: Vec<f64>,
+    inv_weights: Vec<f64>,
+    /// Work: `δu` on all levels, one level's `δμ`, right-hand side and product.
+    du: Vec<f64>,
+    dmu: Vec<f64>,
+    rhs: Vec<f64>,
+    level: Vec<f64>,
+    gmres: Gmres,
+    /// The Newton system's right-hand side and correction (flat, levels × n).
+    b: Vec<f64>,
+    delta: Vec<f64>,
+    /// The line search: the iterate the direction was computed at, its residual, the length.
+    base: Vec<f64>,
+    base_phi: Vec<f64>,
+    base_residual: f64,
+    alpha: f64,
+    has_base: bool,
+    /// Damped Picard steps until the residual is below [`SWITCH`].
+    picard_phase: bool,
+}
+
+impl NewtonStepper {
+    pub(crate) fn new(problem: &Problem) -> Self {
+        let grid = problem.grid();
+        let (n, dim) = (grid.len(), grid.dim());
+        let nt = problem.time().nt();
+        let flat = (nt + 1) * n;
+        Self {
+            n,
+            nt,
+            dt: problem.time().dt(),
+            rates: (0..nt)
+                .map(|_| LevelRates {
+                    to_prev: vec![vec![0.0; n]; dim],
+                    to_next: vec![vec![0.0; n]; dim],
+                })
+                .collect(),
+            backend: backend_for(grid, None, 10_000),
+            coupling: vec![0.0; nt * n],
+            u: vec![0.0; flat],
+            mu: vec![0.0; flat],
+            inv_weights: grid.weights().iter().map(|w| 1.0 / w).collect(),
+            du: vec![0.0; flat],
+            dmu: vec![0.0; n],
+            rhs: vec![0.0; n],
+            level: vec![0.0; n],
+            gmres: Gmres::new(flat, RESTART),
+            b: vec![0.0; flat],
+            delta: vec![0.0; flat],
+            base: vec![0.0; flat],
+            base_phi: vec![0.0; flat],
+            base_residual: f64::INFINITY,
+            alpha: 1.0,
+            has_base: false,
+            picard_phase: false,
+        }
+    }
+
+    /// The next iterate after the evaluation at `m` (`u = U(m)`, `phi = Φ(m)`, the relative
+    /// residual in `record`): a shorter step along the last direction when the residual did not
+    /// fall enough, else a new Newton correction. Returns the step kind and GMRES iterations.
+    pub(crate) fn advance(
+        &mut self,
+        problem: &Problem,
+        m: &mut Array2<f64>,
+        u: &Array2<f64>,
+        phi: &Array2<f64>,
+        record: &IterationRecord,
+        settings: &IterationSettings,
+    ) -> Result<(StepKind, usize), MfgError> {
+        let (residual, iteration) = (record.residual_m, record.iteration);
+        let damping = settings.damping;
+        let flat_m = m.as_slice_mut().expect("standard layout");
+        let flat_phi = phi.as_slice().expect("standard layout");
+        if self.picard_phase {
+            if residual > SWITCH {
+                for (mi, p) in flat_m.iter_mut().zip(flat_phi) {
+                    *mi += damping * (p - *mi);
+                }
+                return Ok((StepKind::Damped, 0));
+            }
+            self.picard_phase = false;
+        }
+        if self.has_base && residual > (1.0 - ARMIJO * self.alpha) * self.base_residual {
+            if self.alpha == 1.0 && self.base_residual > SWITCH {
+                // Far from the fixed point, where the full step fails, the upwind scheme's
+                // switches make Newton's model poor: damped Picard steps until the residual
+                // is below SWITCH.
+                debug!(
+                    iteration,
+                    "full Newton step rejected far from the fixed point"
+                );
+                self.picard_phase = true;
+                self.has_base = false;
+                for ((mi, b), p) in flat_m.iter_mut().zip(&self.base).zip(&self.base_phi) {
+                    *mi = b + damping * (p - b);
+                }
+                return Ok((StepKind::Fallback, 0));
+            }
+            // Not enough decrease. The model φ(α) ≈ φ₀ (1 − α) + c α² through the trial
+            // (exact Newton: φ'(0) = −φ₀) has its minimum at φ₀ / (2c); try that, within
+            // [α/10, α/2].
+            let (phi0, a) = (self.base_residual, self.alpha);
+            let c = (residual - phi0 * (1.0 - a)) / (a * a);
+            let next = if c > 0.0 { phi0 / (2.0 * c) } else { 0.5 * a };
+            let next = next.clamp(0.1 * a, 0.5 * a);
+            if next >= MIN_STEP {
+                self.alpha = next;
+                for ((mi, b), d) in flat_m.iter_mut().zip(&self.base).zip(&self.delta) {
+                    *mi = b + next * d;
+                }
+                debug!(iteration, alpha = next, "Newton line search");
+                return Ok((StepKind::LineSearch, 0));
+            }
+            // Newton's direction does not lower the residual here: a damped Picard step from
+            // the point it was computed at, then a new direction.
+            debug!(iteration, "Newton line search failed: damped step");
+            self.has_base = false;
+            for ((mi, b), p) in flat_m.iter_mut().zip(&self.base).zip(&self.base_phi) {
+                *mi = b + damping * (p - b);
+            }
+            return Ok((StepKind::Fallback, 0));
+        }
+        self.linearise(problem, flat_m, u, phi);
+        // b = Φ(m) − m (row 0 is m0 in both).
+        for ((b, p), mi) in self.b.iter_mut().zip(flat_phi).zip(flat_m.iter()) {
+            *b = p - mi;
+        }
+        // Inexact Newton: a relative accuracy of the order of the residual (quadratic
+        // convergence), but no finer than what takes the next residual below the tolerance,
+        // at most 0.1.
+        let tolerance = residual
+            .max(0.1 * settings.tolerance / residual)
+            .clamp(1e-12, 0.1);
+        self.delta.iter_mut().for_each(|v| *v = 0.0);
+        let mut failure: Option<SolveError> = None;
+        let Self {
+            n,
+            nt,
+            dt,
+            rates,
+            backend,
+            coupling,
+            u,
+            mu,
+            inv_weights,
+            du,
+            dmu,
+            rhs,
+            level,
+            gmres,
+            b,
+            delta,
+            ..
+        } = self;
+        let mut product = Product {
+            n: *n,
+            nt: *nt,
+            dt: *dt,
+            rates,
+            backend: backend.as_mut(),
+            coupling,
+            u,
+            mu,
+            inv_weights,
+            du,
+            dmu,
+            rhs,
+            level,
+            problem,
+            level_tol: (LEVEL_TOL_FACTOR * tolerance).clamp(LEVEL_TOL_MIN, LEVEL_TOL_MAX),
+        };
+        let outcome = gmres.solve(
+            |v, out| {
+                product.apply(v, out).map_err(|e| {
+                    let err = LinearError::Breakdown {
+                        iterations: 0,
+                        relative_residual: f64::NAN,
+                    };
+                    failure = Some(e);
+                    err
+                })
+            },
+            b,
+            delta,
+            KrylovParams {
+                tolerance,
+                max_iterations: MAX_KRYLOV,
+            },
+        );
+        if let Some(source) = failure {
+            return Err(MfgError::Iteration {
+                iteration,
+                solver: "newton",
+                source,
+            });
+        }
+        let (kind, krylov) = match outcome {
+            Ok(info) => (StepKind::Newton, info.iterations),
+            // A correction that still reduces the linear residual is a usable inexact step.
+            Err(e) if e.relative_residual() < 0.5 => (StepKind::Newton, e.iterations()),
+            Err(e) => {
+                debug!(iteration, error = %e, "Newton correction not found: damped step");
+                self.has_base = false;
+                for (mi, p) in flat_m.iter_mut().zip(flat_phi) {
+                    *mi += damping * (p - *mi);
+                }
+                return Ok((StepKind::Fallback, e.iterations()));
+            }
+        };
+        self.base.copy_from_slice(flat_m);
+        self.base_phi.copy_from_slice(flat_phi);
+        self.base_residual = residual;
+        self.alpha = 1.0;
+        self.has_base = true;
+        for (mi, d) in flat_m.iter_mut().zip(&self.delta) {
+            *mi += d;
+        }
+        debug!(iteration, krylov, tolerance, "Newton step");
+        Ok((kind, krylov))
+    }
+
+    /// Store `u`, `μ = w Φ(m)`, the rates of `L(u^k)` and `dt ∂_m f(m^{k+1})` of every level.
+    fn linearise(&mut self, problem: &Problem, m: &[f64], u: &Array2<f64>, phi: &Array2<f64>) {
+        let grid = problem.grid();
+        let (n, nu, dt) = (self.n, problem.nu(), self.dt);
+        self.u
+            .copy_from_slice(u.as_slice().expect("standard layout"));
+        for ((mu, p), w) in self
+            .mu
+            .iter_mut()
+            .zip(phi.as_slice().expect("standard layout"))
+            .zip(grid.weights().iter().cycle())
+        {
+            *mu = w * p;
+        }
+        let h = problem.hamiltonian();
+        let coupling = problem.coupling();
+        for (k, r) in self.rates.iter_mut().enumerate() {
+            let uk = &self.u[k * n..(k + 1) * n];
+            h.upwind_rates(grid, nu, uk, &mut r.to_prev, &mut r.to_next, None);
+        }
+        for (k, c) in self.coupling.chunks_exact_mut(n).enumerate() {
+            let next = &m[(k + 1) * n..(k + 2) * n];
+            for ((ci, x), mi) in c.iter_mut().zip(grid.coordinates()).zip(next) {
+                *ci = dt * coupling.dm(x, *mi);
+            }
+        }
+    }
+}
+
+/// The product `v ↦ (I − Φ'(m)) v` over borrowed parts of the stepper.
+struct Product<'a> {
+    n: usize,
+    nt: usize,
+    dt: f64,
+    rates: &'a [LevelRates],
+    backend: &'a mut dyn LinearBackend,
+    coupling: &'a [f64],
+    u: &'a [f64],
+    mu: &'a [f64],
+    inv_weights: &'a [f64],
+    du: &'a mut [f64],
+    dmu: &'a mut [f64],
+    rhs: &'a mut [f64],
+    level: &'a mut [f64],
+    problem: &'a Problem,
+    level_tol: f64,
+}
+
+impl Product<'_> {
+    fn apply(&mut self, v: &[f64], out: &mut [f64]) -> Result<(), SolveError> {
+        let (n, nt, dt) = (self.n, self.nt, self.dt);
+        let problem = self.problem;
+        let grid = problem.grid();
+        let h = problem.hamiltonian();
+        // δu: (I − dt L(u^k)) δu^k = δu^{k+1} + dt ∂_m f · v^{k+1}, backwards, δu^{nt} = 0.
+        self.du[nt * n..].iter_mut().for_each(|x| *x = 0.0);
+        for k in (0..nt).rev() {
+            let (head, tail) = self.du.split_at_mut((k + 1) * n);
+            for (((r, next), c), vi) in self
+                .rhs
+                .iter_mut()
+                .zip(&tail[..n])
+                .zip(&self.coupling[k * n..(k + 1) * n])
+                .zip(&v[(k + 1) * n..(k + 2) * n])
+            {
+                *r = next + c * vi;
+            }
+            let r = &self.rates[k];
+            self.backend.assemble(dt, &r.to_prev, &r.to_next, false);
+            let x = &mut head[k * n..];
+            x.copy_from_slice(&tail[..n]);
+            self.backend
+                .solve(self.rhs, x, self.level_tol)
+                .map_err(|e| SolveError::LinearSolve {
+                    time_level: k,
+                    iterations: e.iterations(),
+                    residual: e.relative_residual(),
+                })?;
+        }
+        // δμ: (I − dt L(u^k)ᵀ) δμ^{k+1} = δμ^k + dt ∂_u(L(u^k)ᵀ μ^{k+1}) δu^k, forwards.
+        out[..n].copy_from_slice(&v[..n]);
+        self.dmu.iter_mut().for_each(|x| *x = 0.0);
+        for k in 0..nt {
+            h.transpose_generator_derivative(
+                grid,
+                &self.u[k * n..(k + 1) * n],
+                &self.mu[(k + 1) * n..(k + 2) * n],
+                &self.du[k * n..(k + 1) * n],
+                self.level,
+            );
+            for ((r, d), l) in self
+                .rhs
+                .iter_mut()
+                .zip(self.dmu.iter())
+                .zip(self.level.iter())
+            {
+                *r = d + dt * l;
+            }
+            let r = &self.rates[k];
+            self.backend.assemble(dt, &r.to_prev, &r.to_next, true);
+            self.backend
+                .solve(self.rhs, self.dmu, self.level_tol)
+                .map_err(|e| SolveError::LinearSolve {
+                    time_level: k + 1,
+                    iterations: e.iterations(),
+                    residual: e.relative_residual(),
+                })?;
+            // out = v − Φ'(m) v on this level.
+            for (((o, vi), d), iw) in out[(k + 1) * n..(k + 2) * n]
+                .iter_mut()
+                .zip(&v[(k + 1) * n..(k + 2) * n])
+                .zip(self.dmu.iter())
+                .zip(self.inv_weights)
+            {
+                *o = vi - d * iw;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,162 @@
+//! Newton's method on the coupled system (`IterationMethod::Newton`): quadratic convergence,
+//! the same discrete solution as Picard's, and the line search's fallback.
+
+use ndarray::Array2;
+
+use mfg_rs::core::{
+    FixedPointIterator, IterationMethod, IterationSettings, MfgSolution, Problem, StepKind,
+};
+use mfg_rs::fp::FdmFp;
+use mfg_rs::hjb::FdmHjb;
+
+fn preset(sets: &[&str]) -> (Problem, IterationSettings) {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let c = mfg_cli::config::resolve(None, &sets).unwrap();
+    (c.problem().unwrap(), c.settings().unwrap())
+}
+
+fn run(p: &Problem, s: IterationSettings) -> MfgSolution {
+    FixedPointIterator::new(s)
+        .unwrap()
+        .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
+        .unwrap()
+}
+
+fn rel_l2(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
+    let den: f64 = b.iter().map(|y| y * y).sum();
+    (num / den).sqrt()
+}
+
+/// Newton to `tolerance` and damped Picard (with Anderson, to converge in reasonable time) to
+/// a tighter one; returns Newton's solution after checking the two agree.
+fn newton_and_picard(sets: &[&str], tolerance: f64) -> MfgSolution {
+    let (p, s) = preset(sets);
+    let newton = run(
+        &p,
+        IterationSettings {
+            method: IterationMethod::Newton,
+            tolerance,
+            max_iterations: 60,
+            ..s.clone()
+        },
+    );
+    assert!(newton.converged(), "{sets:?}: {:?}", newton.termination);
+    let picard = run(
+        &p,
+        IterationSettings {
+            method: IterationMethod::FixedPoint,
+            anderson_depth: 5,
+            tolerance: tolerance * 0.1,
+            max_iterations: 1000,
+            ..s
+        },
+    );
+    assert!(
+        picard.converged(),
+        "{sets:?}: Picard {:?}",
+        picard.termination
+    );
+    let (du, dm) = (rel_l2(&newton.u, &picard.u), rel_l2(&newton.m, &picard.m));
+    eprintln!("{sets:?}: Newton vs Picard: u {du:.2e}, m {dm:.2e}");
+    assert!(du < 1e-6 && dm < 1e-6, "{sets:?}: u {du:e}, m {dm:e}");
+    newton
+}
+
+/// The residuals of consecutive full Newton steps (each computed at the iterate a Newton
+/// correction produced): `r_{k+1} ≤ C r_k²`. Below `√(0.1 · tolerance)` the correction is
+/// solved only as accurately as the tolerance needs (an inexact Newton step by design), so
+/// those steps are left out.
+fn assert_quadratic(sol: &MfgSolution, tolerance: f64, c: f64) -> usize {
+    let floor = (0.1 * tolerance).sqrt();
+    let h = &sol.history;
+    let mut pairs = 0;
+    for w in h.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        if a.step == Some(StepKind::Newton) && a.residual_m > floor && a.residual_m < 0.05 {
+            let ratio = b.residual_m / (a.residual_m * a.residual_m);
+            eprintln!(
+                "  {:.3e} -> {:.3e}: r_(k+1) / r_k^2 = {ratio:.3}",
+                a.residual_m, b.residual_m
+            );
+            assert!(
+                ratio <= c,
+                "not quadratic: {:.3e} -> {:.3e}",
+                a.residual_m,
+                b.residual_m
+            );
+            pairs += 1;
+        }
+    }
+    pairs
+}
+
+#[test]
+fn newton_converges_quadratically_to_picards_solution_in_1d() {
+    for name in ["crowd", "mfg-pde-tutorial"] {
+        let sol = newton_and_picard(&[&format!("preset={name}")], 1e-10);
+        let pairs = assert_quadratic(&sol, 1e-10, 50.0);
+        assert!(
+            pairs >= 2,
+            "{name}: {pairs} Newton steps in the quadratic range"
+        );
+        assert!(
+            sol.iterations() <= 20,
+            "{name}: {} iterations",
+            sol.iterations()
+        );
+    }
+    // Without coupling the system is linear in m: one Newton step solves it.
+    let sol = newton_and_picard(&["preset=lq-gaussian"], 1e-10);
+    assert_eq!(sol.iterations(), 2, "{:?}", sol.history);
+    assert!(sol.history[1].residual_m < 1e-12);
+}
+
+#[test]
+fn newton_converges_quadratically_in_2d() {
+    let sol = newton_and_picard(
+        &["preset=crowd-2d", "grid.nx=24", "grid.ny=24", "grid.nt=20"],
+        1e-8,
+    );
+    let pairs = assert_quadratic(&sol, 1e-8, 50.0);
+    assert!(pairs >= 2, "{pairs} Newton steps in the quadratic range");
+}
+
+#[test]
+fn the_newton_solution_conserves_mass_and_stays_nonnegative() {
+    let (p, s) = preset(&["preset=mfg-pde-tutorial"]);
+    let sol = run(
+        &p,
+        IterationSettings {
+            method: IterationMethod::Newton,
+            ..s
+        },
+    );
+    assert!(sol.converged());
+    let g = p.grid();
+    for row in sol.m.rows() {
+        let mass = g.integrate(row.as_slice().unwrap());
+        assert!((mass - 1.0).abs() < 1e-12, "mass {mass}");
+        assert!(row.iter().all(|&v| v >= 0.0));
+    }
+}
+
+#[test]
+fn a_rejected_full_step_far_from_the_solution_falls_back_to_damped_picard() {
+    // The tutorial's attraction: from m0 the full Newton step makes the residual grow; damped
+    // Picard steps follow until the residual is below 0.05, then Newton finishes.
+    let (p, s) = preset(&["preset=mfg-pde-tutorial"]);
+    let sol = run(
+        &p,
+        IterationSettings {
+            method: IterationMethod::Newton,
+            ..s
+        },
+    );
+    let steps: Vec<_> = sol.history.iter().filter_map(|r| r.step).collect();
+    assert_eq!(steps[0], StepKind::Newton);
+    assert_eq!(steps[1], StepKind::Fallback, "{steps:?}");
+    assert!(steps.contains(&StepKind::Damped));
+    assert_eq!(*steps.last().unwrap(), StepKind::Newton, "{steps:?}");
+    assert!(sol.converged());
+}
