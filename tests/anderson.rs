@@ -4,7 +4,7 @@
 use ndarray::Array2;
 
 use mfg_rs::core::{
-    FixedPointIterator, IterationSettings, MfgError, MfgSolution, Problem, StepKind,
+    Continuation, FixedPointIterator, IterationSettings, MfgError, MfgSolution, Problem, StepKind,
     TerminationReason,
 };
 use mfg_rs::fp::FdmFp;
@@ -13,7 +13,12 @@ use mfg_rs::hjb::FdmHjb;
 fn preset(sets: &[&str]) -> (Problem, IterationSettings) {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     let c = mfg_cli::config::resolve(None, &sets).unwrap();
-    (c.problem().unwrap(), c.settings().unwrap())
+    // The iteration itself is studied here: no continuation behind a failure.
+    let s = IterationSettings {
+        continuation: Continuation::Off,
+        ..c.settings().unwrap()
+    };
+    (c.problem().unwrap(), s)
 }
 
 fn run(p: &Problem, s: IterationSettings) -> MfgSolution {

@@ -160,3 +160,45 @@ fn a_rejected_full_step_far_from_the_solution_falls_back_to_damped_picard() {
     assert_eq!(*steps.last().unwrap(), StepKind::Newton, "{steps:?}");
     assert!(sol.converged());
 }
+
+/// The hard cases of the issue, from a cold start with no tuning: Newton with the automatic
+/// continuation converges to 1e-8 on each.
+#[test]
+fn newton_with_continuation_solves_the_hard_cases_from_a_cold_start() {
+    use mfg_rs::core::Continuation;
+    for (name, sigma, coupling) in [
+        ("mfg-pde-tutorial", 0.25, -0.5),
+        ("mfg-pde-tutorial", 0.1, -0.5),
+        ("mfg-pde-tutorial", 0.05, -0.5),
+        ("crowd", 0.05, 0.3),
+        ("mfg-pde-tutorial", 0.2, -2.0),
+    ] {
+        let (p, s) = preset(&[
+            &format!("preset={name}"),
+            &format!("model.sigma={sigma}"),
+            &format!("model.coupling_strength={coupling}"),
+        ]);
+        let sol = FixedPointIterator::new(IterationSettings {
+            method: IterationMethod::Newton,
+            continuation: Continuation::Auto,
+            tolerance: 1e-8,
+            ..s
+        })
+        .unwrap()
+        .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
+        .unwrap();
+        let path: Vec<_> = sol
+            .continuation
+            .iter()
+            .map(|c| (c.lambda, c.sigma, c.iterations, c.outcome))
+            .collect();
+        eprintln!(
+            "{name} sigma {sigma} coupling {coupling}: {} iterations, {:.1} ms, path {path:?}",
+            sol.iterations(),
+            1e3 * sol.timings.total
+        );
+        assert!(sol.converged(), "{name} {sigma} {coupling}: {path:?}");
+        let last = sol.history.last().unwrap();
+        assert!(last.residual_m < 1e-8 && last.residual_u < 1e-8);
+    }
+}

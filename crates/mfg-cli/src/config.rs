@@ -10,8 +10,8 @@ use crate::expr::Expr;
 use fp_solver::{FdmFp, ParticleFp};
 use hjb_solver::{FdmHjb, NewtonSettings, WenoHjb};
 use mfg_core::{
-    Boundary, Coupling, FixedPointIterator, FpSolver, Grid, HjbSolver, IterationMethod,
-    IterationSettings, Problem, ProblemError, TimeGrid,
+    Boundary, Continuation, Coupling, FixedPointIterator, FpSolver, Grid, HjbSolver,
+    IterationMethod, IterationSettings, Problem, ProblemError, TimeGrid,
 };
 
 use crate::error::CliError;
@@ -298,6 +298,18 @@ pub enum CouplingMethod {
     Newton,
 }
 
+/// `iteration.continuation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContinuationMode {
+    /// Solve the target directly.
+    Off,
+    /// Directly, then along the homotopy if that fails.
+    Auto,
+    /// Always along the homotopy.
+    Always,
+}
+
 /// The Anderson depth of `iteration.method = "anderson"` when `anderson_depth` is 0.
 pub const DEFAULT_ANDERSON_DEPTH: usize = 5;
 
@@ -309,6 +321,9 @@ pub struct IterationConfig {
     /// damped Picard.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<CouplingMethod>,
+    /// When to solve along a homotopy in σ and the coupling strength: `auto` (when the direct
+    /// solve fails), `always`, `off`.
+    pub continuation: ContinuationMode,
     /// Maximal Picard iterations.
     pub max_iterations: usize,
     /// Relative residual tolerance.
@@ -334,6 +349,7 @@ impl Default for IterationConfig {
         let s = IterationSettings::default();
         Self {
             method: None,
+            continuation: ContinuationMode::Auto,
             max_iterations: s.max_iterations,
             tolerance: s.tolerance,
             damping: s.damping,
@@ -370,6 +386,11 @@ impl IterationConfig {
             method: match self.method {
                 Some(CouplingMethod::Newton) => IterationMethod::Newton,
                 _ => IterationMethod::FixedPoint,
+            },
+            continuation: match self.continuation {
+                ContinuationMode::Off => Continuation::Off,
+                ContinuationMode::Auto => Continuation::Auto,
+                ContinuationMode::Always => Continuation::Always,
             },
             max_iterations: self.max_iterations,
             tolerance: self.tolerance,

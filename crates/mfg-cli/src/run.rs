@@ -267,6 +267,7 @@ fn write_results(
                 "tolerance": config.iteration.tolerance,
                 "max_iterations": config.iteration.max_iterations,
                 "anderson_depth": config.iteration.effective_anderson_depth(),
+                "continuation": config.iteration.continuation,
                 "inner_accuracy": config.iteration.inner_accuracy,
                 "warm_start": config.iteration.warm_start,
             },
@@ -283,6 +284,13 @@ fn write_results(
             "dt": problem.time().dt(),
             "boundary": grid.boundary().name(),
         },
+        "continuation": sol.continuation.iter().map(|c| json!({
+            "lambda": c.lambda,
+            "sigma": c.sigma,
+            "iterations": c.iterations,
+            "outcome": c.outcome,
+            "time_s": c.time_s,
+        })).collect::<Vec<_>>(),
         "warnings": config.ignored_keys(),
         "memory": {
             "estimate_bytes": memory_estimate,

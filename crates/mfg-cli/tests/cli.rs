@@ -805,12 +805,56 @@ fn anderson_is_selected_by_depth_and_marked_in_the_history() {
 fn stagnation_exits_3_and_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     let o = mfg(
-        &["solve", "--out", "r", "--set", "iteration.damping=1"],
+        &[
+            "solve",
+            "--out",
+            "r",
+            "--set",
+            "iteration.damping=1",
+            "--set",
+            "iteration.continuation=\"off\"",
+        ],
         tmp.path(),
     );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("stagnation"), "{}", stderr(&o));
     assert_eq!(summary(&tmp.path().join("r"))["termination"], "stagnation");
+}
+
+#[test]
+fn a_failed_direct_solve_is_rescued_by_the_continuation_and_its_path_reported() {
+    // crowd at sigma = 0.05: neither Anderson nor Newton converges from m0 (stagnation); the
+    // homotopy from (sigma 0.5, no coupling) does, and summary.json shows its path.
+    let tmp = tempfile::tempdir().unwrap();
+    for method in ["anderson", "newton"] {
+        let m = format!("iteration.method=\"{method}\"");
+        let o = solve_in(tmp.path(), method, &["--quiet"], &["model.sigma=0.05", &m]);
+        assert_eq!(o.status.code(), Some(0), "{method}: {}", stderr(&o));
+        let s = summary(&tmp.path().join(method));
+        assert_eq!(s["termination"], "converged");
+        let path = s["continuation"].as_array().unwrap();
+        assert!(path.len() >= 3, "{method}: {path:?}");
+        assert_eq!(path[0]["lambda"], 1.0);
+        assert_eq!(path[0]["outcome"], "stagnation");
+        assert_eq!(path[1]["lambda"], 0.0);
+        assert_eq!(path[1]["sigma"], 0.5);
+        let last = path.last().unwrap();
+        assert_eq!(last["lambda"], 1.0);
+        assert_eq!(last["sigma"], 0.05);
+        assert_eq!(last["outcome"], "converged");
+    }
+    // Off: the direct solve's stagnation is the answer.
+    let o = solve_in(
+        tmp.path(),
+        "off",
+        &["--quiet"],
+        &["model.sigma=0.05", "iteration.continuation=\"off\""],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(
+        summary(&tmp.path().join("off"))["continuation"],
+        serde_json::json!([])
+    );
 }
 
 #[test]

@@ -147,6 +147,23 @@ pub enum SolveError {
     },
 }
 
+impl MfgError {
+    /// Whether a continuation may still succeed where this failed: divergence or a solver's
+    /// numerical failure, not bad settings, a time limit or an interruption.
+    pub fn is_recoverable(&self) -> bool {
+        match self {
+            MfgError::Diverged { .. } => true,
+            MfgError::Iteration { source, .. } => !matches!(
+                source,
+                SolveError::TimeLimit { .. }
+                    | SolveError::Interrupted { .. }
+                    | SolveError::Unsupported { .. }
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// An error of the coupled solve.
 #[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]

@@ -42,8 +42,10 @@ use crate::solution::IterationRecord;
 const SWITCH: f64 = 0.05;
 /// Restart length of the outer GMRES.
 const RESTART: usize = 60;
-/// Its iteration cap per Newton step.
+/// Its iteration cap per Newton step: near the fixed point, and far from it (where a rough
+/// direction is all the line search can use, and a hard system means Picard should lead).
 const MAX_KRYLOV: usize = 300;
+const MAX_KRYLOV_FAR: usize = 40;
 /// Relative accuracy of the per-level solves inside a product (iterative backends): this
 /// factor times GMRES's own tolerance, within [`LEVEL_TOL_MIN`, `LEVEL_TOL_MAX`].
 const LEVEL_TOL_FACTOR: f64 = 1e-2;
@@ -260,7 +262,11 @@ impl NewtonStepper {
             delta,
             KrylovParams {
                 tolerance,
-                max_iterations: MAX_KRYLOV,
+                max_iterations: if residual > SWITCH {
+                    MAX_KRYLOV_FAR
+                } else {
+                    MAX_KRYLOV
+                },
             },
         );
         if let Some(source) = failure {

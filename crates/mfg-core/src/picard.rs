@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, Zip};
-use tracing::{debug, info, info_span};
+use tracing::{debug, info, info_span, warn};
 
 use crate::anderson::{Anderson, Safeguard, StepKind};
 use crate::error::{MfgError, ProblemError, SolveError};
@@ -36,7 +36,7 @@ use crate::grid::Grid;
 use crate::newton::NewtonStepper;
 use crate::problem::Problem;
 use crate::settings::{AndersonTarget, IterationMethod, IterationSettings};
-use crate::solution::{IterationRecord, MfgSolution, TerminationReason, Timings};
+use crate::solution::{ContinuationStep, IterationRecord, MfgSolution, TerminationReason, Timings};
 use crate::solver::{FpSolver, HjbSolver, Stop};
 
 /// Runs the coupling iteration with a given pair of solvers.
@@ -133,6 +133,7 @@ impl FixedPointIterator {
             observer: None,
             time_limit_s: self.settings.time_limit_s,
             cancel: None,
+            continuation: None,
         }
     }
 }
@@ -147,6 +148,7 @@ pub struct Run<'a> {
     observer: Option<&'a mut dyn FnMut(&IterationRecord)>,
     time_limit_s: Option<f64>,
     cancel: Option<Arc<AtomicBool>>,
+    continuation: Option<Continuation>,
 }
 
 impl<'a> Run<'a> {
@@ -185,7 +187,14 @@ impl<'a> Run<'a> {
         self
     }
 
-    /// Run the iteration to its termination.
+    /// When to solve along a homotopy from an easy problem (see [`Continuation`]); overrides
+    /// [`IterationSettings::continuation`].
+    pub fn continuation(mut self, mode: Continuation) -> Self {
+        self.continuation = Some(mode);
+        self
+    }
+
+    /// Run the iteration to its termination (along a homotopy when [`Continuation`] says so).
     pub fn solve(self) -> Result<MfgSolution, MfgError> {
         let Run {
             settings: s,
@@ -196,6 +205,7 @@ impl<'a> Run<'a> {
             observer,
             time_limit_s,
             cancel,
+            continuation,
         } = self;
         if let Some(t) = time_limit_s {
             if !(t.is_finite() && t > 0.0) {
@@ -214,70 +224,254 @@ impl<'a> Run<'a> {
         // iteration the deadline interrupts is dropped and the last complete one is the result.
         let deadline = time_limit_s.map(|t| start + std::time::Duration::from_secs_f64(t));
         let stop = Stop::never().with_deadline(deadline).with_cancel(cancel);
-        let mut state = IterationState::new(s, problem, initial, deadline.is_some())?;
-        let mut termination = TerminationReason::MaxIterations;
         hjb.set_stop(stop.clone());
         fp.set_stop(stop.clone());
-        let outcome = (|| {
-            for iteration in 1..=s.max_iterations {
-                if stop.cancelled() {
-                    return Err(MfgError::Interrupted { iteration });
-                }
-                let record = match state.evaluate(s, problem, hjb, fp, iteration) {
-                    Err(MfgError::Iteration {
-                        source: SolveError::Interrupted { .. },
-                        ..
-                    }) => return Err(MfgError::Interrupted { iteration }),
-                    Err(MfgError::Iteration {
-                        source: SolveError::TimeLimit { time_level },
-                        ..
-                    }) => {
-                        if state.restore_last_complete() {
-                            termination = TerminationReason::TimeLimit;
-                            break;
-                        }
-                        return Err(MfgError::TimeLimit {
-                            limit_s: time_limit_s.unwrap_or(0.0),
-                            time_level,
-                        });
+        let mut driver = Driver {
+            hjb,
+            fp,
+            observer,
+            stop,
+            limit_s: time_limit_s,
+        };
+        let mode = continuation.unwrap_or(s.continuation);
+        let outcome = match mode {
+            Continuation::Off => driver.solve(s, problem, initial),
+            Continuation::Auto => {
+                let attempt_start = Instant::now();
+                match driver.solve(s, problem, initial) {
+                    Ok(sol)
+                        if matches!(
+                            sol.termination,
+                            TerminationReason::Converged | TerminationReason::TimeLimit
+                        ) =>
+                    {
+                        Ok(sol)
                     }
-                    other => other?,
-                };
-                if let Err(e) = state.diverged(s, &record) {
-                    observer(&record);
-                    state.history.push(record);
-                    return Err(e);
+                    Ok(sol) => {
+                        let first = ContinuationStep::of(problem, 1.0, &sol, attempt_start);
+                        driver.homotopy(s, problem, initial, Some(first))
+                    }
+                    Err(e) if e.is_recoverable() => {
+                        let first = ContinuationStep::failed(problem, 1.0, &e, attempt_start);
+                        driver.homotopy(s, problem, initial, Some(first))
+                    }
+                    Err(e) => Err(e),
                 }
-                let elapsed = start.elapsed().as_secs_f64();
-                if let Some(reason) = state.termination(s, &record, time_limit_s, elapsed) {
-                    termination = reason;
-                    observer(&record);
-                    state.history.push(record);
-                    break;
-                }
-                let (step, krylov_iterations) = state.advance(s, problem, &record)?;
-                let record = IterationRecord {
-                    step: Some(step),
-                    krylov_iterations,
-                    ..record
-                };
-                observer(&record);
-                state.history.push(record);
             }
-            Ok(())
-        })();
+            Continuation::Always => driver.homotopy(s, problem, initial, None),
+        };
         // The solvers may be used again after this solve: no stale deadline or flag.
-        hjb.set_stop(Stop::never());
-        fp.set_stop(Stop::never());
-        outcome?;
-        state.timings.total = start.elapsed().as_secs_f64();
+        driver.hjb.set_stop(Stop::never());
+        driver.fp.set_stop(Stop::never());
+        let mut sol = outcome?;
+        sol.timings.total = start.elapsed().as_secs_f64();
         info!(
-            termination = termination.name(),
-            iterations = state.history.len(),
-            total_s = state.timings.total,
+            termination = sol.termination.name(),
+            iterations = sol.history.len(),
+            continuation_steps = sol.continuation.len(),
+            total_s = sol.timings.total,
             "coupling iteration finished"
         );
+        Ok(sol)
+    }
+}
+
+/// A continuation: solve a sequence of problems from an easy one (no coupling, σ at least
+/// [`EASY_SIGMA`]) to the target, each warm-started from the last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Continuation {
+    /// Solve the target directly (the library's default).
+    #[default]
+    Off,
+    /// Solve the target directly; when that does not converge (max iterations, stagnation,
+    /// divergence, a solver failure), solve along the homotopy (the command line's default).
+    Auto,
+    /// Always along the homotopy.
+    Always,
+}
+
+impl Continuation {
+    /// The name in config files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Auto => "auto",
+            Self::Always => "always",
+        }
+    }
+}
+
+/// The homotopy starts at σ = max(σ_target, this).
+pub const EASY_SIGMA: f64 = 0.5;
+/// Intermediate problems are solved to this tolerance (or the target's, if coarser).
+const CONTINUATION_TOLERANCE: f64 = 1e-5;
+/// The stagnation window of the solves along the path.
+const CONTINUATION_WINDOW: usize = 10;
+/// The smallest homotopy step before the continuation gives up.
+const MIN_HOMOTOPY_STEP: f64 = 1.0 / 256.0;
+
+/// The borrowed solvers and reporting of one [`Run::solve`], shared by its solves.
+struct Driver<'a, 'o> {
+    hjb: &'a mut dyn HjbSolver,
+    fp: &'a mut dyn FpSolver,
+    observer: &'o mut dyn FnMut(&IterationRecord),
+    stop: Stop,
+    limit_s: Option<f64>,
+}
+
+impl Driver<'_, '_> {
+    /// One coupling iteration on `problem` to its termination.
+    fn solve(
+        &mut self,
+        s: &IterationSettings,
+        problem: &Problem,
+        initial: Option<ArrayView2<'_, f64>>,
+    ) -> Result<MfgSolution, MfgError> {
+        let start = Instant::now();
+        let (hjb, fp) = (&mut *self.hjb, &mut *self.fp);
+        let observer = &mut *self.observer;
+        let stop = &self.stop;
+        let deadline = stop.deadline();
+        let mut state = IterationState::new(s, problem, initial, deadline.is_some())?;
+        let mut termination = TerminationReason::MaxIterations;
+        for iteration in 1..=s.max_iterations {
+            if stop.cancelled() {
+                return Err(MfgError::Interrupted { iteration });
+            }
+            let record = match state.evaluate(s, problem, hjb, fp, iteration) {
+                Err(MfgError::Iteration {
+                    source: SolveError::Interrupted { .. },
+                    ..
+                }) => return Err(MfgError::Interrupted { iteration }),
+                Err(MfgError::Iteration {
+                    source: SolveError::TimeLimit { time_level },
+                    ..
+                }) => {
+                    if state.restore_last_complete() {
+                        termination = TerminationReason::TimeLimit;
+                        break;
+                    }
+                    return Err(MfgError::TimeLimit {
+                        limit_s: self.limit_s.unwrap_or(0.0),
+                        time_level,
+                    });
+                }
+                other => other?,
+            };
+            if let Err(e) = state.diverged(s, &record) {
+                observer(&record);
+                return Err(e);
+            }
+            if let Some(reason) = state.termination(s, &record, deadline) {
+                termination = reason;
+                observer(&record);
+                state.history.push(record);
+                break;
+            }
+            let (step, krylov_iterations) = state.advance(s, problem, &record)?;
+            let record = IterationRecord {
+                step: Some(step),
+                krylov_iterations,
+                ..record
+            };
+            observer(&record);
+            state.history.push(record);
+        }
+        state.timings.total = start.elapsed().as_secs_f64();
         Ok(state.finish(problem.grid(), termination))
+    }
+
+    /// Solve along the homotopy `λ ∈ [0, 1]`: coupling scaled by `λ`, σ from
+    /// `max(σ, EASY_SIGMA)` to σ; adaptive steps, halved after a failure, doubled after a
+    /// success. `first` is the failed direct attempt, if there was one.
+    fn homotopy(
+        &mut self,
+        s: &IterationSettings,
+        problem: &Problem,
+        initial: Option<ArrayView2<'_, f64>>,
+        first: Option<ContinuationStep>,
+    ) -> Result<MfgSolution, MfgError> {
+        let mut path: Vec<ContinuationStep> = first.into_iter().collect();
+        let target_sigma = problem.sigma();
+        let easy_sigma = target_sigma.max(EASY_SIGMA);
+        let at = |lambda: f64| -> Result<Problem, MfgError> {
+            if lambda >= 1.0 {
+                return Ok(problem.clone());
+            }
+            let sigma = target_sigma + (1.0 - lambda) * (easy_sigma - target_sigma);
+            Ok(problem
+                .with_sigma(sigma)
+                .map_err(MfgError::Settings)?
+                .with_coupling_scale(lambda))
+        };
+        // A step too long shows itself early: a short stagnation window on the way.
+        let attempt = IterationSettings {
+            stagnation_window: s.stagnation_window.min(CONTINUATION_WINDOW),
+            ..s.clone()
+        };
+        let intermediate = IterationSettings {
+            tolerance: s.tolerance.max(CONTINUATION_TOLERANCE),
+            ..attempt.clone()
+        };
+        let started = Instant::now();
+        let p0 = at(0.0)?;
+        let mut last = self.solve(&intermediate, &p0, initial)?;
+        path.push(ContinuationStep::of(&p0, 0.0, &last, started));
+        if !last.converged() {
+            warn!("continuation: the easiest problem did not converge");
+            last.continuation = path;
+            return Ok(last);
+        }
+        let (mut lambda, mut step) = (0.0_f64, 1.0_f64);
+        let mut total_hjb = last.timings.hjb;
+        let mut total_fp = last.timings.fp;
+        loop {
+            let next = (lambda + step).min(1.0);
+            let p = at(next)?;
+            let settings = if next >= 1.0 { &attempt } else { &intermediate };
+            let t = Instant::now();
+            let warm = last.m.clone();
+            let attempt = self.solve(settings, &p, Some(warm.view()));
+            match attempt {
+                Ok(sol) => {
+                    total_hjb += sol.timings.hjb;
+                    total_fp += sol.timings.fp;
+                    path.push(ContinuationStep::of(&p, next, &sol, t));
+                    if sol.converged() {
+                        debug!(
+                            lambda = next,
+                            iterations = sol.iterations(),
+                            "continuation step"
+                        );
+                        last = sol;
+                        lambda = next;
+                        if lambda >= 1.0 {
+                            break;
+                        }
+                        step = (2.0 * step).min(1.0 - lambda);
+                        continue;
+                    }
+                    if sol.termination == TerminationReason::TimeLimit || step <= MIN_HOMOTOPY_STEP
+                    {
+                        last = sol;
+                        break;
+                    }
+                }
+                Err(e) if e.is_recoverable() => {
+                    path.push(ContinuationStep::failed(&p, next, &e, t));
+                    if step <= MIN_HOMOTOPY_STEP {
+                        last.continuation = path;
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+            step *= 0.5;
+        }
+        last.timings.hjb = total_hjb;
+        last.timings.fp = total_fp;
+        last.continuation = path;
+        Ok(last)
     }
 }
 
@@ -465,8 +659,7 @@ impl IterationState {
         &mut self,
         s: &IterationSettings,
         r: &IterationRecord,
-        time_limit_s: Option<f64>,
-        elapsed_s: f64,
+        deadline: Option<Instant>,
     ) -> Option<TerminationReason> {
         let worst = r.residual_u.max(r.residual_m);
         self.last_worst = worst;
@@ -480,7 +673,7 @@ impl IterationState {
             Some(TerminationReason::Converged)
         } else if s.stagnation_window > 0 && self.since_best >= s.stagnation_window {
             Some(TerminationReason::Stagnation)
-        } else if time_limit_s.is_some_and(|limit| elapsed_s >= limit) {
+        } else if deadline.is_some_and(|d| Instant::now() >= d) {
             Some(TerminationReason::TimeLimit)
         } else {
             None
@@ -575,6 +768,7 @@ impl IterationState {
             timings: self.timings,
             mass_initial,
             mass_final,
+            continuation: Vec::new(),
         }
     }
 }

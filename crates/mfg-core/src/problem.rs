@@ -71,6 +71,33 @@ pub trait RunningCost: fmt::Debug + Send + Sync {
     }
 }
 
+/// `scale · F`: a running cost scaled along a continuation.
+#[derive(Debug)]
+struct Scaled {
+    inner: Arc<dyn RunningCost>,
+    scale: f64,
+}
+
+impl RunningCost for Scaled {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn parameters(&self) -> Vec<(&'static str, f64)> {
+        let mut p = self.inner.parameters();
+        p.push(("continuation_scale", self.scale));
+        p
+    }
+
+    fn value(&self, x: &[f64], m: f64) -> f64 {
+        self.scale * self.inner.value(x, m)
+    }
+
+    fn dm(&self, x: &[f64], m: f64) -> f64 {
+        self.scale * self.inner.dm(x, m)
+    }
+}
+
 /// The built-in local couplings `F(m)`.
 ///
 /// `strength > 0` is crowd aversion (monotone coupling: a unique solution); `< 0` is
@@ -303,6 +330,33 @@ impl Problem {
     /// Source terms, if any.
     pub fn forcing(&self) -> Option<&Forcing> {
         self.forcing.as_ref()
+    }
+
+    /// The same problem with diffusion `sigma` (a continuation step).
+    pub fn with_sigma(&self, sigma: f64) -> Result<Problem, ProblemError> {
+        if !(sigma.is_finite() && sigma >= 0.0) {
+            return Err(ProblemError::InvalidParameter {
+                field: "sigma",
+                value: sigma,
+                hint: "sigma must be finite and >= 0",
+            });
+        }
+        Ok(Problem {
+            sigma,
+            ..self.clone()
+        })
+    }
+
+    /// The same problem with the density-dependent cost `F` multiplied by `scale` (a
+    /// continuation step; `0` decouples the equations).
+    pub fn with_coupling_scale(&self, scale: f64) -> Problem {
+        Problem {
+            coupling: Arc::new(Scaled {
+                inner: self.coupling.clone(),
+                scale,
+            }),
+            ..self.clone()
+        }
     }
 
     /// The running cost `f = V + F(x, m) (+ HJB forcing)` at time level `level`, written into

@@ -46,6 +46,9 @@ impl IterationMethod {
 pub struct IterationSettings {
     /// How the next iterate is formed. Default [`IterationMethod::FixedPoint`].
     pub method: IterationMethod,
+    /// When to go along a homotopy from an easy problem. Default
+    /// [`crate::Continuation::Off`].
+    pub continuation: crate::picard::Continuation,
     /// Stop after this many Picard iterations (termination `max-iterations`). Default 200.
     pub max_iterations: usize,
     /// Converged when both relative residuals are below this. Default 1e-8.
@@ -83,6 +86,7 @@ impl Default for IterationSettings {
     fn default() -> Self {
         Self {
             method: IterationMethod::FixedPoint,
+            continuation: crate::picard::Continuation::Off,
             max_iterations: 200,
             tolerance: 1e-8,
             damping: 0.5,

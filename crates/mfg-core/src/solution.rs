@@ -85,6 +85,63 @@ pub struct MfgSolution {
     pub mass_initial: f64,
     /// Mass of m at t = T.
     pub mass_final: f64,
+    /// The continuation path, when the solve went along one ([`crate::Continuation`]): every
+    /// problem tried, in order (`history` is the last one's). Empty otherwise.
+    pub continuation: Vec<ContinuationStep>,
+}
+
+/// One problem of a continuation path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContinuationStep {
+    /// The homotopy parameter: the coupling's scale (1: the target problem).
+    pub lambda: f64,
+    /// σ of this problem.
+    pub sigma: f64,
+    /// Coupling iterations spent on it.
+    pub iterations: usize,
+    /// How it ended (`converged`, `stagnation`, ..., or `failed` for an error).
+    pub outcome: &'static str,
+    /// Wall-clock seconds.
+    pub time_s: f64,
+}
+
+impl ContinuationStep {
+    /// The record of a solve of `problem` at `lambda` started at `start`.
+    pub(crate) fn of(
+        problem: &crate::Problem,
+        lambda: f64,
+        sol: &MfgSolution,
+        start: std::time::Instant,
+    ) -> Self {
+        Self {
+            lambda,
+            sigma: problem.sigma(),
+            iterations: sol.iterations(),
+            outcome: sol.termination.name(),
+            time_s: start.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// The record of a solve that ended in `error`.
+    pub(crate) fn failed(
+        problem: &crate::Problem,
+        lambda: f64,
+        error: &crate::MfgError,
+        start: std::time::Instant,
+    ) -> Self {
+        let iterations = match error {
+            crate::MfgError::Diverged { iteration, .. }
+            | crate::MfgError::Iteration { iteration, .. } => *iteration,
+            _ => 0,
+        };
+        Self {
+            lambda,
+            sigma: problem.sigma(),
+            iterations,
+            outcome: "failed",
+            time_s: start.elapsed().as_secs_f64(),
+        }
+    }
 }
 
 impl MfgSolution {
