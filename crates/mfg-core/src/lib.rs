@@ -50,6 +50,7 @@ pub mod problem;
 pub mod settings;
 pub mod solution;
 pub mod solver;
+pub mod stationary;
 pub mod test_problems;
 pub mod upwind;
 
@@ -63,3 +64,4 @@ pub use problem::{Coupling, Forcing, Problem, ProblemBuilder, RunningCost, LOG_D
 pub use settings::{AndersonTarget, IterationMethod, IterationSettings};
 pub use solution::{ContinuationStep, IterationRecord, MfgSolution, TerminationReason, Timings};
 pub use solver::{Description, FpSolver, FpStats, HjbSolver, HjbStats, Setting, Stop};
+pub use stationary::{StationaryRecord, StationarySettings, StationarySolution, StationarySolver};

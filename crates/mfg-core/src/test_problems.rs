@@ -4,6 +4,10 @@
 //!   quadratic with a Riccati coefficient and whose density stays Gaussian.
 //! * [`Manufactured`]: a fully coupled periodic problem with linear coupling, made to have a
 //!   chosen smooth solution `(u*, m*)` by adding the source terms it needs ([`Forcing`]).
+//! * [`StationaryLog`]: a stationary (ergodic) game on the periodic unit cube with the log
+//!   coupling, whose `u*`, `m* ∝ exp(−u*/ν)` and `λ` are known in closed form.
+//! * [`LqErgodic`]: the stationary linear–quadratic game, the long-horizon limit of
+//!   [`LqGaussian`]: quadratic `u`, Gaussian `m`, `λ = ν √q`.
 
 use std::f64::consts::PI;
 
@@ -279,9 +283,184 @@ impl Manufactured {
     }
 }
 
+/// The modified Bessel function `I₀(z) = Σ_k (z/2)^{2k} / (k!)²` (the series, to round-off).
+pub fn bessel_i0(z: f64) -> f64 {
+    let q = 0.25 * z * z;
+    let (mut term, mut sum) = (1.0_f64, 1.0_f64);
+    for k in 1..500 {
+        term *= q / (k as f64 * k as f64);
+        sum += term;
+        if term < 1e-17 * sum {
+            break;
+        }
+    }
+    sum
+}
+
+/// A stationary game with an exact solution on the periodic `[0, 1]^d`: `H = |p|²/2`, the log
+/// coupling `F = ln m`, and
+///
+/// ```text
+/// u*(x) = ε Σ_d cos 2π x_d,     m*(x) = exp(−u*(x)/ν) / I₀(ε/ν)^d,     λ = −d ln I₀(ε/ν),
+/// V(x)  = −ν Δu* + |∇u*|²/2 + u*/ν
+/// ```
+///
+/// (zero flux: `ν ∇m* + m* ∇u* = 0`; HJB `−ν Δu* + |∇u*|²/2 + λ = V + ln m*` holds with this
+/// `λ`; `∫ u* = 0`, `∫ m* = 1`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StationaryLog {
+    /// ε.
+    pub epsilon: f64,
+    /// σ (`ν = σ²/2`).
+    pub sigma: f64,
+}
+
+impl Default for StationaryLog {
+    fn default() -> Self {
+        Self {
+            epsilon: 0.5,
+            sigma: 1.0,
+        }
+    }
+}
+
+impl StationaryLog {
+    fn nu(&self) -> f64 {
+        0.5 * self.sigma * self.sigma
+    }
+
+    /// u*.
+    pub fn u(&self, x: &[f64]) -> f64 {
+        self.epsilon * x.iter().map(|v| (2.0 * PI * v).cos()).sum::<f64>()
+    }
+
+    /// m*.
+    pub fn m(&self, x: &[f64]) -> f64 {
+        let z = bessel_i0(self.epsilon / self.nu()).powi(x.len() as i32);
+        (-self.u(x) / self.nu()).exp() / z
+    }
+
+    /// λ in `dim` dimensions.
+    pub fn lambda(&self, dim: usize) -> f64 {
+        -(dim as f64) * bessel_i0(self.epsilon / self.nu()).ln()
+    }
+
+    /// The problem on `[0, 1]^dim` with `n` intervals per axis (one time step: the stationary
+    /// solver reads no time data; `m0 = 1` is Newton's first guess).
+    pub fn problem(&self, dim: usize, n: usize) -> Problem {
+        let axes = (0..dim)
+            .map(|_| Axis::new(0.0, 1.0, n, Boundary::Periodic).expect("valid axis"))
+            .collect();
+        let (eps, nu) = (self.epsilon, self.nu());
+        let k = 2.0 * PI;
+        let potential = move |x: &[f64]| {
+            let mut v = 0.0;
+            for &xd in x {
+                let (c, s) = ((k * xd).cos(), (k * xd).sin());
+                // −ν u'' + u'²/2 + u/ν along this axis.
+                v += nu * eps * k * k * c + 0.5 * (eps * k * s).powi(2) + eps * c / nu;
+            }
+            v
+        };
+        Problem::builder(Grid::new(axes), TimeGrid::new(1.0, 1).expect("valid time"))
+            .sigma(self.sigma)
+            .control_cost(1.0)
+            .coupling(Coupling::Log { strength: 1.0 })
+            .potential_fn(potential)
+            .initial_density_fn(|_| 1.0)
+            .build()
+            .expect("valid stationary problem")
+    }
+}
+
+/// The stationary linear–quadratic game (`H = |p|²/2`, no coupling, `f = (q/2)|x − z|²`) on
+/// `[−4, 4]^d` with no-flux walls: `u = (r/2)|x − z|² + c` with `r = √q`, `m = N(z, ν/r)` in
+/// every coordinate, `λ = d ν r`. It is [`LqGaussian`]'s long-horizon limit (the turnpike).
+/// The walls bend `u` in a layer where `m` is below `10⁻⁷`, which also moves its mean:
+/// compare `u` up to a constant, away from the walls.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LqErgodic {
+    /// `q`.
+    pub q: f64,
+    /// The target `z`.
+    pub z: f64,
+    /// σ.
+    pub sigma: f64,
+}
+
+impl Default for LqErgodic {
+    fn default() -> Self {
+        let lq = LqGaussian::default();
+        Self {
+            q: lq.q,
+            z: lq.z,
+            sigma: lq.sigma(),
+        }
+    }
+}
+
+impl LqErgodic {
+    fn nu(&self) -> f64 {
+        0.5 * self.sigma * self.sigma
+    }
+
+    /// `u − u(z)`.
+    pub fn u(&self, x: &[f64]) -> f64 {
+        0.5 * self.q.sqrt() * x.iter().map(|v| (v - self.z).powi(2)).sum::<f64>()
+    }
+
+    /// m.
+    pub fn m(&self, x: &[f64]) -> f64 {
+        let var = self.nu() / self.q.sqrt();
+        x.iter()
+            .map(|v| (-(v - self.z).powi(2) / (2.0 * var)).exp() / (2.0 * PI * var).sqrt())
+            .product()
+    }
+
+    /// λ in `dim` dimensions.
+    pub fn lambda(&self, dim: usize) -> f64 {
+        dim as f64 * self.nu() * self.q.sqrt()
+    }
+
+    /// The problem on `[−4, 4]^dim` with `n` intervals per axis.
+    pub fn problem(&self, dim: usize, n: usize) -> Problem {
+        let axes = (0..dim)
+            .map(|_| Axis::new(-4.0, 4.0, n, Boundary::NoFlux).expect("valid axis"))
+            .collect();
+        let s = *self;
+        Problem::builder(Grid::new(axes), TimeGrid::new(1.0, 1).expect("valid time"))
+            .sigma(self.sigma)
+            .control_cost(1.0)
+            .coupling(Coupling::None)
+            .potential_fn(move |x| 0.5 * s.q * x.iter().map(|v| (v - s.z).powi(2)).sum::<f64>())
+            .initial_density_fn(|_| 1.0)
+            .build()
+            .expect("valid stationary problem")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bessel_i0_matches_reference_values() {
+        // Abramowitz–Stegun table 9.8: I0(1) = 1.266065878, I0(2) = 2.279585302.
+        assert!((bessel_i0(0.0) - 1.0).abs() < 1e-15);
+        assert!((bessel_i0(1.0) - 1.266_065_877_752_008).abs() < 1e-14);
+        assert!((bessel_i0(2.0) - 2.279_585_302_336_067).abs() < 1e-13);
+    }
+
+    #[test]
+    fn the_stationary_log_solution_has_unit_mass_and_zero_mean_value() {
+        let s = StationaryLog::default();
+        let n = 4000;
+        let h = 1.0 / n as f64;
+        let mass: f64 = (0..n).map(|i| h * s.m(&[i as f64 * h])).sum();
+        assert!((mass - 1.0).abs() < 1e-12, "{mass}");
+        let mean_u: f64 = (0..n).map(|i| h * s.u(&[i as f64 * h])).sum();
+        assert!(mean_u.abs() < 1e-12);
+    }
 
     #[test]
     fn lq_closed_form_matches_the_check_values() {
