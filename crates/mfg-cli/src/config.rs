@@ -30,6 +30,8 @@ pub const MAX_PARTICLES: usize = 200_000_000;
 pub struct Config {
     /// A built-in problem to start from.
     pub preset: String,
+    /// `time-dependent` (on [0, T]) or `stationary` (the ergodic problem).
+    pub problem: ProblemKind,
     /// `[grid]`.
     pub grid: GridConfig,
     /// `[model]`.
@@ -46,6 +48,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             preset: presets::DEFAULT_PRESET.to_owned(),
+            problem: ProblemKind::TimeDependent,
             grid: GridConfig::default(),
             model: ModelConfig::default(),
             hjb: HjbConfig::default(),
@@ -53,6 +56,16 @@ impl Default for Config {
             iteration: IterationConfig::default(),
         }
     }
+}
+
+/// `problem`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemKind {
+    /// HJB backward and FP forward on [0, T].
+    TimeDependent,
+    /// The stationary (ergodic) system: u, m and the ergodic constant λ.
+    Stationary,
 }
 
 /// `[grid]`.
@@ -663,6 +676,23 @@ impl Config {
                 }
             }
         }
+        if self.problem == ProblemKind::Stationary
+            && (self.hjb.method != HjbMethod::Fdm || self.fp.method != FpMethod::Fdm)
+        {
+            let key = if self.hjb.method != HjbMethod::Fdm {
+                "hjb.method"
+            } else {
+                "fp.method"
+            };
+            return Err(invalid(
+                key,
+                format!(
+                    "problem = \"stationary\" is solved by Newton on the finite-difference scheme and needs hjb.method = \"fdm\" and fp.method = \"fdm\" (here \"{}\" and \"{}\")",
+                    serde_name(&self.hjb.method),
+                    serde_name(&self.fp.method)
+                ),
+            ));
+        }
         if self.iteration.coupling_method() == CouplingMethod::Newton
             && (self.hjb.method != HjbMethod::Fdm || self.fp.method != FpMethod::Fdm)
         {
@@ -836,9 +866,26 @@ impl Config {
         Ok(s)
     }
 
+    /// The stationary solver (`problem = "stationary"`): Newton to `iteration.tolerance`,
+    /// at most `iteration.max_iterations` steps, the continuation unless
+    /// `iteration.continuation = "off"`.
+    pub fn stationary_solver(&self) -> Result<mfg_core::StationarySolver, CliError> {
+        mfg_core::StationarySolver::new(mfg_core::StationarySettings {
+            tolerance: self.iteration.tolerance,
+            max_iterations: self.iteration.max_iterations,
+            continuation: self.iteration.continuation != ContinuationMode::Off,
+        })
+        .map_err(from_problem(Section::Iteration))
+    }
+
     /// Everything `solve` would check before solving: the problem, the iteration settings and
     /// the method settings (each validated once, by the library constructor that takes it).
     pub fn validate_all(&self) -> Result<(), CliError> {
+        if self.problem == ProblemKind::Stationary {
+            self.problem()?;
+            self.stationary_solver()?;
+            return Ok(());
+        }
         self.problem()?;
         self.iterator()?;
         self.hjb_solver()?;
@@ -867,6 +914,18 @@ impl Config {
             .collect();
         let dim = dims.len() as u64;
         let n: u64 = dims.iter().product();
+        const PROCESS: u64 = 6 << 20;
+        if self.problem == ProblemKind::Stationary {
+            // The sparse LU's factors dominate; their fill, measured on stationary-torus:
+            // 1D 1.7–1.9 KB per point; 2D 12–21 KB (32² to 128²); 3D growing with the
+            // side n as 0.5 n^1.8 KB (44, 78, 154 KB at 12³, 16³, 24³).
+            let per_point: f64 = match dim {
+                1 => 2.0e3,
+                2 => 20.0e3,
+                _ => 0.5e3 * (n as f64).cbrt().powf(1.8),
+            };
+            return PROCESS + (per_point * n as f64) as u64;
+        }
         let field = 8 * (g.nt as u64 + 1) * n;
         let depth = self.iteration.effective_anderson_depth() as u64;
         // The iterate, u, u's previous value, Φ; Φ of the last complete iteration with a time
@@ -904,7 +963,6 @@ impl Config {
         } else {
             0
         };
-        const PROCESS: u64 = 6 << 20;
         PROCESS + fields * field + (per_point + weno) * n + particles
     }
 
@@ -937,6 +995,40 @@ impl Config {
             }
         }
         let it = &self.iteration;
+        if self.problem == ProblemKind::Stationary {
+            let (grid, model, iteration) = (
+                GridConfig::default(),
+                ModelConfig::default(),
+                IterationConfig::default(),
+            );
+            for (key, set) in [
+                ("grid.nt", self.grid.nt != grid.nt),
+                ("grid.t_final", self.grid.t_final != grid.t_final),
+                (
+                    "model.terminal_cost",
+                    self.model.terminal_cost != model.terminal_cost,
+                ),
+                (
+                    "model.initial_density",
+                    self.model.initial_density != model.initial_density,
+                ),
+                ("iteration.method", it.method.is_some()),
+                ("iteration.damping", it.damping != iteration.damping),
+                (
+                    "iteration.anderson_depth",
+                    it.anderson_depth != iteration.anderson_depth,
+                ),
+                ("iteration.time_limit_s", it.time_limit_s.is_some()),
+                ("iteration.warm_start", it.warm_start.is_some()),
+            ] {
+                if set {
+                    notes.push(format!(
+                        "{key} is not read by problem = \"stationary\" (Newton on u, m and lambda)"
+                    ));
+                }
+            }
+            return notes;
+        }
         if it.anderson_depth > 0 && it.coupling_method() != CouplingMethod::Anderson {
             notes.push(format!(
                 "iteration.anderson_depth is read only by iteration.method = \"anderson\" (iteration.method = \"{}\")",

@@ -223,7 +223,7 @@ fn main() -> ExitCode {
                     } else {
                         eprintln!(
                             "warning: not converged ({}); results written and flagged in summary.json",
-                            sol.termination.name()
+                            sol.termination()
                         );
                         ExitCode::from(3)
                     }

@@ -248,6 +248,20 @@ impl Staged {
         self.write_with(name, |w| view.write_npy(w).map_err(std::io::Error::other))
     }
 
+    /// Stage a field on the grid (no time axis) as `.npy` of the grid's `shape`.
+    pub fn npy_spatial(
+        &mut self,
+        name: &str,
+        a: &Array1<f64>,
+        shape: &[usize],
+    ) -> Result<(), CliError> {
+        let view = a
+            .view()
+            .into_shape_with_order(ndarray::IxDyn(shape))
+            .expect("shape matches the data");
+        self.write_with(name, |w| view.write_npy(w).map_err(std::io::Error::other))
+    }
+
     /// Stage a 1D array as `.npy`.
     pub fn npy1(&mut self, name: &str, a: &Array1<f64>) -> Result<(), CliError> {
         self.write_with(name, |w| a.write_npy(w).map_err(std::io::Error::other))

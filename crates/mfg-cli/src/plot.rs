@@ -48,6 +48,9 @@ pub struct Results {
     pub history: Vec<(f64, f64)>,
     /// The termination reason.
     pub termination: String,
+    /// A stationary result (`problem = "stationary"`): `u` and `m` hold one row, `t` is `[0]`,
+    /// and `history` the Newton residuals (HJB, FP).
+    pub stationary: bool,
 }
 
 impl Results {
@@ -70,24 +73,43 @@ impl Results {
                 serde_json::from_str(&s).map_err(|e| bad(format!("summary.json: {e}")))
             })?;
         let dim = summary["grid"]["dim"].as_u64().unwrap_or(1) as usize;
+        let stationary = summary["problem"] == "stationary";
+        let (key_u, key_m) = if stationary {
+            ("residual_hjb", "residual_fp")
+        } else {
+            ("residual_u", "residual_m")
+        };
         let history = summary["history"]
             .as_array()
             .map(|h| {
                 h.iter()
                     .map(|r| {
                         (
-                            r["residual_u"].as_f64().unwrap_or(f64::NAN),
-                            r["residual_m"].as_f64().unwrap_or(f64::NAN),
+                            r[key_u].as_f64().unwrap_or(f64::NAN),
+                            r[key_m].as_f64().unwrap_or(f64::NAN),
                         )
                     })
                     .collect()
             })
             .unwrap_or_default();
         let termination = summary["termination"].as_str().unwrap_or("?").to_owned();
-        let u = set.read_2d("u").map_err(bad)?;
-        let m = set.read_2d("m").map_err(bad)?;
+        let flat = |a: Array2<f64>| {
+            let len = a.len();
+            a.into_shape_with_order((1, len)).expect("contiguous")
+        };
+        let (mut u, mut m) = (
+            set.read_2d("u").map_err(bad)?,
+            set.read_2d("m").map_err(bad)?,
+        );
+        if stationary {
+            (u, m) = (flat(u), flat(m));
+        }
         let x = set.read_1d("x").map_err(bad)?;
-        let t = set.read_1d("t").map_err(bad)?;
+        let t = if stationary {
+            Array1::zeros(1)
+        } else {
+            set.read_1d("t").map_err(bad)?
+        };
         let y = if dim >= 2 {
             Some(set.read_1d("y").map_err(bad)?)
         } else {
@@ -108,7 +130,7 @@ impl Results {
             ("x", Some(&x)),
             ("y", y.as_ref()),
             ("z", z.as_ref()),
-            ("t", Some(&t)),
+            ("t", (!stationary).then_some(&t)),
         ] {
             let Some(axis) = axis else { continue };
             let ok = axis.len() >= 2
@@ -129,6 +151,7 @@ impl Results {
             t,
             history,
             termination,
+            stationary,
         })
     }
 }
@@ -137,6 +160,9 @@ impl Results {
 pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
     font();
     let r = Results::load(dir)?;
+    if r.stationary {
+        return plot_stationary(dir, &r);
+    }
     let mut done = Vec::new();
     for (name, field, title, symbol) in [
         ("density.png", &r.m, "density m(t, x)", "m"),
@@ -144,7 +170,9 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
     ] {
         let path = dir.join(name);
         match (&r.y, &r.z) {
-            (None, _) => atomically(&path, |tmp| heatmap(tmp, field, &r.x, &r.t, title, symbol))?,
+            (None, _) => atomically(&path, |tmp| {
+                heatmap(tmp, field, (&r.x, &r.t), title, symbol, "t")
+            })?,
             (Some(y), None) => {
                 let title = title.replace("(t, x)", "(t, x, y)");
                 atomically(&path, |tmp| {
@@ -172,9 +200,102 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
         done.push(path);
     }
     let path = dir.join("convergence.png");
-    atomically(&path, |tmp| convergence(tmp, &r.history, &r.termination))?;
+    atomically(&path, |tmp| {
+        convergence(
+            tmp,
+            &r.history,
+            &r.termination,
+            ["residual_u", "residual_m"],
+        )
+    })?;
     done.push(path);
     Ok(done)
+}
+
+/// A stationary result's pictures: `density.png` and `value.png` (1D: the profile over x; 2D:
+/// a map over (x, y); 3D: the map of the mid-plane z = z[nz/2]) and `convergence.png` (the
+/// Newton residuals).
+fn plot_stationary(dir: &Path, r: &Results) -> Result<Vec<PathBuf>, CliError> {
+    let mut done = Vec::new();
+    for (name, field, title, symbol) in [
+        ("density.png", &r.m, "stationary density m(x)", "m"),
+        ("value.png", &r.u, "stationary value function u(x)", "u"),
+    ] {
+        let path = dir.join(name);
+        let values = field.row(0);
+        match (&r.y, &r.z) {
+            (None, _) => atomically(&path, |tmp| profile(tmp, &r.x, values, title, symbol))?,
+            (Some(y), z) => {
+                let (nx, ny) = (r.x.len(), y.len());
+                let nz = z.as_ref().map_or(1, |z| z.len());
+                let cube = values
+                    .into_shape_with_order((nx, ny, nz))
+                    .expect("shape checked on load");
+                // Rows over y, columns over x (the heat map's layout).
+                let plane = cube.slice(ndarray::s![.., .., nz / 2]).t().to_owned();
+                let title = match z {
+                    None => title.replace("(x)", "(x, y)"),
+                    Some(z) => title.replace("(x)", &format!("(x, y, z = {:.3})", z[nz / 2])),
+                };
+                atomically(&path, |tmp| {
+                    heatmap(tmp, &plane, (&r.x, y), &title, symbol, "y")
+                })?
+            }
+        }
+        done.push(path);
+    }
+    let path = dir.join("convergence.png");
+    atomically(&path, |tmp| {
+        convergence(
+            tmp,
+            &r.history,
+            &r.termination,
+            ["residual_hjb", "residual_fp"],
+        )
+    })?;
+    done.push(path);
+    Ok(done)
+}
+
+/// A 1D profile `f(x)`.
+fn profile(
+    path: &Path,
+    x: &Array1<f64>,
+    f: ndarray::ArrayView1<'_, f64>,
+    title: &str,
+    symbol: &str,
+) -> Result<(), CliError> {
+    let err = draw_err(path);
+    let root = BitMapBackend::new(path, (960, 640)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err(path))?;
+    let (lo, hi) = value_range(&f.to_owned().insert_axis(ndarray::Axis(0)));
+    let pad = 0.05 * (hi - lo);
+    let n = x.len();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 26))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x[0]..x[n - 1], (lo - pad)..(hi + pad))
+        .map_err(draw_err(path))?;
+    chart
+        .configure_mesh()
+        .x_desc("x")
+        .y_desc(symbol)
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 20))
+        .draw()
+        .map_err(draw_err(path))?;
+    let points: Vec<(f64, f64)> = x
+        .iter()
+        .zip(f.iter())
+        .filter(|(_, v)| v.is_finite())
+        .map(|(&a, &v)| (a, v.clamp(-PLOT_LIMIT, PLOT_LIMIT)))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(points, BLUE.stroke_width(2)))
+        .map_err(draw_err(path))?;
+    root.present().map_err(err)
 }
 
 /// Draw into a temporary `.png` beside `path`, then rename it into place.
@@ -194,13 +315,15 @@ fn atomically(
     })
 }
 
+/// `f[[k, i]]` over `(x[i], t[k])` (the second axis is time, or y for a stationary map,
+/// labelled `t_desc`).
 fn heatmap(
     path: &Path,
     f: &Array2<f64>,
-    x: &Array1<f64>,
-    t: &Array1<f64>,
+    (x, t): (&Array1<f64>, &Array1<f64>),
     title: &str,
     symbol: &str,
+    t_desc: &str,
 ) -> Result<(), CliError> {
     let err = draw_err(path);
     let root = BitMapBackend::new(path, (960, 640)).into_drawing_area();
@@ -231,7 +354,7 @@ fn heatmap(
         .configure_mesh()
         .disable_mesh()
         .x_desc("x")
-        .y_desc("t")
+        .y_desc(t_desc)
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 20))
         .draw()
@@ -380,7 +503,12 @@ fn colour_bar(
     Ok(())
 }
 
-fn convergence(path: &Path, history: &[(f64, f64)], termination: &str) -> Result<(), CliError> {
+fn convergence(
+    path: &Path,
+    history: &[(f64, f64)],
+    termination: &str,
+    labels: [&'static str; 2],
+) -> Result<(), CliError> {
     let err = draw_err(path);
     let root = BitMapBackend::new(path, (960, 640)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err(path))?;
@@ -435,7 +563,7 @@ fn convergence(path: &Path, history: &[(f64, f64)], termination: &str) -> Result
         .axis_desc_style(("sans-serif", 20))
         .draw()
         .map_err(draw_err(path))?;
-    for (label, color, pick) in [("residual_u", BLUE, 0usize), ("residual_m", RED, 1usize)] {
+    for (label, color, pick) in [(labels[0], BLUE, 0usize), (labels[1], RED, 1usize)] {
         let pts: Vec<(f64, f64)> = history
             .iter()
             .enumerate()

@@ -154,6 +154,46 @@ tolerance = 1e-6
 anderson_depth = 5
 "#,
     },
+    Preset {
+        name: "stationary-crowd",
+        description: "stationary (ergodic) crowd aversion on [0, 1]: a quadratic well with a bump at its centre; the crowd settles on both sides; u, m and the ergodic constant",
+        toml: r#"
+problem = "stationary"
+[grid]
+x = [0.0, 1.0]
+nx = 200
+boundary = "no-flux"
+[model]
+sigma = 0.3
+control_cost = 1.0
+potential = "8*(x-0.5)^2 + exp(-100*(x-0.5)^2)"
+coupling = "linear"
+coupling_strength = 1.0
+[iteration]
+tolerance = 1e-10
+"#,
+    },
+    Preset {
+        name: "stationary-torus",
+        description: "stationary game on the periodic unit square with log coupling and an exact solution: u = 0.5 (cos 2 pi x + cos 2 pi y), lambda = -2 ln I0(1) = -0.47182 (first order in the grid)",
+        toml: r#"
+problem = "stationary"
+[grid]
+x = [0.0, 1.0]
+nx = 64
+y = [0.0, 1.0]
+ny = 64
+boundary = "periodic"
+[model]
+sigma = 1.0
+control_cost = 1.0
+potential = "(pi^2 + 1)*(cos(2*pi*x) + cos(2*pi*y)) + 0.5*pi^2*(sin(2*pi*x)^2 + sin(2*pi*y)^2)"
+coupling = "log"
+coupling_strength = 1.0
+[iteration]
+tolerance = 1e-10
+"#,
+    },
 ];
 
 /// Look a preset up by name.

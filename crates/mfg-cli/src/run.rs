@@ -8,9 +8,11 @@ use std::time::Instant;
 use ndarray::Array1;
 use serde_json::json;
 
-use mfg_core::{Description, IterationRecord, MfgError, MfgSolution, Problem, Setting};
+use mfg_core::{
+    Description, IterationRecord, MfgError, MfgSolution, Problem, Setting, StationarySolution,
+};
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, ProblemKind};
 use crate::error::CliError;
 use crate::output::{self, Staged};
 
@@ -71,13 +73,57 @@ pub fn check_memory(config: &Config, limit: Option<u64>) -> Result<u64, CliError
     Ok(estimate)
 }
 
+/// What a run solved.
+#[derive(Debug)]
+pub enum Solved {
+    /// A time-dependent solution.
+    TimeDependent(MfgSolution),
+    /// A stationary solution.
+    Stationary(StationarySolution),
+}
+
+impl Solved {
+    /// Whether the solve converged.
+    pub fn converged(&self) -> bool {
+        match self {
+            Solved::TimeDependent(s) => s.converged(),
+            Solved::Stationary(s) => s.converged(),
+        }
+    }
+
+    /// Iterations (coupling iterations, or stationary Newton steps).
+    pub fn iterations(&self) -> usize {
+        match self {
+            Solved::TimeDependent(s) => s.iterations(),
+            Solved::Stationary(s) => s.history.len(),
+        }
+    }
+
+    /// The termination reason's name.
+    pub fn termination(&self) -> &'static str {
+        match self {
+            Solved::TimeDependent(s) => s.termination.name(),
+            Solved::Stationary(s) => s.termination.name(),
+        }
+    }
+}
+
+impl std::fmt::Display for Solved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Solved::TimeDependent(s) => s.fmt(f),
+            Solved::Stationary(s) => s.fmt(f),
+        }
+    }
+}
+
 /// The result of a successful run (converged or not).
 #[derive(Debug)]
 pub struct Outcome {
     /// The fully resolved config.
     pub config: Config,
     /// The solution.
-    pub solution: MfgSolution,
+    pub solution: Solved,
     /// The files written.
     pub files: Vec<PathBuf>,
 }
@@ -102,6 +148,9 @@ pub fn solve_with(
     // space–time fields are allocated.
     let problem = config.problem()?;
     let memory_estimate = check_memory(&config, opts.max_memory)?;
+    if config.problem == ProblemKind::Stationary {
+        return solve_stationary(opts, config, problem, on_start, (start, memory_estimate));
+    }
     let iterator = config.iterator()?;
     let mut hjb = config.hjb_solver()?;
     let mut fp = config.fp_solver()?;
@@ -190,9 +239,161 @@ pub fn solve_with(
     )?;
     Ok(Outcome {
         config,
-        solution,
+        solution: Solved::TimeDependent(solution),
         files,
     })
+}
+
+/// `problem = "stationary"`: Newton on (u, m, λ), then the files.
+fn solve_stationary(
+    opts: &SolveOptions,
+    config: Config,
+    problem: Problem,
+    on_start: &mut dyn FnMut(&Config),
+    (start, memory_estimate): (Instant, u64),
+) -> Result<Outcome, CliError> {
+    let solver = config.stationary_solver()?;
+    on_start(&config);
+    output::check_writable(&opts.out)?;
+    let setup_s = start.elapsed().as_secs_f64();
+    tracing::info!(%problem, "solving the stationary problem");
+    let sol = solver.solve(&problem).map_err(CliError::Solve)?;
+    if opts
+        .cancel
+        .as_ref()
+        .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    {
+        return Err(CliError::Interrupted {
+            dir: opts.out.clone(),
+        });
+    }
+    let grid = problem.grid();
+    let history: Vec<_> = sol
+        .history
+        .iter()
+        .map(|r| {
+            json!({
+                "iteration": r.iteration,
+                "residual_hjb": r.residual_hjb,
+                "residual_fp": r.residual_fp,
+                "step": r.step,
+            })
+        })
+        .collect();
+    let summary = json!({
+        "problem": "stationary",
+        "converged": sol.converged(),
+        "termination": sol.termination.name(),
+        "iterations": sol.history.len(),
+        "ergodic_constant": sol.lambda,
+        "history": history,
+        "mass": grid.integrate(&sol.m),
+        "mass_quadrature": match grid.boundary() {
+            mfg_core::Boundary::NoFlux => "trapezoid (weights dx/2 at the walls, dx inside)",
+            mfg_core::Boundary::Periodic => "uniform (weight dx at every point)",
+        },
+        "continuation": sol.continuation.iter().map(|&(lambda, sigma, iterations, converged)| json!({
+            "lambda": lambda,
+            "sigma": sigma,
+            "iterations": iterations,
+            "outcome": if converged { "converged" } else { "max-iterations" },
+        })).collect::<Vec<_>>(),
+        "timings_s": {
+            "total": sol.time_s,
+            "setup": setup_s,
+        },
+        "solver": {
+            "method": "Newton on (u, m, lambda): sparse LU (faer) of the upwind scheme's Jacobian, FP eliminated exactly, line search",
+            "tolerance": config.iteration.tolerance,
+            "max_iterations": config.iteration.max_iterations,
+            "continuation": config.iteration.continuation,
+        },
+        "grid": grid_summary(grid, None),
+        "warnings": config.ignored_keys(),
+        "memory": {
+            "estimate_bytes": memory_estimate,
+            "peak_rss_bytes": peak_memory(),
+        },
+        "preset": config.preset,
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    if opts
+        .cancel
+        .as_ref()
+        .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    {
+        return Err(CliError::Interrupted {
+            dir: opts.out.clone(),
+        });
+    }
+    let mut staged = Staged::new(&opts.out)?;
+    staged.cancel_on(opts.cancel.clone());
+    let shape = grid.shape();
+    let u = Array1::from(sol.u.clone());
+    let m = Array1::from(sol.m.clone());
+    match opts.format {
+        output::Format::Npy => {
+            staged.npy_spatial("u.npy", &u, &shape)?;
+            staged.npy_spatial("m.npy", &m, &shape)?;
+        }
+        output::Format::Csv => {
+            staged.csv2("u.csv", &u.clone().insert_axis(ndarray::Axis(0)))?;
+            staged.csv2("m.csv", &m.clone().insert_axis(ndarray::Axis(0)))?;
+        }
+    }
+    stage_axes(&mut staged, opts.format, grid, None)?;
+    staged.text("config.toml", &config.to_toml())?;
+    let mut summary = summary;
+    summary["files"] = staged.manifest();
+    staged.text(
+        "summary.json",
+        &serde_json::to_string_pretty(&summary).expect("summary serialises"),
+    )?;
+    let files = staged.commit()?;
+    Ok(Outcome {
+        config,
+        solution: Solved::Stationary(sol),
+        files,
+    })
+}
+
+/// `summary.json`'s `grid` (with `nt` and `dt` for a time grid).
+fn grid_summary(grid: &mfg_core::Grid, time: Option<&mfg_core::TimeGrid>) -> serde_json::Value {
+    json!({
+        "dim": grid.dim(),
+        "nx_pts": grid.axis(0).len(),
+        "dx": grid.axis(0).dx(),
+        "ny_pts": (grid.dim() >= 2).then(|| grid.axis(1).len()),
+        "dy": (grid.dim() >= 2).then(|| grid.axis(1).dx()),
+        "nz_pts": (grid.dim() == 3).then(|| grid.axis(2).len()),
+        "dz": (grid.dim() == 3).then(|| grid.axis(2).dx()),
+        "nt": time.map(|t| t.nt()),
+        "dt": time.map(|t| t.dt()),
+        "boundary": grid.boundary().name(),
+    })
+}
+
+/// Stage `x` (`y`, `z`) and, for a time grid, `t`.
+fn stage_axes(
+    staged: &mut Staged,
+    format: output::Format,
+    grid: &mfg_core::Grid,
+    time: Option<&mfg_core::TimeGrid>,
+) -> Result<(), CliError> {
+    let names = ["x", "y", "z"];
+    let mut axes: Vec<(&str, Array1<f64>)> = (0..grid.dim())
+        .map(|d| (names[d], Array1::from(grid.axis(d).coords())))
+        .collect();
+    if let Some(t) = time {
+        axes.push(("t", Array1::from(t.times())));
+    }
+    for (name, a) in axes {
+        match format {
+            output::Format::Npy => staged.npy1(&format!("{name}.npy"), &a)?,
+            output::Format::Csv => staged.csv1(&format!("{name}.csv"), &a)?,
+        }
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -207,10 +408,6 @@ fn write_results(
     cancel: Option<&Arc<AtomicBool>>,
 ) -> Result<Vec<PathBuf>, CliError> {
     let grid = problem.grid();
-    let x = Array1::from(grid.axis(0).coords());
-    let y = (grid.dim() >= 2).then(|| Array1::from(grid.axis(1).coords()));
-    let z = (grid.dim() == 3).then(|| Array1::from(grid.axis(2).coords()));
-    let t = Array1::from(problem.time().times());
     let history: Vec<_> = sol
         .history
         .iter()
@@ -272,18 +469,7 @@ fn write_results(
                 "warm_start": config.iteration.warm_start,
             },
         },
-        "grid": {
-            "dim": grid.dim(),
-            "nx_pts": grid.axis(0).len(),
-            "dx": grid.axis(0).dx(),
-            "ny_pts": (grid.dim() >= 2).then(|| grid.axis(1).len()),
-            "dy": (grid.dim() >= 2).then(|| grid.axis(1).dx()),
-            "nz_pts": (grid.dim() == 3).then(|| grid.axis(2).len()),
-            "dz": (grid.dim() == 3).then(|| grid.axis(2).dx()),
-            "nt": problem.time().nt(),
-            "dt": problem.time().dt(),
-            "boundary": grid.boundary().name(),
-        },
+        "grid": grid_summary(grid, Some(problem.time())),
         "continuation": sol.continuation.iter().map(|c| json!({
             "lambda": c.lambda,
             "sigma": c.sigma,
@@ -312,30 +498,15 @@ fn write_results(
             shape.extend(grid.shape());
             staged.npy_shaped("u.npy", &sol.u, &shape)?;
             staged.npy_shaped("m.npy", &sol.m, &shape)?;
-            staged.npy1("x.npy", &x)?;
-            if let Some(y) = &y {
-                staged.npy1("y.npy", y)?;
-            }
-            if let Some(z) = &z {
-                staged.npy1("z.npy", z)?;
-            }
-            staged.npy1("t.npy", &t)?;
         }
         output::Format::Csv => {
             // One line per time level; in 2D and 3D the values of a level in C order (the last
             // axis fastest).
             staged.csv2("u.csv", &sol.u)?;
             staged.csv2("m.csv", &sol.m)?;
-            staged.csv1("x.csv", &x)?;
-            if let Some(y) = &y {
-                staged.csv1("y.csv", y)?;
-            }
-            if let Some(z) = &z {
-                staged.csv1("z.csv", z)?;
-            }
-            staged.csv1("t.csv", &t)?;
         }
     }
+    stage_axes(&mut staged, format, grid, Some(problem.time()))?;
     staged.text("config.toml", &config.to_toml())?;
     // The files of the set with their sizes and hashes: readers check them against it.
     let mut summary = summary;

@@ -1378,3 +1378,67 @@ fn newton_is_chosen_by_key_and_refuses_schemes_it_cannot_differentiate() {
     );
     assert_refused(&o, "iteration.method", &tmp.path().join("bad"));
 }
+
+#[test]
+fn a_stationary_problem_writes_spatial_fields_and_the_ergodic_constant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = solve_in(
+        tmp.path(),
+        "r",
+        &["--quiet", "--plot"],
+        &["preset=stationary-crowd"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dir = tmp.path().join("r");
+    let s = summary(&dir);
+    assert_eq!(s["problem"], "stationary");
+    assert_eq!(s["termination"], "converged");
+    let lambda = s["ergodic_constant"].as_f64().unwrap();
+    assert!(lambda.is_finite());
+    assert!((s["mass"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    let u: ndarray::Array1<f64> = read_npy(dir.join("u.npy")).unwrap();
+    let m: ndarray::Array1<f64> = read_npy(dir.join("m.npy")).unwrap();
+    let x: Array1<f64> = read_npy(dir.join("x.npy")).unwrap();
+    assert_eq!((u.len(), m.len()), (x.len(), x.len()));
+    assert!(m.iter().all(|&v| v >= 0.0));
+    assert!(!dir.join("t.npy").exists());
+    for png in ["density.png", "value.png", "convergence.png"] {
+        assert!(dir.join(png).exists(), "{png}");
+    }
+    // The preset is symmetric about x = 1/2: so is its solution.
+    let n = m.len();
+    for i in 0..n {
+        assert!((m[i] - m[n - 1 - i]).abs() < 1e-8, "asymmetric at {i}");
+    }
+    // 2D periodic with the exact solution: the fields have the grid's shape, and lambda is
+    // -2 ln I0(1) up to the scheme's first-order error (0.31 at 32², 0.17 at 64²).
+    let o = solve_in(
+        tmp.path(),
+        "t",
+        &["--quiet"],
+        &["preset=stationary-torus", "grid.nx=32", "grid.ny=32"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&tmp.path().join("t"));
+    let exact = -2.0 * 1.266_065_877_752_008_f64.ln();
+    let lambda = s["ergodic_constant"].as_f64().unwrap();
+    assert!((lambda - exact).abs() < 0.35, "{lambda} vs {exact}");
+    let m: ndarray::Array2<f64> = read_npy(tmp.path().join("t/m.npy")).unwrap();
+    assert_eq!(m.shape(), &[32, 32]);
+    // Methods it cannot use, and keys it does not read.
+    let o = solve_in(
+        tmp.path(),
+        "bad",
+        &["--quiet"],
+        &["preset=stationary-crowd", "hjb.method=\"weno5\""],
+    );
+    assert_refused(&o, "hjb.method", &tmp.path().join("bad"));
+    let o = solve_in(
+        tmp.path(),
+        "w",
+        &["--quiet"],
+        &["preset=stationary-crowd", "grid.nt=80"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("grid.nt is not read"), "{}", stderr(&o));
+}

@@ -23,6 +23,10 @@
 //! ([`IterationMethod::Newton`], see [`newton`]: quadratic convergence, GMRES on the Schur
 //! complement of the analytic Jacobian).
 //!
+//! Stationary (ergodic) games, `−ν Δu + H(x, ∇u) + λ = f(x, m)` with the stationary FP
+//! equation, `∫ m = 1` and `∫ u = 0`, are solved by Newton with a sparse LU
+//! ([`StationarySolver`], see [`stationary`]).
+//!
 //! ## Example
 //!
 //! ```

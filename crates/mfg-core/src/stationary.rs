@@ -116,12 +116,30 @@ impl StationarySolution {
     }
 }
 
+impl std::fmt::Display for StationarySolution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let last = self.history.last();
+        write!(
+            f,
+            "stationary: {} after {} Newton iterations (residual_hjb {:.2e}, residual_fp {:.2e}); ergodic constant lambda = {:.12}; {:.1} ms",
+            self.termination.name(),
+            self.history.len(),
+            last.map_or(f64::NAN, |r| r.residual_hjb),
+            last.map_or(f64::NAN, |r| r.residual_fp),
+            self.lambda,
+            1e3 * self.time_s,
+        )
+    }
+}
+
 /// Newton's method for the stationary system (see the module docs).
 #[derive(Debug, Clone)]
 pub struct StationarySolver {
     settings: StationarySettings,
 }
 
+/// Newton stops (stagnation) when its residual has not improved by 0.1 % in this many steps.
+const STAGNATION: usize = 6;
 /// A line search never takes a step shorter than this.
 const MIN_STEP: f64 = 1.0 / 128.0;
 /// The homotopy starts at σ = max(σ, this), without coupling.
@@ -251,6 +269,8 @@ struct Newton {
     anchor: usize,
     /// The anchor of the last FP solve (its symbolic factorisation's pattern).
     fp_anchor: usize,
+    /// The round-off floor of the scaled residuals at the last evaluation.
+    floor: f64,
 }
 
 impl Newton {
@@ -271,11 +291,12 @@ impl Newton {
             fp_symbolic: None,
             anchor: 0,
             fp_anchor: usize::MAX,
+            floor: 0.0,
         }
     }
 
-    /// The residual at `s` into `self.residual` (and the rates of `L(u)`); returns the scaled
-    /// HJB and FP norms.
+    /// The residual at `s` into `self.residual` (and the rates of `L(u)`, μ = μ(u), and the
+    /// round-off floor of the scaled residuals); returns the scaled HJB and FP norms.
     fn evaluate(&mut self, problem: &Problem, s: &mut State) -> Result<(f64, f64), ()> {
         let grid = problem.grid();
         let n = self.n;
@@ -327,6 +348,12 @@ impl Newton {
         // first point during Newton (a sparse row), shifted to ∫ u = 0 at the end.
         r_norm[0] = s.u[0];
         let norms = r_m[a].abs().max(r_norm[0].abs());
+        // Round-off of −νΔu + H_h + λ − f (terms up to max_rate |u|) and of L(u)ᵀ μ.
+        let umax = s.u.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+        let hmax = self.hamiltonian.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+        let eps = 64.0 * f64::EPSILON;
+        self.floor = (eps * (max_rate * umax + hmax + fmax + s.lambda.abs()) / (1.0 + fmax))
+            .max(eps * 2.0 * grid.dim() as f64);
         Ok((hjb / (1.0 + fmax), fp.max(norms)))
     }
 
@@ -508,8 +535,17 @@ impl Newton {
         };
         let (mut hjb, mut fp) = self.evaluate(problem, s).map_err(|_| fp_failed(offset))?;
         let mut rhs = Mat::<f64>::zeros(2 * n + 1, 3);
+        let (mut best, mut since_best) = (f64::INFINITY, 0);
         for it in 1..=settings.max_iterations {
             let merit = hjb.max(fp);
+            if merit < best * (1.0 - 1e-3) {
+                (best, since_best) = (merit, 0);
+            } else {
+                since_best += 1;
+                if since_best >= STAGNATION {
+                    return Ok((history, TerminationReason::Stagnation));
+                }
+            }
             if !merit.is_finite() {
                 return Err(MfgError::Iteration {
                     iteration: offset + it,
@@ -521,7 +557,9 @@ impl Newton {
                     },
                 });
             }
-            if merit < settings.tolerance {
+            // The residuals cannot fall below their round-off: on fine grids (rates ν/dx²)
+            // that is above a tight tolerance.
+            if merit < settings.tolerance.max(self.floor) {
                 history.push(StationaryRecord {
                     iteration: offset + it,
                     residual_hjb: hjb,
