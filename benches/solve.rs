@@ -173,8 +173,68 @@ fn components(c: &mut Criterion) {
     g.finish();
 }
 
+/// Time to tolerance of the coupling methods in one run: damped Picard, Anderson (depth 5) and
+/// Newton, from a cold start with the preset's other settings, to 1e-8 on the 1D presets and to
+/// 1e-6 on crowd-2d (the library solve only: no files). The default method is chosen from
+/// these figures (docs/PERFORMANCE.md).
+fn coupling_methods(c: &mut Criterion) {
+    use mfg_rs::core::{Continuation, IterationMethod, IterationSettings};
+    let mut g = c.benchmark_group("coupling-method");
+    g.sample_size(20).measurement_time(Duration::from_secs(3));
+    let cases: [(&str, f64, &[&str]); 4] = [
+        ("crowd", 1e-8, &["picard", "anderson", "newton"]),
+        ("mfg-pde-tutorial", 1e-8, &["picard", "anderson", "newton"]),
+        ("lq-gaussian", 1e-8, &["picard", "anderson", "newton"]),
+        ("crowd-2d", 1e-6, &["anderson", "newton"]),
+    ];
+    for (preset, tolerance, methods) in cases {
+        if preset == "crowd-2d" {
+            g.sample_size(10).measurement_time(Duration::from_secs(20));
+        }
+        let config = mfg_cli::config::resolve(None, &[format!("preset={preset}")]).unwrap();
+        let p = config.problem().unwrap();
+        let base = IterationSettings {
+            tolerance,
+            max_iterations: 1000,
+            continuation: Continuation::Off,
+            ..config.settings().unwrap()
+        };
+        for &method in methods {
+            let settings = match method {
+                "picard" => IterationSettings {
+                    method: IterationMethod::FixedPoint,
+                    anderson_depth: 0,
+                    ..base.clone()
+                },
+                "anderson" => IterationSettings {
+                    method: IterationMethod::FixedPoint,
+                    anderson_depth: 5,
+                    ..base.clone()
+                },
+                _ => IterationSettings {
+                    method: IterationMethod::Newton,
+                    anderson_depth: 0,
+                    ..base.clone()
+                },
+            };
+            let it = FixedPointIterator::new(settings).unwrap();
+            g.bench_function(BenchmarkId::new(preset, method), |b| {
+                b.iter(|| {
+                    let sol = it
+                        .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
+                        .unwrap();
+                    assert!(sol.converged(), "{preset} {method}");
+                    black_box(sol.iterations())
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
+    coupling_methods,
     presets,
     presets_2d,
     linear_2d,

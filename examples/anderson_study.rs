@@ -40,7 +40,12 @@ fn load(name: &str, extra: &[String]) -> (Problem, IterationSettings) {
     let mut sets = vec![format!("preset={name}")];
     sets.extend(extra.iter().cloned());
     let config = mfg_cli::config::resolve(None, &sets).unwrap();
-    (config.problem().unwrap(), config.settings().unwrap())
+    // The fixed-point iteration is studied here (the 1D default is Newton).
+    let settings = IterationSettings {
+        method: mfg_rs::core::IterationMethod::FixedPoint,
+        ..config.settings().unwrap()
+    };
+    (config.problem().unwrap(), settings)
 }
 
 fn main() {

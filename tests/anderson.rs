@@ -4,8 +4,8 @@
 use ndarray::Array2;
 
 use mfg_rs::core::{
-    Continuation, FixedPointIterator, IterationSettings, MfgError, MfgSolution, Problem, StepKind,
-    TerminationReason,
+    Continuation, FixedPointIterator, IterationMethod, IterationSettings, MfgError, MfgSolution,
+    Problem, StepKind, TerminationReason,
 };
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::FdmHjb;
@@ -15,6 +15,7 @@ fn preset(sets: &[&str]) -> (Problem, IterationSettings) {
     let c = mfg_cli::config::resolve(None, &sets).unwrap();
     // The iteration itself is studied here: no continuation behind a failure.
     let s = IterationSettings {
+        method: IterationMethod::FixedPoint,
         continuation: Continuation::Off,
         ..c.settings().unwrap()
     };

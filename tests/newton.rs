@@ -144,7 +144,7 @@ fn the_newton_solution_conserves_mass_and_stays_nonnegative() {
 #[test]
 fn a_rejected_full_step_far_from_the_solution_falls_back_to_damped_picard() {
     // The tutorial's attraction: from m0 the full Newton step makes the residual grow; damped
-    // Picard steps follow until the residual is below 0.05, then Newton finishes.
+    // Picard steps follow until the residual is below 0.1, then Newton finishes.
     let (p, s) = preset(&["preset=mfg-pde-tutorial"]);
     let sol = run(
         &p,

@@ -375,18 +375,19 @@ impl Default for IterationConfig {
 }
 
 impl IterationConfig {
-    /// The method this section selects (an unset `method` follows `anderson_depth`).
-    pub fn coupling_method(&self) -> CouplingMethod {
+    /// The method this section selects: `method`, else Anderson when `anderson_depth` > 0,
+    /// else `unset` (the measured default for the grid and schemes, [`Config::default_method`]).
+    pub fn coupling_method(&self, unset: CouplingMethod) -> CouplingMethod {
         match self.method {
             Some(m) => m,
             None if self.anderson_depth > 0 => CouplingMethod::Anderson,
-            None => CouplingMethod::Picard,
+            None => unset,
         }
     }
 
     /// The Anderson depth the solve uses: 0 unless the method is Anderson's.
-    pub fn effective_anderson_depth(&self) -> usize {
-        match self.coupling_method() {
+    pub fn effective_anderson_depth(&self, unset: CouplingMethod) -> usize {
+        match self.coupling_method(unset) {
             CouplingMethod::Anderson if self.anderson_depth == 0 => DEFAULT_ANDERSON_DEPTH,
             CouplingMethod::Anderson => self.anderson_depth,
             CouplingMethod::Picard | CouplingMethod::Newton => 0,
@@ -394,10 +395,10 @@ impl IterationConfig {
     }
 
     /// The core settings.
-    pub fn settings(&self) -> IterationSettings {
+    pub fn settings(&self, unset: CouplingMethod) -> IterationSettings {
         IterationSettings {
-            method: match self.method {
-                Some(CouplingMethod::Newton) => IterationMethod::Newton,
+            method: match self.coupling_method(unset) {
+                CouplingMethod::Newton => IterationMethod::Newton,
                 _ => IterationMethod::FixedPoint,
             },
             continuation: match self.continuation {
@@ -408,7 +409,7 @@ impl IterationConfig {
             max_iterations: self.max_iterations,
             tolerance: self.tolerance,
             damping: self.damping,
-            anderson_depth: self.effective_anderson_depth(),
+            anderson_depth: self.effective_anderson_depth(unset),
             time_limit_s: self.time_limit_s,
             inner_accuracy: self.inner_accuracy,
             ..Default::default()
@@ -693,7 +694,7 @@ impl Config {
                 ),
             ));
         }
-        if self.iteration.coupling_method() == CouplingMethod::Newton
+        if self.coupling_method() == CouplingMethod::Newton
             && (self.hjb.method != HjbMethod::Fdm || self.fp.method != FpMethod::Fdm)
         {
             let key = if self.hjb.method != HjbMethod::Fdm {
@@ -831,7 +832,8 @@ impl Config {
 
     /// The coupling iteration, its settings validated by its constructor.
     pub fn iterator(&self) -> Result<FixedPointIterator, CliError> {
-        FixedPointIterator::new(self.iteration.settings()).map_err(from_problem(Section::Iteration))
+        FixedPointIterator::new(self.iteration.settings(self.default_method()))
+            .map_err(from_problem(Section::Iteration))
     }
 
     /// The particle settings (for `fp.method = "particle"`).
@@ -864,6 +866,33 @@ impl Config {
             refuse_unresolved: true,
         };
         Ok(s)
+    }
+
+    /// The coupling method when `iteration.method` and `anderson_depth` are unset, chosen by
+    /// time to tolerance (`cargo bench --bench solve -- coupling-method`, docs/PERFORMANCE.md):
+    /// Newton for the finite-difference schemes in 1D (crowd 3.9 ms against Anderson's 5.1,
+    /// the tutorial 6.2 against 6.7, lq-gaussian 4.2 against 7.0); Anderson in 2D and 3D
+    /// (crowd-2d to 1e-6: 1.77 s against Newton's 3.46 s, whose per-level Krylov solves
+    /// dominate); damped Picard for WENO and particles (Newton cannot differentiate them).
+    pub fn default_method(&self) -> CouplingMethod {
+        let fdm = self.hjb.method == HjbMethod::Fdm && self.fp.method == FpMethod::Fdm;
+        match (fdm, self.grid.ny.is_some()) {
+            (true, false) => CouplingMethod::Newton,
+            (true, true) => CouplingMethod::Anderson,
+            (false, _) => CouplingMethod::Picard,
+        }
+    }
+
+    /// The coupling method of this config ([`IterationConfig::coupling_method`] with the
+    /// measured default).
+    pub fn coupling_method(&self) -> CouplingMethod {
+        self.iteration.coupling_method(self.default_method())
+    }
+
+    /// The Anderson depth the solve uses.
+    pub fn effective_anderson_depth(&self) -> usize {
+        self.iteration
+            .effective_anderson_depth(self.default_method())
     }
 
     /// The stationary solver (`problem = "stationary"`): Newton to `iteration.tolerance`,
@@ -927,7 +956,7 @@ impl Config {
             return PROCESS + (per_point * n as f64) as u64;
         }
         let field = 8 * (g.nt as u64 + 1) * n;
-        let depth = self.iteration.effective_anderson_depth() as u64;
+        let depth = self.effective_anderson_depth() as u64;
         // The iterate, u, u's previous value, Φ; Φ of the last complete iteration with a time
         // limit; HJB's warm start; FP's warm start (written only by the iterative 2D/3D solves).
         let mut fields = 4 + u64::from(self.iteration.time_limit_s.is_some()) + 1;
@@ -942,7 +971,7 @@ impl Config {
         if self.iteration.warm_start.is_some() {
             fields += 1;
         }
-        if self.iteration.coupling_method() == CouplingMethod::Newton {
+        if self.coupling_method() == CouplingMethod::Newton {
             // Newton: u and μ copies, δu, the right-hand side, the correction, the line
             // search's base and its Φ, the rates of every level (2 per axis), and GMRES's
             // basis (its first 20 vectors: the counts measured on the presets stay below).
@@ -1029,10 +1058,10 @@ impl Config {
             }
             return notes;
         }
-        if it.anderson_depth > 0 && it.coupling_method() != CouplingMethod::Anderson {
+        if it.anderson_depth > 0 && self.coupling_method() != CouplingMethod::Anderson {
             notes.push(format!(
                 "iteration.anderson_depth is read only by iteration.method = \"anderson\" (iteration.method = \"{}\")",
-                serde_name(&it.coupling_method())
+                serde_name(&self.coupling_method())
             ));
         }
         notes

@@ -455,7 +455,7 @@ fn write_results(
             "hjb": hjb_summary,
             "fp": fp_summary,
             "iteration": {
-                "method": match config.iteration.coupling_method() {
+                "method": match config.coupling_method() {
                     config::CouplingMethod::Anderson => "Anderson-accelerated Picard (safeguarded)",
                     config::CouplingMethod::Picard => "damped Picard",
                     config::CouplingMethod::Newton => "Newton on the coupled system (GMRES on the Schur complement, line search)",
@@ -463,7 +463,7 @@ fn write_results(
                 "damping": config.iteration.damping,
                 "tolerance": config.iteration.tolerance,
                 "max_iterations": config.iteration.max_iterations,
-                "anderson_depth": config.iteration.effective_anderson_depth(),
+                "anderson_depth": config.effective_anderson_depth(),
                 "continuation": config.iteration.continuation,
                 "inner_accuracy": config.iteration.inner_accuracy,
                 "warm_start": config.iteration.warm_start,

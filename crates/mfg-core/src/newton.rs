@@ -32,14 +32,17 @@ use tracing::debug;
 
 use crate::anderson::StepKind;
 use crate::error::{MfgError, SolveError};
-use crate::linalg::{backend_for, Gmres, KrylovParams, LinearBackend, LinearError};
+use crate::linalg::{
+    backend_for, Gmres, KrylovParams, LinearBackend, LinearError, LinearInfo, Tridiagonal,
+    TridiagonalFactors,
+};
 use crate::problem::Problem;
 use crate::settings::IterationSettings;
 use crate::solution::IterationRecord;
 
 /// When a full Newton step fails at a relative residual above this, damped Picard steps
 /// take over until the residual is below it.
-const SWITCH: f64 = 0.05;
+const SWITCH: f64 = 0.1;
 /// Restart length of the outer GMRES.
 const RESTART: usize = 60;
 /// Its iteration cap per Newton step: near the fixed point, and far from it (where a rough
@@ -70,6 +73,9 @@ pub(crate) struct NewtonStepper {
     /// Jump rates of `L(u^k)` per level `k < nt` (to previous, to next; per axis).
     rates: Vec<LevelRates>,
     backend: Box<dyn LinearBackend>,
+    /// With a direct backend: the factorisations of `I − dt L(u^k)` and its transpose per
+    /// level, kept for all the products of one Newton step (empty otherwise).
+    factors: Vec<(TridiagonalFactors, TridiagonalFactors)>,
     /// `dt ∂_m f(x, m^{k+1})` per level `k < nt`.
     coupling: Vec<f64>,
     /// `u` at the iterate, flat (levels × n).
@@ -113,6 +119,7 @@ impl NewtonStepper {
                 })
                 .collect(),
             backend: backend_for(grid, None, 10_000),
+            factors: Vec::new(),
             coupling: vec![0.0; nt * n],
             u: vec![0.0; flat],
             mu: vec![0.0; flat],
@@ -198,7 +205,7 @@ impl NewtonStepper {
             }
             return Ok((StepKind::Fallback, 0));
         }
-        self.linearise(problem, flat_m, u, phi);
+        let coupled = self.linearise(problem, flat_m, u, phi);
         // b = Φ(m) − m (row 0 is m0 in both).
         for ((b, p), mi) in self.b.iter_mut().zip(flat_phi).zip(flat_m.iter()) {
             *b = p - mi;
@@ -217,6 +224,7 @@ impl NewtonStepper {
             dt,
             rates,
             backend,
+            factors,
             coupling,
             u,
             mu,
@@ -236,6 +244,7 @@ impl NewtonStepper {
             dt: *dt,
             rates,
             backend: backend.as_mut(),
+            factors,
             coupling,
             u,
             mu,
@@ -247,28 +256,34 @@ impl NewtonStepper {
             problem,
             level_tol: (LEVEL_TOL_FACTOR * tolerance).clamp(LEVEL_TOL_MIN, LEVEL_TOL_MAX),
         };
-        let outcome = gmres.solve(
-            |v, out| {
-                product.apply(v, out).map_err(|e| {
-                    let err = LinearError::Breakdown {
-                        iterations: 0,
-                        relative_residual: f64::NAN,
-                    };
-                    failure = Some(e);
-                    err
-                })
-            },
-            b,
-            delta,
-            KrylovParams {
-                tolerance,
-                max_iterations: if residual > SWITCH {
-                    MAX_KRYLOV_FAR
-                } else {
-                    MAX_KRYLOV
+        let outcome = if !coupled {
+            // Φ' = 0: the correction is the right-hand side itself.
+            delta.copy_from_slice(b);
+            Ok(LinearInfo::default())
+        } else {
+            gmres.solve(
+                |v, out| {
+                    product.apply(v, out).map_err(|e| {
+                        let err = LinearError::Breakdown {
+                            iterations: 0,
+                            relative_residual: f64::NAN,
+                        };
+                        failure = Some(e);
+                        err
+                    })
                 },
-            },
-        );
+                b,
+                delta,
+                KrylovParams {
+                    tolerance,
+                    max_iterations: if residual > SWITCH {
+                        MAX_KRYLOV_FAR
+                    } else {
+                        MAX_KRYLOV
+                    },
+                },
+            )
+        };
         if let Some(source) = failure {
             return Err(MfgError::Iteration {
                 iteration,
@@ -302,9 +317,29 @@ impl NewtonStepper {
     }
 
     /// Store `u`, `μ = w Φ(m)`, the rates of `L(u^k)` and `dt ∂_m f(m^{k+1})` of every level.
-    fn linearise(&mut self, problem: &Problem, m: &[f64], u: &Array2<f64>, phi: &Array2<f64>) {
+    /// Returns false when `∂_m f` vanishes on every level: then `Φ` does not depend on `m`,
+    /// `Φ' = 0`, and nothing else is needed (the correction is `Φ(m) − m`).
+    fn linearise(
+        &mut self,
+        problem: &Problem,
+        m: &[f64],
+        u: &Array2<f64>,
+        phi: &Array2<f64>,
+    ) -> bool {
         let grid = problem.grid();
         let (n, nu, dt) = (self.n, problem.nu(), self.dt);
+        let coupling = problem.coupling();
+        let mut coupled = false;
+        for (k, c) in self.coupling.chunks_exact_mut(n).enumerate() {
+            let next = &m[(k + 1) * n..(k + 2) * n];
+            for ((ci, x), mi) in c.iter_mut().zip(grid.coordinates()).zip(next) {
+                *ci = dt * coupling.dm(x, *mi);
+                coupled |= *ci != 0.0;
+            }
+        }
+        if !coupled {
+            return false;
+        }
         self.u
             .copy_from_slice(u.as_slice().expect("standard layout"));
         for ((mu, p), w) in self
@@ -316,17 +351,26 @@ impl NewtonStepper {
             *mu = w * p;
         }
         let h = problem.hamiltonian();
-        let coupling = problem.coupling();
         for (k, r) in self.rates.iter_mut().enumerate() {
             let uk = &self.u[k * n..(k + 1) * n];
             h.upwind_rates(grid, nu, uk, &mut r.to_prev, &mut r.to_next, None);
         }
-        for (k, c) in self.coupling.chunks_exact_mut(n).enumerate() {
-            let next = &m[(k + 1) * n..(k + 2) * n];
-            for ((ci, x), mi) in c.iter_mut().zip(grid.coordinates()).zip(next) {
-                *ci = dt * coupling.dm(x, *mi);
+        // A direct backend's factorisations, once per Newton step for all its products
+        // (storage allocated at the first step).
+        if self.backend.is_direct() {
+            let levels = self.rates.len();
+            if self.factors.len() != levels {
+                let empty = || Tridiagonal::new(n.max(3), false).factor();
+                self.factors = (0..levels).map(|_| (empty(), empty())).collect();
+            }
+            for (r, (plain, transposed)) in self.rates.iter().zip(self.factors.iter_mut()) {
+                self.backend.assemble(dt, &r.to_prev, &r.to_next, false);
+                self.backend.factorise_into(plain);
+                self.backend.assemble(dt, &r.to_prev, &r.to_next, true);
+                self.backend.factorise_into(transposed);
             }
         }
+        true
     }
 }
 
@@ -337,6 +381,7 @@ struct Product<'a> {
     dt: f64,
     rates: &'a [LevelRates],
     backend: &'a mut dyn LinearBackend,
+    factors: &'a [(TridiagonalFactors, TridiagonalFactors)],
     coupling: &'a [f64],
     u: &'a [f64],
     mu: &'a [f64],
@@ -368,9 +413,14 @@ impl Product<'_> {
             {
                 *r = next + c * vi;
             }
+            let x = &mut head[k * n..];
+            if let Some((plain, _)) = self.factors.get(k) {
+                x.copy_from_slice(self.rhs);
+                plain.solve_in_place(x);
+                continue;
+            }
             let r = &self.rates[k];
             self.backend.assemble(dt, &r.to_prev, &r.to_next, false);
-            let x = &mut head[k * n..];
             x.copy_from_slice(&tail[..n]);
             self.backend
                 .solve(self.rhs, x, self.level_tol)
@@ -399,15 +449,20 @@ impl Product<'_> {
             {
                 *r = d + dt * l;
             }
-            let r = &self.rates[k];
-            self.backend.assemble(dt, &r.to_prev, &r.to_next, true);
-            self.backend
-                .solve(self.rhs, self.dmu, self.level_tol)
-                .map_err(|e| SolveError::LinearSolve {
-                    time_level: k + 1,
-                    iterations: e.iterations(),
-                    residual: e.relative_residual(),
-                })?;
+            if let Some((_, transposed)) = self.factors.get(k) {
+                self.dmu.copy_from_slice(self.rhs);
+                transposed.solve_in_place(self.dmu);
+            } else {
+                let r = &self.rates[k];
+                self.backend.assemble(dt, &r.to_prev, &r.to_next, true);
+                self.backend
+                    .solve(self.rhs, self.dmu, self.level_tol)
+                    .map_err(|e| SolveError::LinearSolve {
+                        time_level: k + 1,
+                        iterations: e.iterations(),
+                        residual: e.relative_residual(),
+                    })?;
+            }
             // out = v − Φ'(m) v on this level.
             for (((o, vi), d), iw) in out[(k + 1) * n..(k + 2) * n]
                 .iter_mut()

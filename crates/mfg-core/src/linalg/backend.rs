@@ -18,7 +18,7 @@ use crate::linalg::bicgstab::BiCgStab;
 use crate::linalg::grid_matrix::GridMatrix;
 use crate::linalg::operator::{KrylovParams, LinearError, LinearInfo};
 use crate::linalg::precond::{GridPreconditioner, PreconditionerKind};
-use crate::linalg::tridiagonal::Tridiagonal;
+use crate::linalg::tridiagonal::{Tridiagonal, TridiagonalFactors};
 
 /// A solver of the implicit upwind systems on one grid, with its storage allocated once.
 pub trait LinearBackend: fmt::Debug + Send {
@@ -37,6 +37,14 @@ pub trait LinearBackend: fmt::Debug + Send {
     /// Solve `A x = b` for the last assembled `A`, from the initial guess in `x` (iterative
     /// backends), to a relative residual `tol` (ignored by direct backends).
     fn solve(&mut self, b: &[f64], x: &mut [f64], tol: f64) -> Result<LinearInfo, LinearError>;
+
+    /// Factorise the last assembled `A` into `into` (its storage reused), to keep for many
+    /// exact solves (Newton's products on the coupled system); false when the backend is
+    /// iterative (and `into` untouched).
+    fn factorise_into(&self, into: &mut TridiagonalFactors) -> bool {
+        let _ = into;
+        false
+    }
 }
 
 /// The name of the backend [`backend_for`] picks for `grid`.
@@ -129,6 +137,11 @@ impl LinearBackend for TridiagonalBackend {
         x.copy_from_slice(b);
         self.matrix.solve_in_place(x);
         Ok(LinearInfo::default())
+    }
+
+    fn factorise_into(&self, into: &mut TridiagonalFactors) -> bool {
+        self.matrix.factor_into(into);
+        true
     }
 }
 

@@ -73,11 +73,18 @@ impl Gmres {
         let target = params.tolerance * b_norm;
         let mut iterations = 0;
         let mut relative;
+        // A zero initial guess needs no product for its residual.
+        let mut zero_guess = x.iter().all(|&v| v == 0.0);
         loop {
             // r = b − A x into the first basis vector.
-            apply(x, &mut self.w)?;
-            for ((v, bi), wi) in self.basis[0].iter_mut().zip(b).zip(&self.w) {
-                *v = bi - wi;
+            if zero_guess {
+                self.basis[0].copy_from_slice(b);
+                zero_guess = false;
+            } else {
+                apply(x, &mut self.w)?;
+                for ((v, bi), wi) in self.basis[0].iter_mut().zip(b).zip(&self.w) {
+                    *v = bi - wi;
+                }
             }
             let beta = norm(&self.basis[0]);
             relative = beta / b_norm;
@@ -163,7 +170,15 @@ impl Gmres {
                     relative_residual: relative,
                 });
             }
-            // The loop's head recomputes the true residual (and stops when it is small enough).
+            // The Givens estimate is the residual of the least-squares solution (exact in exact
+            // arithmetic): when it meets the target, done without another product; after a
+            // restart the loop's head recomputes the true residual.
+            if relative <= params.tolerance {
+                return Ok(LinearInfo {
+                    iterations,
+                    relative_residual: relative,
+                });
+            }
         }
     }
 }

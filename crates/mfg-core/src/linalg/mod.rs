@@ -52,4 +52,4 @@ pub use gmres::Gmres;
 pub use grid_matrix::GridMatrix;
 pub use operator::{KrylovParams, LinearError, LinearInfo, LinearOperator, Preconditioner};
 pub use precond::{Adi, GridPreconditioner, Ilu0, Jacobi, PreconditionerKind};
-pub use tridiagonal::Tridiagonal;
+pub use tridiagonal::{Tridiagonal, TridiagonalFactors};

@@ -72,6 +72,50 @@ impl Tridiagonal {
         }
     }
 
+    /// The factorisation of this matrix, for many solves ([`TridiagonalFactors`]).
+    pub fn factor(&self) -> TridiagonalFactors {
+        let n = self.len();
+        let mut f = TridiagonalFactors {
+            sub: vec![0.0; n],
+            c: vec![0.0; n],
+            inv_den: vec![0.0; n],
+            cyclic: None,
+        };
+        self.factor_into(&mut f);
+        f
+    }
+
+    /// [`Tridiagonal::factor`] into the storage of an earlier factorisation of this order.
+    pub fn factor_into(&self, f: &mut TridiagonalFactors) {
+        let n = self.len();
+        f.sub.resize(n, 0.0);
+        f.c.resize(n, 0.0);
+        f.inv_den.resize(n, 0.0);
+        f.sub.copy_from_slice(&self.sub);
+        if !self.cyclic {
+            TridiagonalFactors::thomas(&self.sub, &self.diag, &self.sup, &mut f.c, &mut f.inv_den);
+            f.cyclic = None;
+            return;
+        }
+        // As in `solve_in_place`: the modified diagonal, then z = T⁻¹ w once.
+        let alpha = self.sup[n - 1];
+        let beta = self.sub[0];
+        let gamma = -self.diag[0];
+        let (mut z, _, _) = f.cyclic.take().unwrap_or_else(|| (vec![0.0; n], 0.0, 0.0));
+        z.resize(n, 0.0);
+        // z doubles as the modified diagonal's scratch before it holds T⁻¹ w.
+        z.copy_from_slice(&self.diag);
+        z[0] -= gamma;
+        z[n - 1] -= alpha * beta / gamma;
+        TridiagonalFactors::thomas(&self.sub, &z, &self.sup, &mut f.c, &mut f.inv_den);
+        z.iter_mut().for_each(|v| *v = 0.0);
+        z[0] = gamma;
+        z[n - 1] = alpha;
+        f.solve_plain(&mut z);
+        let inv_denominator = 1.0 / (1.0 + z[0] + beta * z[n - 1] / gamma);
+        f.cyclic = Some((z, beta / gamma, inv_denominator));
+    }
+
     /// Solve `A x = b`; `x` holds `b` on entry and the solution on return.
     pub fn solve_in_place(&mut self, x: &mut [f64]) {
         let n = self.len();
@@ -103,6 +147,60 @@ impl Tridiagonal {
 }
 
 /// The Thomas algorithm on the non-cyclic part (ignores `sub[0]` and `sup[n−1]`).
+/// The Thomas factorisation of a (cyclic) tridiagonal matrix, for many solves with one matrix:
+/// every division is done once, a solve is multiplications and subtractions only.
+#[derive(Debug, Clone)]
+pub struct TridiagonalFactors {
+    sub: Vec<f64>,
+    /// `c[i] = sup[i] / den[i]`.
+    c: Vec<f64>,
+    /// `1 / den[i]`.
+    inv_den: Vec<f64>,
+    /// Cyclic: Sherman–Morrison's `z = T⁻¹ (γ, 0, …, 0, α)`, `β/γ` and `1 / (1 + z₀ + β z_{n−1}/γ)`.
+    cyclic: Option<(Vec<f64>, f64, f64)>,
+}
+
+impl TridiagonalFactors {
+    fn thomas(sub: &[f64], diag: &[f64], sup: &[f64], c: &mut [f64], inv: &mut [f64]) {
+        let n = diag.len();
+        let mut den = diag[0];
+        inv[0] = 1.0 / den;
+        c[0] = sup[0] * inv[0];
+        for i in 1..n {
+            den = diag[i] - sub[i] * c[i - 1];
+            inv[i] = 1.0 / den;
+            c[i] = sup[i] * inv[i];
+        }
+    }
+
+    fn solve_plain(&self, x: &mut [f64]) {
+        let n = x.len();
+        x[0] *= self.inv_den[0];
+        for i in 1..n {
+            x[i] = (x[i] - self.sub[i] * x[i - 1]) * self.inv_den[i];
+        }
+        for i in (0..n - 1).rev() {
+            x[i] -= self.c[i] * x[i + 1];
+        }
+    }
+
+    /// Solve `A x = b` in place (`x` holds `b` on entry).
+    ///
+    /// # Panics
+    /// If `x` is not of the matrix's order.
+    pub fn solve_in_place(&self, x: &mut [f64]) {
+        assert_eq!(x.len(), self.inv_den.len(), "solve_in_place: wrong length");
+        self.solve_plain(x);
+        if let Some((z, beta_over_gamma, inv_denominator)) = &self.cyclic {
+            let n = x.len();
+            let fact = (x[0] + beta_over_gamma * x[n - 1]) * inv_denominator;
+            for (xi, zi) in x.iter_mut().zip(z) {
+                *xi -= fact * zi;
+            }
+        }
+    }
+}
+
 fn thomas(sub: &[f64], diag: &[f64], sup: &[f64], x: &mut [f64], c: &mut [f64]) {
     let n = diag.len();
     let mut den = diag[0];
@@ -154,6 +252,26 @@ mod tests {
                 let mut x = b.clone();
                 a.solve_in_place(&mut x);
                 assert!(residual(&a, &x, &b) < 1e-14, "cyclic {cyclic}, n {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_kept_factorisation_solves_as_the_one_shot_thomas() {
+        for cyclic in [false, true] {
+            for n in [3, 5, 33] {
+                let mut a = sample(n, cyclic);
+                let f = a.factor();
+                for k in 0..3 {
+                    let b: Vec<f64> = (0..n).map(|i| ((i + k) as f64 * 0.37).cos()).collect();
+                    let (mut x, mut y) = (b.clone(), b.clone());
+                    a.solve_in_place(&mut x);
+                    f.solve_in_place(&mut y);
+                    assert!(residual(&a, &y, &b) < 1e-14, "cyclic {cyclic}, n {n}");
+                    for (p, q) in x.iter().zip(&y) {
+                        assert!((p - q).abs() < 1e-14);
+                    }
+                }
             }
         }
     }
