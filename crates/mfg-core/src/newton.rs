@@ -50,10 +50,12 @@ const RESTART: usize = 60;
 const MAX_KRYLOV: usize = 300;
 const MAX_KRYLOV_FAR: usize = 40;
 /// Relative accuracy of the per-level solves inside a product (iterative backends): this
-/// factor times GMRES's own tolerance, within [`LEVEL_TOL_MIN`, `LEVEL_TOL_MAX`].
-const LEVEL_TOL_FACTOR: f64 = 1e-2;
+/// factor times GMRES's own tolerance, within [`LEVEL_TOL_MIN`, `LEVEL_TOL_MAX`] (measured on
+/// crowd-2d, criterion: 0.1 and 1e-2 take it to 1e-6 in 2.38 s, 0.01 and 1e-4 in 3.46 s, with
+/// the same evaluations).
+const LEVEL_TOL_FACTOR: f64 = 1e-1;
 const LEVEL_TOL_MIN: f64 = 1e-11;
-const LEVEL_TOL_MAX: f64 = 1e-4;
+const LEVEL_TOL_MAX: f64 = 1e-2;
 /// Armijo's sufficient decrease.
 const ARMIJO: f64 = 1e-4;
 /// The smallest step length tried before the line search gives up on the direction.
