@@ -142,14 +142,89 @@ pub fn solve_with(
     on_start: &mut dyn FnMut(&Config),
     observer: &mut dyn FnMut(&IterationRecord),
 ) -> Result<Outcome, CliError> {
-    let start = Instant::now();
     let config = config::resolve(opts.config.as_deref(), &opts.sets)?;
+    let limits = Limits {
+        max_memory: opts.max_memory,
+        cancel: opts.cancel.clone(),
+        out: Some(&opts.out),
+    };
+    let computed = compute(&config, &limits, on_start, observer)?;
+    let files = write(
+        &opts.out,
+        opts.format,
+        &config,
+        &computed,
+        opts.cancel.as_ref(),
+    )?;
+    Ok(Outcome {
+        config,
+        solution: computed.solution,
+        files,
+    })
+}
+
+/// What bounds a [`compute`].
+#[derive(Debug, Clone, Default)]
+pub struct Limits<'a> {
+    /// Refuse a run whose estimated peak memory is larger (bytes); `None`: half the
+    /// machine's memory.
+    pub max_memory: Option<u64>,
+    /// Stop, returning [`CliError::Interrupted`], once this flag is set.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// The directory the results will be written to: checked writable before the solve.
+    pub out: Option<&'a Path>,
+}
+
+/// A solved config, nothing written yet.
+#[derive(Debug)]
+pub struct Computed {
+    /// The problem solved.
+    pub problem: Problem,
+    /// Its solution.
+    pub solution: Solved,
+    /// `summary.json`'s content, but for `files` (added when written).
+    pub summary: serde_json::Value,
+}
+
+/// Solve a resolved config: the memory check, the solvers, the warm start, the solve (time
+/// dependent or stationary) and its summary. The library core of `mfg-cli solve` and of the
+/// Python package.
+pub fn compute(
+    config: &Config,
+    limits: &Limits<'_>,
+    on_start: &mut dyn FnMut(&Config),
+    observer: &mut dyn FnMut(&IterationRecord),
+) -> Result<Computed, CliError> {
+    let start = Instant::now();
     // The size guard (naming the grid key) first, then the memory estimate, both before the
     // space–time fields are allocated.
     let problem = config.problem()?;
-    let memory_estimate = check_memory(&config, opts.max_memory)?;
+    let memory_estimate = check_memory(config, limits.max_memory)?;
+    let interrupted = || CliError::Interrupted {
+        dir: limits.out.map(Path::to_owned).unwrap_or_default(),
+    };
     if config.problem == ProblemKind::Stationary {
-        return solve_stationary(opts, config, problem, on_start, (start, memory_estimate));
+        let solver = config.stationary_solver()?;
+        on_start(config);
+        if let Some(out) = limits.out {
+            output::check_writable(out)?;
+        }
+        let setup_s = start.elapsed().as_secs_f64();
+        tracing::info!(%problem, "solving the stationary problem");
+        let sol = solver.solve(&problem).map_err(CliError::Solve)?;
+        if limits
+            .cancel
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+        {
+            return Err(interrupted());
+        }
+        let summary = stationary_summary(config, &problem, &sol, (setup_s, memory_estimate));
+        return Ok(Computed {
+            problem,
+            solution: Solved::Stationary(sol),
+            summary,
+        });
     }
     let iterator = config.iterator()?;
     let mut hjb = config.hjb_solver()?;
@@ -178,8 +253,10 @@ pub fn solve_with(
             Some(output::read_2d(dir, "m").map_err(bad)?)
         }
     };
-    on_start(&config);
-    output::check_writable(&opts.out)?;
+    on_start(config);
+    if let Some(out) = limits.out {
+        output::check_writable(out)?;
+    }
     let hjb_summary = describe(hjb.describe(problem.grid()));
     let fp_summary = describe(fp.describe(problem.grid()));
     let setup_s = start.elapsed().as_secs_f64();
@@ -190,13 +267,11 @@ pub fn solve_with(
     if let Some(m) = &warm_start {
         run = run.initial_guess(m.view());
     }
-    if let Some(flag) = &opts.cancel {
+    if let Some(flag) = &limits.cancel {
         run = run.cancel_on(flag.clone());
     }
     let solution = run.solve().map_err(|e| match e {
-        MfgError::Interrupted { .. } => CliError::Interrupted {
-            dir: opts.out.clone(),
-        },
+        MfgError::Interrupted { .. } => interrupted(),
         MfgError::TimeLimit { limit_s, time_level } => CliError::Config {
             key: "iteration.time_limit_s".into(),
             message: format!(
@@ -227,46 +302,89 @@ pub fn solve_with(
         },
         other => other.into(),
     })?;
-    let files = write_results(
-        &opts.out,
-        opts.format,
-        &config,
+    let summary = time_dependent_summary(
+        config,
         &problem,
         &solution,
         [hjb_summary, fp_summary],
         (setup_s, memory_estimate),
-        opts.cancel.as_ref(),
-    )?;
-    Ok(Outcome {
-        config,
+    );
+    Ok(Computed {
+        problem,
         solution: Solved::TimeDependent(solution),
-        files,
+        summary,
     })
 }
 
-/// `problem = "stationary"`: Newton on (u, m, λ), then the files.
-fn solve_stationary(
-    opts: &SolveOptions,
-    config: Config,
-    problem: Problem,
-    on_start: &mut dyn FnMut(&Config),
-    (start, memory_estimate): (Instant, u64),
-) -> Result<Outcome, CliError> {
-    let solver = config.stationary_solver()?;
-    on_start(&config);
-    output::check_writable(&opts.out)?;
-    let setup_s = start.elapsed().as_secs_f64();
-    tracing::info!(%problem, "solving the stationary problem");
-    let sol = solver.solve(&problem).map_err(CliError::Solve)?;
-    if opts
-        .cancel
-        .as_ref()
-        .is_some_and(|flag| flag.load(Ordering::Relaxed))
-    {
-        return Err(CliError::Interrupted {
-            dir: opts.out.clone(),
-        });
+/// Write a computed result into `dir` as one set (see [`crate::output`]): the arrays, the
+/// axes, `config.toml` and `summary.json` with the set's manifest.
+pub fn write(
+    dir: &Path,
+    format: output::Format,
+    config: &Config,
+    computed: &Computed,
+    cancel: Option<&Arc<AtomicBool>>,
+) -> Result<Vec<PathBuf>, CliError> {
+    // Interrupted before anything is written: the directory is not even created.
+    if cancel.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+        return Err(CliError::Interrupted { dir: dir.into() });
     }
+    let grid = computed.problem.grid();
+    let mut staged = Staged::new(dir)?;
+    staged.cancel_on(cancel.cloned());
+    match &computed.solution {
+        Solved::TimeDependent(sol) => {
+            match format {
+                output::Format::Npy => {
+                    // Shape (nt + 1, nx_pts[, ny_pts[, nz_pts]]): the flat index is C order.
+                    let mut shape = vec![sol.u.nrows()];
+                    shape.extend(grid.shape());
+                    staged.npy_shaped("u.npy", &sol.u, &shape)?;
+                    staged.npy_shaped("m.npy", &sol.m, &shape)?;
+                }
+                output::Format::Csv => {
+                    // One line per time level; in 2D and 3D the values of a level in C order
+                    // (the last axis fastest).
+                    staged.csv2("u.csv", &sol.u)?;
+                    staged.csv2("m.csv", &sol.m)?;
+                }
+            }
+            stage_axes(&mut staged, format, grid, Some(computed.problem.time()))?;
+        }
+        Solved::Stationary(sol) => {
+            let u = Array1::from(sol.u.clone());
+            let m = Array1::from(sol.m.clone());
+            match format {
+                output::Format::Npy => {
+                    staged.npy_spatial("u.npy", &u, &grid.shape())?;
+                    staged.npy_spatial("m.npy", &m, &grid.shape())?;
+                }
+                output::Format::Csv => {
+                    staged.csv2("u.csv", &u.insert_axis(ndarray::Axis(0)))?;
+                    staged.csv2("m.csv", &m.insert_axis(ndarray::Axis(0)))?;
+                }
+            }
+            stage_axes(&mut staged, format, grid, None)?;
+        }
+    }
+    staged.text("config.toml", &config.to_toml())?;
+    // The files of the set with their sizes and hashes: readers check them against it.
+    let mut summary = computed.summary.clone();
+    summary["files"] = staged.manifest();
+    staged.text(
+        "summary.json",
+        &serde_json::to_string_pretty(&summary).expect("summary serialises"),
+    )?;
+    staged.commit()
+}
+
+/// `summary.json` of a stationary solve (without `files`).
+fn stationary_summary(
+    config: &Config,
+    problem: &Problem,
+    sol: &StationarySolution,
+    (setup_s, memory_estimate): (f64, u64),
+) -> serde_json::Value {
     let grid = problem.grid();
     let history: Vec<_> = sol
         .history
@@ -280,7 +398,7 @@ fn solve_stationary(
             })
         })
         .collect();
-    let summary = json!({
+    json!({
         "problem": "stationary",
         "converged": sol.converged(),
         "termination": sol.termination.name(),
@@ -288,10 +406,7 @@ fn solve_stationary(
         "ergodic_constant": sol.lambda,
         "history": history,
         "mass": grid.integrate(&sol.m),
-        "mass_quadrature": match grid.boundary() {
-            mfg_core::Boundary::NoFlux => "trapezoid (weights dx/2 at the walls, dx inside)",
-            mfg_core::Boundary::Periodic => "uniform (weight dx at every point)",
-        },
+        "mass_quadrature": quadrature_name(grid),
         "continuation": sol.continuation.iter().map(|&(lambda, sigma, iterations, converged)| json!({
             "lambda": lambda,
             "sigma": sigma,
@@ -316,45 +431,14 @@ fn solve_stationary(
         },
         "preset": config.preset,
         "version": env!("CARGO_PKG_VERSION"),
-    });
-    if opts
-        .cancel
-        .as_ref()
-        .is_some_and(|flag| flag.load(Ordering::Relaxed))
-    {
-        return Err(CliError::Interrupted {
-            dir: opts.out.clone(),
-        });
-    }
-    let mut staged = Staged::new(&opts.out)?;
-    staged.cancel_on(opts.cancel.clone());
-    let shape = grid.shape();
-    let u = Array1::from(sol.u.clone());
-    let m = Array1::from(sol.m.clone());
-    match opts.format {
-        output::Format::Npy => {
-            staged.npy_spatial("u.npy", &u, &shape)?;
-            staged.npy_spatial("m.npy", &m, &shape)?;
-        }
-        output::Format::Csv => {
-            staged.csv2("u.csv", &u.clone().insert_axis(ndarray::Axis(0)))?;
-            staged.csv2("m.csv", &m.clone().insert_axis(ndarray::Axis(0)))?;
-        }
-    }
-    stage_axes(&mut staged, opts.format, grid, None)?;
-    staged.text("config.toml", &config.to_toml())?;
-    let mut summary = summary;
-    summary["files"] = staged.manifest();
-    staged.text(
-        "summary.json",
-        &serde_json::to_string_pretty(&summary).expect("summary serialises"),
-    )?;
-    let files = staged.commit()?;
-    Ok(Outcome {
-        config,
-        solution: Solved::Stationary(sol),
-        files,
     })
+}
+
+fn quadrature_name(grid: &mfg_core::Grid) -> &'static str {
+    match grid.boundary() {
+        mfg_core::Boundary::NoFlux => "trapezoid (weights dx/2 at the walls, dx inside)",
+        mfg_core::Boundary::Periodic => "uniform (weight dx at every point)",
+    }
 }
 
 /// `summary.json`'s `grid` (with `nt` and `dt` for a time grid).
@@ -396,17 +480,14 @@ fn stage_axes(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn write_results(
-    dir: &Path,
-    format: output::Format,
+/// `summary.json` of a time-dependent solve (without `files`).
+fn time_dependent_summary(
     config: &Config,
     problem: &Problem,
     sol: &MfgSolution,
     [hjb_summary, fp_summary]: [serde_json::Value; 2],
     (setup_s, memory_estimate): (f64, u64),
-    cancel: Option<&Arc<AtomicBool>>,
-) -> Result<Vec<PathBuf>, CliError> {
+) -> serde_json::Value {
     let grid = problem.grid();
     let history: Vec<_> = sol
         .history
@@ -434,17 +515,14 @@ fn write_results(
             })
         })
         .collect();
-    let summary = json!({
+    json!({
         "converged": sol.converged(),
         "termination": sol.termination.name(),
         "iterations": sol.iterations(),
         "history": history,
         "mass_initial": sol.mass_initial,
         "mass_final": sol.mass_final,
-        "mass_quadrature": match grid.boundary() {
-            mfg_core::Boundary::NoFlux => "trapezoid (weights dx/2 at the walls, dx inside)",
-            mfg_core::Boundary::Periodic => "uniform (weight dx at every point)",
-        },
+        "mass_quadrature": quadrature_name(grid),
         "timings_s": {
             "total": sol.timings.total,
             "hjb": sol.timings.hjb,
@@ -484,38 +562,7 @@ fn write_results(
         },
         "preset": config.preset,
         "version": env!("CARGO_PKG_VERSION"),
-    });
-    // Interrupted before anything is written: the directory is not even created.
-    if cancel.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
-        return Err(CliError::Interrupted { dir: dir.into() });
-    }
-    let mut staged = Staged::new(dir)?;
-    staged.cancel_on(cancel.cloned());
-    match format {
-        output::Format::Npy => {
-            // Shape (nt + 1, nx_pts[, ny_pts[, nz_pts]]): the flat index is C order.
-            let mut shape = vec![sol.u.nrows()];
-            shape.extend(grid.shape());
-            staged.npy_shaped("u.npy", &sol.u, &shape)?;
-            staged.npy_shaped("m.npy", &sol.m, &shape)?;
-        }
-        output::Format::Csv => {
-            // One line per time level; in 2D and 3D the values of a level in C order (the last
-            // axis fastest).
-            staged.csv2("u.csv", &sol.u)?;
-            staged.csv2("m.csv", &sol.m)?;
-        }
-    }
-    stage_axes(&mut staged, format, grid, Some(problem.time()))?;
-    staged.text("config.toml", &config.to_toml())?;
-    // The files of the set with their sizes and hashes: readers check them against it.
-    let mut summary = summary;
-    summary["files"] = staged.manifest();
-    staged.text(
-        "summary.json",
-        &serde_json::to_string_pretty(&summary).expect("summary serialises"),
-    )?;
-    staged.commit()
+    })
 }
 
 /// A solver's self-description as the JSON object of `summary.json`'s `solver.hjb` / `solver.fp`.
