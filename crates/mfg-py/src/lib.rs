@@ -1,0 +1,328 @@
+//! # mfg-py
+//!
+//! The extension module `mfg_rs._core` of the Python package `mfg_rs` (built by maturin from
+//! `crates/mfg-py/pyproject.toml`; the public API is `python/mfg_rs/__init__.py`). It solves
+//! the Mean Field Game
+//!
+//! ```text
+//! HJB (backward):  −∂t u − ν Δu + H(x, ∇u) = f(x, m),   u(T) = g
+//! FP  (forward):    ∂t m − ν Δm − div(m ∂pH(x, ∇u)) = 0,  m(0) = m0
+//! ```
+//!
+//! (or its stationary version) for a config resolved exactly as `mfg-cli solve` resolves it:
+//! defaults < preset < config < overrides (`mfg_cli::config`), so every key of the command line
+//! works from Python. The solve runs on a worker thread with the GIL released; the calling
+//! thread wakes every 50 ms to let Python handle signals, and a `KeyboardInterrupt` sets the
+//! solve's cancel flag (it stops at its next time level).
+//!
+//! Outcomes cross into Python as plain dicts (`{"ok": …}` or `{"error": kind, "key", "message"}`)
+//! that `mfg_rs/__init__.py` turns into a `Solution` or its exception classes.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use numpy::IntoPyArray;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+
+use mfg_cli::config::{self, Config};
+use mfg_cli::output::Format;
+use mfg_cli::run::{self, Computed, Limits, Solved};
+use mfg_cli::CliError;
+
+/// A Python value (from a config dict or an override) as a TOML value.
+fn to_toml(value: &Bound<'_, PyAny>, key: &str) -> Result<toml::Value, String> {
+    if value.is_instance_of::<PyBool>() {
+        return Ok(toml::Value::Boolean(
+            value.extract::<bool>().map_err(|e| e.to_string())?,
+        ));
+    }
+    if value.is_instance_of::<PyInt>() {
+        return Ok(toml::Value::Integer(value.extract().map_err(|_| {
+            format!("{key}: the integer does not fit in 64 bits")
+        })?));
+    }
+    if value.is_instance_of::<PyFloat>() {
+        return Ok(toml::Value::Float(
+            value.extract::<f64>().map_err(|e| e.to_string())?,
+        ));
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        return Ok(toml::Value::String(s.to_string()));
+    }
+    if let Ok(d) = value.cast::<PyDict>() {
+        let mut table = toml::Table::new();
+        for (k, v) in d.iter() {
+            let name: String = k
+                .extract()
+                .map_err(|_| format!("{key}: table keys must be strings"))?;
+            let child = format!("{key}.{name}");
+            table.insert(name, to_toml(&v, child.trim_start_matches('.'))?);
+        }
+        return Ok(toml::Value::Table(table));
+    }
+    if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
+        let items: Vec<Bound<'_, PyAny>> = value
+            .try_iter()
+            .map_err(|e| e.to_string())?
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        return items
+            .iter()
+            .map(|v| to_toml(v, key))
+            .collect::<Result<Vec<_>, _>>()
+            .map(toml::Value::Array);
+    }
+    // NumPy scalars and anything else that behaves as a float.
+    if let Ok(x) = value.extract::<f64>() {
+        return Ok(toml::Value::Float(x));
+    }
+    Err(format!(
+        "{key}: cannot use a value of type {} (give a number, a string, a bool, a list or a dict)",
+        value
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    ))
+}
+
+/// An error as the dict `__init__.py` raises from.
+fn error_dict<'py>(py: Python<'py>, e: &CliError) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let (kind, key) = match e {
+        CliError::Config { key, .. } => ("config", Some(key.as_str())),
+        CliError::Solve(_) => ("solve", None),
+        CliError::Write { .. } => ("write", None),
+        CliError::Interrupted { .. } => ("interrupted", None),
+        _ => ("solve", None),
+    };
+    d.set_item("error", kind)?;
+    d.set_item("key", key)?;
+    d.set_item("message", e.to_string())?;
+    Ok(d)
+}
+
+/// The arrays, summary and files of a solve as a dict.
+fn result_dict<'py>(
+    py: Python<'py>,
+    computed: Computed,
+    files: Vec<PathBuf>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let grid = computed.problem.grid();
+    let shape = grid.shape();
+    let names = ["x", "y", "z"];
+    for (axis, name) in names.iter().enumerate().take(grid.dim()) {
+        d.set_item(*name, grid.axis(axis).coords().into_pyarray(py))?;
+    }
+    let field = |values: Vec<f64>, levels: Option<usize>| {
+        let mut s = Vec::with_capacity(shape.len() + 1);
+        s.extend(levels);
+        s.extend(&shape);
+        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&s), values).expect("shape matches")
+    };
+    match computed.solution {
+        Solved::TimeDependent(sol) => {
+            let levels = sol.u.nrows();
+            d.set_item("t", computed.problem.time().times().into_pyarray(py))?;
+            let (u, _) = sol.u.into_raw_vec_and_offset();
+            let (m, _) = sol.m.into_raw_vec_and_offset();
+            d.set_item("u", field(u, Some(levels)).into_pyarray(py))?;
+            d.set_item("m", field(m, Some(levels)).into_pyarray(py))?;
+            d.set_item("stationary", false)?;
+        }
+        Solved::Stationary(sol) => {
+            d.set_item("u", field(sol.u, None).into_pyarray(py))?;
+            d.set_item("m", field(sol.m, None).into_pyarray(py))?;
+            d.set_item("stationary", true)?;
+        }
+    }
+    d.set_item("summary_json", computed.summary.to_string())?;
+    let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    d.set_item("files", files)?;
+    Ok(d)
+}
+
+/// Resolve a config as the command line does and solve it (see the module docs).
+///
+/// `config`: a dict of config sections, TOML text, or None; `path`: a config file (instead of
+/// `config`); `sets`: `KEY=VALUE` overrides (`--set`); `overrides`: a dict `{"grid.nx": 200}`
+/// (after `sets`); `out`: also write the command line's files there; `format`: `npy` or `csv`;
+/// `progress`: called after every coupling iteration as `progress(iteration, residual_u,
+/// residual_m)`.
+#[pyfunction]
+#[pyo3(signature = (config=None, path=None, sets=Vec::new(), overrides=None, out=None, format="npy", progress=None, max_memory=None))]
+#[allow(clippy::too_many_arguments)]
+fn solve<'py>(
+    py: Python<'py>,
+    config: Option<Bound<'py, PyAny>>,
+    path: Option<PathBuf>,
+    sets: Vec<String>,
+    overrides: Option<Bound<'py, PyDict>>,
+    out: Option<PathBuf>,
+    format: &str,
+    progress: Option<Py<PyAny>>,
+    max_memory: Option<u64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let bad = |key: &str, message: String| {
+        error_dict(
+            py,
+            &CliError::Config {
+                key: key.into(),
+                message,
+            },
+        )
+    };
+    let format = match format {
+        "npy" => Format::Npy,
+        "csv" => Format::Csv,
+        other => return bad("format", format!("'{other}': use \"npy\" or \"csv\"")),
+    };
+    let mut all_sets = sets;
+    if let Some(o) = overrides {
+        for (k, v) in o.iter() {
+            let key: String = match k.extract() {
+                Ok(key) => key,
+                Err(_) => {
+                    return bad(
+                        "overrides",
+                        "keys must be strings such as \"grid.nx\"".into(),
+                    )
+                }
+            };
+            let value = match to_toml(&v, &key) {
+                Ok(value) => value,
+                Err(message) => return bad(&key, message),
+            };
+            all_sets.push(format!("{key}={value}"));
+        }
+    }
+    let text = match &config {
+        None => None,
+        Some(c) if c.is_instance_of::<PyString>() => Some(c.extract::<String>()?),
+        Some(c) => match c.cast::<PyDict>() {
+            Ok(d) => match to_toml(d.as_any(), "") {
+                // A document (sections as tables), not an inline table.
+                Ok(toml::Value::Table(t)) => Some(toml::to_string(&t).map_err(|e| {
+                    pyo3::exceptions::PyValueError::new_err(format!("config: {e}"))
+                })?),
+                Ok(_) => unreachable!("a dict converts to a table"),
+                Err(message) => return bad("config", message),
+            },
+            Err(_) => {
+                return bad(
+                    "config",
+                    "give a dict of config sections, TOML text or a path".into(),
+                )
+            }
+        },
+    };
+    let resolved: Result<Config, CliError> = match (&path, &text) {
+        (Some(p), _) => config::resolve(Some(p), &all_sets),
+        (None, Some(t)) => config::resolve_text(Some(("config", t)), &all_sets),
+        (None, None) => config::resolve_text(None, &all_sets),
+    };
+    let resolved = match resolved {
+        Ok(c) => c,
+        Err(e) => return error_dict(py, &e),
+    };
+    let warnings = resolved.ignored_keys();
+    let cancel = Arc::new(AtomicBool::new(false));
+    // An exception raised by `progress`: it stops the solve and is re-raised.
+    let callback_error: std::sync::Mutex<Option<PyErr>> = std::sync::Mutex::new(None);
+    let (tx, rx) = mpsc::channel();
+    // Waited on with the GIL released, hence shared with the detached closure.
+    let rx = std::sync::Mutex::new(rx);
+    let outcome = std::thread::scope(
+        |scope| -> PyResult<Result<(Computed, Vec<PathBuf>), CliError>> {
+            let worker_cancel = cancel.clone();
+            let (config, out) = (&resolved, out.as_deref());
+            let callback_error = &callback_error;
+            scope.spawn(move || {
+                let mut observer = |r: &mfg_core::IterationRecord| {
+                    if let Some(callback) = &progress {
+                        Python::attach(|py| {
+                            if let Err(e) =
+                                callback.call1(py, (r.iteration, r.residual_u, r.residual_m))
+                            {
+                                // A failing callback stops the solve; its exception is re-raised.
+                                worker_cancel.store(true, Ordering::Relaxed);
+                                let mut slot = callback_error.lock().expect("not poisoned");
+                                slot.get_or_insert(e);
+                            }
+                        });
+                    }
+                };
+                let limits = Limits {
+                    max_memory,
+                    cancel: Some(worker_cancel.clone()),
+                    out,
+                };
+                let result =
+                    run::compute(config, &limits, &mut |_| {}, &mut observer).and_then(|c| {
+                        let files = match out {
+                            Some(dir) => run::write(dir, format, config, &c, Some(&worker_cancel))?,
+                            None => Vec::new(),
+                        };
+                        Ok((c, files))
+                    });
+                let _ = tx.send(result);
+            });
+            loop {
+                let received = py.detach(|| {
+                    rx.lock()
+                        .expect("only this thread locks it")
+                        .recv_timeout(Duration::from_millis(50))
+                });
+                match received {
+                    Ok(result) => return Ok(result),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if let Err(interrupt) = py.check_signals() {
+                            cancel.store(true, Ordering::Relaxed);
+                            // The worker stops at its next time level; wait for it, then re-raise.
+                            let _ = py.detach(|| rx.lock().expect("only this thread").recv());
+                            return Err(interrupt);
+                        }
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                            "the solve's worker thread ended without a result",
+                        ))
+                    }
+                }
+            }
+        },
+    )?;
+    if let Some(e) = callback_error.into_inner().expect("not poisoned") {
+        return Err(e);
+    }
+    let d = match outcome {
+        Ok((computed, files)) => result_dict(py, computed, files)?,
+        Err(e) => error_dict(py, &e)?,
+    };
+    d.set_item("warnings", warnings)?;
+    d.set_item("config_toml", resolved.to_toml())?;
+    Ok(d)
+}
+
+/// The built-in presets as `(name, description)` pairs.
+#[pyfunction]
+fn presets() -> Vec<(String, String)> {
+    mfg_cli::presets::PRESETS
+        .iter()
+        .map(|p| (p.name.to_owned(), p.description.to_owned()))
+        .collect()
+}
+
+/// The extension module.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(solve, m)?)?;
+    m.add_function(wrap_pyfunction!(presets, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
