@@ -147,40 +147,19 @@ fn result_dict<'py>(
     Ok(d)
 }
 
-/// Resolve a config as the command line does and solve it (see the module docs).
-///
-/// `config`: a dict of config sections, TOML text, or None; `path`: a config file (instead of
-/// `config`); `sets`: `KEY=VALUE` overrides (`--set`); `overrides`: a dict `{"grid.nx": 200}`
-/// (after `sets`); `out`: also write the command line's files there; `format`: `npy` or `csv`;
-/// `progress`: called after every coupling iteration as `progress(iteration, residual_u,
-/// residual_m)`.
-#[pyfunction]
-#[pyo3(signature = (config=None, path=None, sets=Vec::new(), overrides=None, out=None, format="npy", progress=None, max_memory=None))]
-#[allow(clippy::too_many_arguments)]
-fn solve<'py>(
-    py: Python<'py>,
-    config: Option<Bound<'py, PyAny>>,
+/// Resolve a config given from Python (see [`solve`]) as the command line does: the outer
+/// error is Python's (a bad call), the inner one the config's.
+fn resolve_py(
+    config: Option<Bound<'_, PyAny>>,
     path: Option<PathBuf>,
     sets: Vec<String>,
-    overrides: Option<Bound<'py, PyDict>>,
-    out: Option<PathBuf>,
-    format: &str,
-    progress: Option<Py<PyAny>>,
-    max_memory: Option<u64>,
-) -> PyResult<Bound<'py, PyDict>> {
+    overrides: Option<Bound<'_, PyDict>>,
+) -> PyResult<Result<Config, CliError>> {
     let bad = |key: &str, message: String| {
-        error_dict(
-            py,
-            &CliError::Config {
-                key: key.into(),
-                message,
-            },
-        )
-    };
-    let format = match format {
-        "npy" => Format::Npy,
-        "csv" => Format::Csv,
-        other => return bad("format", format!("'{other}': use \"npy\" or \"csv\"")),
+        Ok(Err(CliError::Config {
+            key: key.into(),
+            message,
+        }))
     };
     let mut all_sets = sets;
     if let Some(o) = overrides {
@@ -221,12 +200,295 @@ fn solve<'py>(
             }
         },
     };
-    let resolved: Result<Config, CliError> = match (&path, &text) {
+    Ok(match (&path, &text) {
         (Some(p), _) => config::resolve(Some(p), &all_sets),
         (None, Some(t)) => config::resolve_text(Some(("config", t)), &all_sets),
         (None, None) => config::resolve_text(None, &all_sets),
+    })
+}
+
+/// Resolve a config (as [`solve`] does) without solving: `{"config_toml", "shape", "nt",
+/// "stationary", "warnings"}` or an error dict.
+#[pyfunction]
+#[pyo3(signature = (config=None, path=None, sets=Vec::new(), overrides=None))]
+fn resolve<'py>(
+    py: Python<'py>,
+    config: Option<Bound<'py, PyAny>>,
+    path: Option<PathBuf>,
+    sets: Vec<String>,
+    overrides: Option<Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let resolved = match resolve_py(config, path, sets, overrides)? {
+        Ok(c) => c,
+        Err(e) => return error_dict(py, &e),
     };
-    let resolved = match resolved {
+    let problem = match resolved.problem() {
+        Ok(p) => p,
+        Err(e) => return error_dict(py, &e),
+    };
+    let d = PyDict::new(py);
+    d.set_item("config_toml", resolved.to_toml())?;
+    d.set_item("shape", problem.grid().shape())?;
+    d.set_item("nt", problem.time().nt())?;
+    d.set_item(
+        "stationary",
+        resolved.problem == mfg_cli::config::ProblemKind::Stationary,
+    )?;
+    d.set_item("warnings", resolved.ignored_keys())?;
+    Ok(d)
+}
+
+/// The problem of a resolved config's TOML (from [`resolve`]).
+fn problem_of(config_toml: &str) -> PyResult<(Config, mfg_core::Problem)> {
+    let value_error = |e: CliError| pyo3::exceptions::PyValueError::new_err(e.to_string());
+    let config = config::resolve_text(Some(("problem", config_toml)), &[]).map_err(value_error)?;
+    let problem = config.problem().map_err(value_error)?;
+    Ok((config, problem))
+}
+
+/// A space–time field from Python as `(nt + 1, points)`, checked against the problem.
+fn field_of(
+    problem: &mfg_core::Problem,
+    a: numpy::PyReadonlyArrayDyn<'_, f64>,
+    name: &str,
+) -> PyResult<ndarray::Array2<f64>> {
+    let levels = problem.time().levels();
+    let n = problem.grid().len();
+    let mut shape = vec![levels];
+    shape.extend(problem.grid().shape());
+    let view = a.as_array();
+    if view.len() != levels * n || (view.ndim() != 2 && view.shape() != shape.as_slice()) {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{name} has shape {:?}: give (nt + 1, points) = ({levels}, {n}) or {shape:?}",
+            view.shape()
+        )));
+    }
+    if view.iter().any(|v| !v.is_finite()) {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{name} holds a non-finite value"
+        )));
+    }
+    Ok(
+        ndarray::Array2::from_shape_vec((levels, n), view.iter().copied().collect())
+            .expect("length checked"),
+    )
+}
+
+/// `(nt + 1, points)` back to the problem's `(nt + 1, *grid shape)`.
+fn field_to_py<'py>(
+    py: Python<'py>,
+    problem: &mfg_core::Problem,
+    a: ndarray::Array2<f64>,
+) -> Bound<'py, numpy::PyArrayDyn<f64>> {
+    let mut shape = vec![a.nrows()];
+    shape.extend(problem.grid().shape());
+    let (values, _) = a.into_raw_vec_and_offset();
+    ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), values)
+        .expect("shape matches")
+        .into_pyarray(py)
+}
+
+/// One HJB solve of the config's HJB method for the density `m` on all levels: `u`.
+#[pyfunction]
+fn hjb_solve<'py>(
+    py: Python<'py>,
+    config_toml: &str,
+    m: numpy::PyReadonlyArrayDyn<'py, f64>,
+) -> PyResult<Bound<'py, numpy::PyArrayDyn<f64>>> {
+    let (config, problem) = problem_of(config_toml)?;
+    let m = field_of(&problem, m, "m")?;
+    let mut hjb = config
+        .hjb_solver()
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let mut u = ndarray::Array2::zeros(m.raw_dim());
+    py.detach(|| hjb.solve_into(&problem, m.view(), u.view_mut()))
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+    Ok(field_to_py(py, &problem, u))
+}
+
+/// One FP solve of the config's FP method for the value `u` on all levels: `m` (row 0 is m0).
+#[pyfunction]
+fn fp_solve<'py>(
+    py: Python<'py>,
+    config_toml: &str,
+    u: numpy::PyReadonlyArrayDyn<'py, f64>,
+) -> PyResult<Bound<'py, numpy::PyArrayDyn<f64>>> {
+    let (config, problem) = problem_of(config_toml)?;
+    let u = field_of(&problem, u, "u")?;
+    let mut fp = config
+        .fp_solver()
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let mut m = ndarray::Array2::zeros(u.raw_dim());
+    py.detach(|| fp.solve_into(&problem, u.view(), m.view_mut()))
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+    Ok(field_to_py(py, &problem, m))
+}
+
+fn weights_of(kind: &str) -> PyResult<weno_kernels::Weights> {
+    match kind {
+        "js" => Ok(weno_kernels::Weights::Js),
+        "z" => Ok(weno_kernels::Weights::Z),
+        "m" => Ok(weno_kernels::Weights::M),
+        other => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "weights '{other}': use \"js\", \"z\" or \"m\""
+        ))),
+    }
+}
+
+/// Apply a per-stencil kernel to an array `(..., 5)` (or one stencil of 5 values): `(..., 3)`.
+fn per_stencil<'py>(
+    py: Python<'py>,
+    stencils: numpy::PyReadonlyArrayDyn<'py, f64>,
+    width: usize,
+    f: impl Fn(&[f64]) -> [f64; 3] + Sync,
+) -> PyResult<Bound<'py, numpy::PyArrayDyn<f64>>> {
+    let a = stencils.as_array();
+    let last = a.shape().last().copied().unwrap_or(0);
+    if last != width {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "the last axis must hold the {width} values of a stencil, got shape {:?}",
+            a.shape()
+        )));
+    }
+    let input: Vec<f64> = a.iter().copied().collect();
+    let mut shape = a.shape().to_vec();
+    *shape.last_mut().expect("at least one axis") = 3;
+    let out = py.detach(|| {
+        let mut out = Vec::with_capacity(input.len() / width * 3);
+        for s in input.chunks_exact(width) {
+            out.extend(f(s));
+        }
+        out
+    });
+    Ok(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), out)
+        .expect("three per stencil")
+        .into_pyarray(py))
+}
+
+/// WENO5 smoothness indicators `β0, β1, β2` of stencils `(..., 5)` (Jiang–Shu).
+#[pyfunction]
+fn weno_smoothness<'py>(
+    py: Python<'py>,
+    stencils: numpy::PyReadonlyArrayDyn<'py, f64>,
+) -> PyResult<Bound<'py, numpy::PyArrayDyn<f64>>> {
+    per_stencil(py, stencils, 5, |s| {
+        weno_kernels::reconstruct::smoothness(s[0], s[1], s[2], s[3], s[4])
+    })
+}
+
+/// Nonlinear weights `ω0, ω1, ω2` from smoothness indicators `(..., 3)`.
+#[pyfunction]
+#[pyo3(signature = (betas, kind="js"))]
+fn weno_weights<'py>(
+    py: Python<'py>,
+    betas: numpy::PyReadonlyArrayDyn<'py, f64>,
+    kind: &str,
+) -> PyResult<Bound<'py, numpy::PyArrayDyn<f64>>> {
+    let w = weights_of(kind)?;
+    per_stencil(py, betas, 3, move |b| {
+        weno_kernels::reconstruct::nonlinear_weights(w, [b[0], b[1], b[2]])
+    })
+}
+
+/// WENO5 reconstruction over a slice: `out[j]` at the interface between `v[j + 2]` and
+/// `v[j + 3]` (left-biased), length `len(v) − 4`.
+#[pyfunction]
+#[pyo3(signature = (v, kind="js"))]
+fn weno_reconstruct<'py>(
+    py: Python<'py>,
+    v: numpy::PyReadonlyArray1<'py, f64>,
+    kind: &str,
+) -> PyResult<Bound<'py, numpy::PyArray1<f64>>> {
+    let w = weights_of(kind)?;
+    let v = v.as_array().to_vec();
+    if v.len() < 5 {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "reconstruction needs at least 5 values",
+        ));
+    }
+    let out = py.detach(|| {
+        let mut out = vec![0.0; v.len() - 4];
+        weno_kernels::reconstruct(w, &v, &mut out);
+        out
+    });
+    Ok(out.into_pyarray(py))
+}
+
+/// One-sided HJ-WENO5 derivatives `(φx⁻, φx⁺)` of `φ` on a uniform grid of step `h`, ghosts
+/// `periodic` (n distinct points of a period) or `reflect` (∂n φ = 0 at the end points).
+#[pyfunction]
+#[pyo3(signature = (phi, h, kind="js", ghosts="periodic"))]
+#[allow(clippy::type_complexity)]
+fn weno_hj_derivatives<'py>(
+    py: Python<'py>,
+    phi: numpy::PyReadonlyArray1<'py, f64>,
+    h: f64,
+    kind: &str,
+    ghosts: &str,
+) -> PyResult<(
+    Bound<'py, numpy::PyArray1<f64>>,
+    Bound<'py, numpy::PyArray1<f64>>,
+)> {
+    let w = weights_of(kind)?;
+    let g = match ghosts {
+        "periodic" => weno_kernels::Ghosts::Periodic,
+        "reflect" => weno_kernels::Ghosts::Reflect,
+        other => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "ghosts '{other}': use \"periodic\" or \"reflect\""
+            )))
+        }
+    };
+    let phi = phi.as_array().to_vec();
+    if phi.len() < 4 || !(h.is_finite() && h > 0.0) {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "give at least 4 values and a step h > 0",
+        ));
+    }
+    let (minus, plus) = py.detach(|| {
+        let mut d = weno_kernels::HjWeno::new(phi.len(), w, g);
+        let (mut minus, mut plus) = (vec![0.0; phi.len()], vec![0.0; phi.len()]);
+        d.derivatives(&phi, h, &mut minus, &mut plus);
+        (minus, plus)
+    });
+    Ok((minus.into_pyarray(py), plus.into_pyarray(py)))
+}
+
+/// Resolve a config as the command line does and solve it (see the module docs).
+///
+/// `config`: a dict of config sections, TOML text, or None; `path`: a config file (instead of
+/// `config`); `sets`: `KEY=VALUE` overrides (`--set`); `overrides`: a dict `{"grid.nx": 200}`
+/// (after `sets`); `out`: also write the command line's files there; `format`: `npy` or `csv`;
+/// `progress`: called after every coupling iteration as `progress(iteration, residual_u,
+/// residual_m)`.
+#[pyfunction]
+#[pyo3(signature = (config=None, path=None, sets=Vec::new(), overrides=None, out=None, format="npy", progress=None, max_memory=None))]
+#[allow(clippy::too_many_arguments)]
+fn solve<'py>(
+    py: Python<'py>,
+    config: Option<Bound<'py, PyAny>>,
+    path: Option<PathBuf>,
+    sets: Vec<String>,
+    overrides: Option<Bound<'py, PyDict>>,
+    out: Option<PathBuf>,
+    format: &str,
+    progress: Option<Py<PyAny>>,
+    max_memory: Option<u64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let format = match format {
+        "npy" => Format::Npy,
+        "csv" => Format::Csv,
+        other => {
+            return error_dict(
+                py,
+                &CliError::Config {
+                    key: "format".into(),
+                    message: format!("'{other}': use \"npy\" or \"csv\""),
+                },
+            )
+        }
+    };
+    let resolved = match resolve_py(config, path, sets, overrides)? {
         Ok(c) => c,
         Err(e) => return error_dict(py, &e),
     };
@@ -323,6 +585,13 @@ fn presets() -> Vec<(String, String)> {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(solve, m)?)?;
     m.add_function(wrap_pyfunction!(presets, m)?)?;
+    m.add_function(wrap_pyfunction!(resolve, m)?)?;
+    m.add_function(wrap_pyfunction!(hjb_solve, m)?)?;
+    m.add_function(wrap_pyfunction!(fp_solve, m)?)?;
+    m.add_function(wrap_pyfunction!(weno_smoothness, m)?)?;
+    m.add_function(wrap_pyfunction!(weno_weights, m)?)?;
+    m.add_function(wrap_pyfunction!(weno_reconstruct, m)?)?;
+    m.add_function(wrap_pyfunction!(weno_hj_derivatives, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

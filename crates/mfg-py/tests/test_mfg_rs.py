@@ -179,3 +179,108 @@ def test_plot_draws_when_matplotlib_is_installed():
     ax = sol.plot()
     assert ax is not None
     plt.close("all")
+
+
+def cli_binary():
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+    path = os.path.join(root, "target", "release", "mfg-cli")
+    return path if os.path.exists(path) else None
+
+
+@pytest.mark.parametrize(
+    "sets",
+    [
+        ["preset=mfg-pde-tutorial"],
+        ["preset=crowd-2d", "grid.nx=20", "grid.ny=16", "grid.nt=10"],
+        ["preset=stationary-crowd"],
+    ],
+)
+def test_arrays_are_bitwise_those_of_the_command_line(tmp_path, sets):
+    import subprocess
+
+    binary = cli_binary()
+    if binary is None:
+        pytest.skip("target/release/mfg-cli is not built (cargo build --release -p mfg-cli)")
+    args = [binary, "solve", "--quiet", "--out", str(tmp_path / "cli")]
+    for s in sets:
+        args += ["--set", s]
+    subprocess.run(args, check=True)
+    overrides = {}
+    for s in sets:
+        key, value = s.split("=", 1)
+        overrides[key] = int(value) if value.isdigit() else value
+    preset = overrides.pop("preset")
+    sol = mfg_rs.solve(preset=preset, **overrides)
+    for name in ["u", "m", "x"] + ([] if sol.stationary else ["t"]):
+        cli = np.load(tmp_path / "cli" / f"{name}.npy")
+        ours = getattr(sol, name)
+        assert cli.shape == ours.shape and cli.dtype == ours.dtype, name
+        assert cli.tobytes() == ours.tobytes(), f"{name} differs"
+
+
+def test_component_solves_reproduce_the_coupled_solution():
+    # At the fixed point u = HJB(m) and m = FP(u): the components applied to a converged
+    # solution give it back (to the coupling tolerance).
+    problem = mfg_rs.Problem(preset="mfg-pde-tutorial", iteration__tolerance=1e-10)
+    assert problem.field_shape == (51, 101)
+    sol = mfg_rs.solve(problem.config_toml)
+    u = mfg_rs.hjb.solve(problem, sol.m)
+    m = mfg_rs.fp.solve(problem, u)
+    assert u.shape == m.shape == problem.field_shape
+    assert np.max(np.abs(u - sol.u)) < 1e-8
+    assert np.max(np.abs(m - sol.m)) < 1e-8
+    # 2D fields keep the grid's shape; a flat (levels, points) array is accepted too.
+    p2 = mfg_rs.Problem(preset="crowd-2d", grid__nx=10, grid__ny=8, grid__nt=5)
+    m0 = np.ones(p2.field_shape)
+    assert mfg_rs.hjb.solve(p2, m0).shape == (6, 11, 9)
+    assert mfg_rs.hjb.solve(p2, m0.reshape(6, -1)).shape == (6, 11, 9)
+    with pytest.raises(ValueError):
+        mfg_rs.hjb.solve(p2, np.ones((6, 5)))
+    with pytest.raises(ValueError):
+        mfg_rs.fp.solve(p2, np.full(p2.field_shape, np.nan))
+    with pytest.raises(mfg_rs.ConfigError):
+        mfg_rs.Problem(grid__nt=0)
+
+
+def reference_smoothness(s):
+    a, b, c, d, e = (s[..., k] for k in range(5))
+    b0 = 13 / 12 * (a - 2 * b + c) ** 2 + 0.25 * (a - 4 * b + 3 * c) ** 2
+    b1 = 13 / 12 * (b - 2 * c + d) ** 2 + 0.25 * (b - d) ** 2
+    b2 = 13 / 12 * (c - 2 * d + e) ** 2 + 0.25 * (3 * c - 4 * d + e) ** 2
+    return np.stack([b0, b1, b2], axis=-1)
+
+
+def test_weno_kernels_match_the_jiang_shu_formulas_on_arrays_and_single_stencils():
+    rng = np.random.default_rng(1)
+    stencils = rng.normal(size=(1000, 5))
+    beta = mfg_rs.weno.smoothness(stencils)
+    np.testing.assert_allclose(beta, reference_smoothness(stencils), rtol=1e-13, atol=1e-14)
+    one = mfg_rs.weno.smoothness(stencils[7])
+    np.testing.assert_array_equal(one, beta[7])
+    # Jiang-Shu weights: alpha_k = d_k / (1e-6 + beta_k)^2, normalised.
+    alpha = np.array([0.1, 0.6, 0.3]) / (1e-6 + beta) ** 2
+    np.testing.assert_allclose(
+        mfg_rs.weno.weights(beta), alpha / alpha.sum(axis=-1, keepdims=True), rtol=1e-12
+    )
+    for kind in ("z", "m"):
+        w = mfg_rs.weno.weights(beta, kind)
+        np.testing.assert_allclose(w.sum(axis=-1), 1.0, rtol=1e-14)
+    # Reconstruction of interface values from cell averages: fifth order on smooth data.
+    x = np.linspace(0, 1, 201)
+    h = x[1] - x[0]
+    k = 2 * np.pi
+    v = (np.cos(k * (x - h / 2)) - np.cos(k * (x + h / 2))) / (k * h)  # averages of sin
+    r = mfg_rs.weno.reconstruct(v)
+    interfaces = 0.5 * (x[2:-2] + x[3:-1])
+    assert r.shape == (197,)
+    assert np.max(np.abs(r - np.sin(2 * np.pi * interfaces))) < 1e-8
+    # HJ derivatives of a periodic sine.
+    n = 128
+    xp = np.arange(n) / n
+    minus, plus = mfg_rs.weno.hj_derivatives(np.sin(2 * np.pi * xp), 1.0 / n)
+    exact = 2 * np.pi * np.cos(2 * np.pi * xp)
+    assert np.max(np.abs(minus - exact)) < 1e-6 and np.max(np.abs(plus - exact)) < 1e-6
+    with pytest.raises(ValueError):
+        mfg_rs.weno.smoothness(np.ones((4, 4)))
+    with pytest.raises(ValueError):
+        mfg_rs.weno.weights(beta, "q")

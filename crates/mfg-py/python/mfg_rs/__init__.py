@@ -30,6 +30,10 @@ from . import _core
 __all__ = [
     "solve",
     "presets",
+    "Problem",
+    "hjb",
+    "fp",
+    "weno",
     "Solution",
     "ConfigError",
     "SolveError",
@@ -164,32 +168,14 @@ def solve(
         Config keys with ``__`` for the dot (``grid__nx=200``), or dotted names through a dict
         (``**{"grid.nx": 200}``).
     """
-    path = None
-    if isinstance(config, os.PathLike) or (
-        isinstance(config, str) and "\n" not in config and os.path.isfile(config)
-    ):
-        path, config = os.fspath(config), None
-    sets: List[str] = []
-    if preset is not None:
-        sets.append(f'preset="{preset}"')
-    dotted = {key.replace("__", "."): value for key, value in overrides.items()}
     result = _core.solve(
-        config=config,
-        path=path,
-        sets=sets,
-        overrides=dotted,
+        **_call_args(config, preset, overrides),
         out=None if out is None else os.fspath(out),
         format=format,
         progress=progress,
         max_memory=max_memory,
     )
-    kind = result.get("error")
-    if kind == "config":
-        raise ConfigError(result["message"], result["key"])
-    if kind == "interrupted":
-        raise KeyboardInterrupt(result["message"])
-    if kind is not None:
-        raise SolveError(result["message"])
+    _raise_error(result)
     for w in result["warnings"]:
         warnings.warn(w, UserWarning, stacklevel=2)
     summary = json.loads(result["summary_json"])
@@ -214,6 +200,61 @@ def solve(
     return solution
 
 
+def _call_args(
+    config: ConfigLike, preset: Optional[str], overrides: Mapping[str, Any]
+) -> Dict[str, Any]:
+    """The config arguments of ``_core.solve`` / ``_core.resolve`` (shared by both)."""
+    path = None
+    if isinstance(config, os.PathLike) or (
+        isinstance(config, str) and "\n" not in config and os.path.isfile(config)
+    ):
+        path, config = os.fspath(config), None
+    sets: List[str] = []
+    if preset is not None:
+        sets.append(f'preset="{preset}"')
+    dotted = {key.replace("__", "."): value for key, value in overrides.items()}
+    return dict(config=config, path=path, sets=sets, overrides=dotted)
+
+
+def _raise_error(result: Mapping[str, Any]) -> None:
+    kind = result.get("error")
+    if kind == "config":
+        raise ConfigError(result["message"], result["key"])
+    if kind == "interrupted":
+        raise KeyboardInterrupt(result["message"])
+    if kind is not None:
+        raise SolveError(result["message"])
+
+
+class Problem:
+    """A resolved config (defaults < preset < ``config`` < overrides, as :func:`solve`), for
+    the component solvers :func:`mfg_rs.hjb.solve` and :func:`mfg_rs.fp.solve`.
+
+    ``shape`` is the grid's, ``nt`` the number of time steps: fields are arrays of shape
+    ``(nt + 1, *shape)``.
+    """
+
+    def __init__(self, config: ConfigLike = None, *, preset: Optional[str] = None, **overrides: Any):
+        result = _core.resolve(**_call_args(config, preset, overrides))
+        _raise_error(result)
+        self.config_toml: str = result["config_toml"]
+        self.shape: Tuple[int, ...] = tuple(result["shape"])
+        self.nt: int = int(result["nt"])
+        for w in result["warnings"]:
+            warnings.warn(w, UserWarning, stacklevel=2)
+
+    @property
+    def field_shape(self) -> Tuple[int, ...]:
+        """``(nt + 1, *shape)``."""
+        return (self.nt + 1,) + self.shape
+
+    def __repr__(self) -> str:
+        return f"Problem(shape={self.shape}, nt={self.nt})"
+
+
 def presets() -> List[Tuple[str, str]]:
     """The built-in problems as ``(name, description)`` pairs."""
     return list(_core.presets())
+
+
+from . import fp, hjb, weno  # noqa: E402  (they use Problem)
