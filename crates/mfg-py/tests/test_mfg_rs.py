@@ -284,3 +284,58 @@ def test_weno_kernels_match_the_jiang_shu_formulas_on_arrays_and_single_stencils
         mfg_rs.weno.smoothness(np.ones((4, 4)))
     with pytest.raises(ValueError):
         mfg_rs.weno.weights(beta, "q")
+
+
+SWEEP = {"model.sigma": [0.3, 0.4], "model.coupling_strength": [0.1, 0.3, 0.5, 0.7]}
+
+
+def test_a_local_sweep_equals_local_solves_and_warm_starts_along_an_axis(tmp_path):
+    result = mfg_rs.sweep({"grid": {"nx": 60, "nt": 30}}, SWEEP, processes=2, out=tmp_path)
+    assert len(result) == 8
+    for point, sol in zip(result.points, result):
+        direct = mfg_rs.solve({"grid": {"nx": 60, "nt": 30}}, **point)
+        assert sol.m.tobytes() == direct.m.tobytes()
+    assert sorted(os.listdir(tmp_path)) == [f"point-{i:03d}" for i in range(8)]
+    # Warm starts along the coupling: the same solutions to the tolerance, fewer iterations.
+    warm = mfg_rs.sweep(
+        {"grid": {"nx": 60, "nt": 30}, "iteration": {"method": "picard"}},
+        SWEEP,
+        processes=2,
+        warm_start="model.coupling_strength",
+    )
+    cold = mfg_rs.sweep(
+        {"grid": {"nx": 60, "nt": 30}, "iteration": {"method": "picard"}}, SWEEP, processes=2
+    )
+    assert warm.points == cold.points
+    for w, c in zip(warm, cold):
+        assert np.max(np.abs(w.m - c.m)) < 1e-6
+    assert sum(s.summary["iterations"] for s in warm) < sum(s.summary["iterations"] for s in cold)
+    xr = pytest.importorskip("xarray")
+    ds = result.to_xarray()
+    assert ds["m"].shape == (2, 4, 31, 61)
+    assert isinstance(ds, xr.Dataset)
+
+
+def test_a_sweep_on_a_two_worker_local_cluster_survives_a_killed_worker():
+    distributed = pytest.importorskip("distributed")
+    base = {"grid": {"nx": 1000, "nt": 200}}  # ~0.5 s a point: the kill lands mid-sweep
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        pids = client.run(os.getpid)
+        victim = next(iter(pids.values()))
+        # SIGKILL one worker process while the sweep runs: the nanny restarts it and the
+        # scheduler re-runs its tasks.
+        killer = threading.Timer(0.8, lambda: os.kill(victim, signal.SIGKILL))
+        killer.start()
+        start = time.perf_counter()
+        result = mfg_rs.sweep(base, SWEEP, client=client)
+        elapsed = time.perf_counter() - start
+        killer.join()
+        assert elapsed > 0.8, "the sweep ended before the kill"
+        with pytest.raises(ProcessLookupError):
+            os.kill(victim, 0)
+    assert len(result) == 8
+    for point, sol in zip(result.points, result):
+        direct = mfg_rs.solve(base, **point)
+        assert sol.m.tobytes() == direct.m.tobytes()

@@ -34,6 +34,8 @@ __all__ = [
     "hjb",
     "fp",
     "weno",
+    "sweep",
+    "Sweep",
     "Solution",
     "ConfigError",
     "SolveError",
@@ -258,3 +260,4 @@ def presets() -> List[Tuple[str, str]]:
 
 
 from . import fp, hjb, weno  # noqa: E402  (they use Problem)
+from .sweep import Sweep, sweep  # noqa: E402  (it uses solve)
