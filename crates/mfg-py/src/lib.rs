@@ -24,7 +24,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use numpy::IntoPyArray;
+use numpy::{IntoPyArray, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
@@ -335,12 +335,14 @@ fn weights_of(kind: &str) -> PyResult<weno_kernels::Weights> {
     }
 }
 
-/// Apply a per-stencil kernel to an array `(..., 5)` (or one stencil of 5 values): `(..., 3)`.
+/// Apply a per-stencil kernel to an array `(..., width)` (or one stencil): `(..., 3)`. The
+/// input is read in place when C-contiguous and the output written straight into the new
+/// NumPy array (no intermediate copies: the kernels are a few flops a stencil).
 fn per_stencil<'py>(
     py: Python<'py>,
     stencils: numpy::PyReadonlyArrayDyn<'py, f64>,
     width: usize,
-    f: impl Fn(&[f64]) -> [f64; 3] + Sync,
+    f: impl Fn(&[f64]) -> [f64; 3],
 ) -> PyResult<Bound<'py, numpy::PyArrayDyn<f64>>> {
     let a = stencils.as_array();
     let last = a.shape().last().copied().unwrap_or(0);
@@ -350,19 +352,25 @@ fn per_stencil<'py>(
             a.shape()
         )));
     }
-    let input: Vec<f64> = a.iter().copied().collect();
+    let owned;
+    let input: &[f64] = match a.as_slice() {
+        Some(s) => s,
+        None => {
+            owned = a.iter().copied().collect::<Vec<f64>>();
+            &owned
+        }
+    };
     let mut shape = a.shape().to_vec();
     *shape.last_mut().expect("at least one axis") = 3;
-    let out = py.detach(|| {
-        let mut out = Vec::with_capacity(input.len() / width * 3);
-        for s in input.chunks_exact(width) {
-            out.extend(f(s));
+    let out = numpy::PyArrayDyn::<f64>::zeros(py, numpy::ndarray::IxDyn(&shape), false);
+    {
+        let mut w = out.readwrite();
+        let o = w.as_slice_mut().expect("a new array is contiguous");
+        for (s, o3) in input.chunks_exact(width).zip(o.chunks_exact_mut(3)) {
+            o3.copy_from_slice(&f(s));
         }
-        out
-    });
-    Ok(ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&shape), out)
-        .expect("three per stencil")
-        .into_pyarray(py))
+    }
+    Ok(out)
 }
 
 /// WENO5 smoothness indicators `β0, β1, β2` of stencils `(..., 5)` (Jiang–Shu).
