@@ -1,14 +1,16 @@
 //! Anderson acceleration of the coupling iteration, measured against damped Picard (θ = 0.5) on
 //! the built-in presets, plus the termination reasons.
 
-use ndarray::Array2;
+mod common;
 
 use mfg_rs::core::{
-    Continuation, FixedPointIterator, IterationMethod, IterationSettings, MfgError, MfgSolution,
-    Problem, StepKind, TerminationReason,
+    Continuation, FixedPointIterator, IterationMethod, IterationSettings, MfgError, Problem,
+    StepKind, TerminationReason,
 };
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::FdmHjb;
+
+use common::{rel_l2, run};
 
 fn preset(sets: &[&str]) -> (Problem, IterationSettings) {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
@@ -20,19 +22,6 @@ fn preset(sets: &[&str]) -> (Problem, IterationSettings) {
         ..c.settings().unwrap()
     };
     (c.problem().unwrap(), s)
-}
-
-fn run(p: &Problem, s: IterationSettings) -> MfgSolution {
-    FixedPointIterator::new(s)
-        .unwrap()
-        .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
-        .unwrap()
-}
-
-fn rel_l2(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
-    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
-    let den: f64 = b.iter().map(|y| y * y).sum();
-    (num / den).sqrt()
 }
 
 /// (Picard iterations, Anderson(5) iterations), after checking both converged to the same pair.

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_mass_and_positivity_for_both_walls, assert_symmetric, solve};
+use common::{assert_mass_and_positivity_for_both_walls, assert_symmetric, rel_l2, solve};
 use mfg_rs::core::test_problems::LqGaussian;
 use mfg_rs::core::{
     Boundary, Coupling, FixedPointIterator, Grid, IterationSettings, Problem, TimeGrid,
@@ -85,12 +85,6 @@ fn mass_and_positivity_hold_for_both_walls_in_2d() {
 fn data_symmetric_under_swapping_x_and_y_give_a_symmetric_solution() {
     let p = symmetric(Boundary::NoFlux);
     assert_symmetric(&p, &solve(&p, 1e-10), |i| vec![i[1], i[0]]);
-}
-
-fn rel_l2(a: &ndarray::Array2<f64>, b: &ndarray::Array2<f64>) -> f64 {
-    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
-    let den: f64 = b.iter().map(|y| y * y).sum();
-    (num / den).sqrt()
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Newton's method on the coupled system (`IterationMethod::Newton`): quadratic convergence,
 //! the same discrete solution as Picard's, and the line search's fallback.
 
-use ndarray::Array2;
+mod common;
 
 use mfg_rs::core::{
     FixedPointIterator, IterationMethod, IterationSettings, MfgSolution, Problem, StepKind,
@@ -9,23 +9,12 @@ use mfg_rs::core::{
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::FdmHjb;
 
+use common::{rel_l2, run};
+
 fn preset(sets: &[&str]) -> (Problem, IterationSettings) {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     let c = mfg_cli::config::resolve(None, &sets).unwrap();
     (c.problem().unwrap(), c.settings().unwrap())
-}
-
-fn run(p: &Problem, s: IterationSettings) -> MfgSolution {
-    FixedPointIterator::new(s)
-        .unwrap()
-        .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
-        .unwrap()
-}
-
-fn rel_l2(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
-    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
-    let den: f64 = b.iter().map(|y| y * y).sum();
-    (num / den).sqrt()
 }
 
 /// Newton to `tolerance` and damped Picard (with Anderson, to converge in reasonable time) to

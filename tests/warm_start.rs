@@ -2,10 +2,14 @@
 //! needs fewer iterations than a cold solve and reaches the same equilibrium; the fixed point
 //! itself is confirmed at once; the first level is always the problem's m0.
 
+mod common;
+
 use mfg_rs::core::{FixedPointIterator, IterationSettings, MfgSolution, Problem};
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::FdmHjb;
 use ndarray::Array2;
+
+use common::rel_l2;
 
 fn crowd(coupling: f64) -> (Problem, IterationSettings) {
     let sets = [
@@ -27,10 +31,6 @@ fn solve(p: &Problem, s: &IterationSettings, from: Option<&Array2<f64>>) -> MfgS
     .unwrap();
     assert!(sol.converged(), "{:?}", sol.termination);
     sol
-}
-
-fn rel_l2(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
-    (a - b).mapv(|v| v * v).sum().sqrt() / b.mapv(|v| v * v).sum().sqrt()
 }
 
 #[test]

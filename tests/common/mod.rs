@@ -6,6 +6,21 @@ use mfg_rs::core::{FixedPointIterator, IterationSettings, MfgSolution, Problem};
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::FdmHjb;
 
+/// The FDM pair with `settings` (no convergence check).
+pub fn run(p: &Problem, settings: IterationSettings) -> MfgSolution {
+    FixedPointIterator::new(settings)
+        .unwrap()
+        .solve(p, &mut FdmHjb::default(), &mut FdmFp::new())
+        .unwrap()
+}
+
+/// `‖a − b‖₂ / ‖b‖₂` over all entries.
+pub fn rel_l2(a: &ndarray::Array2<f64>, b: &ndarray::Array2<f64>) -> f64 {
+    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
+    let den: f64 = b.iter().map(|y| y * y).sum();
+    (num / den).sqrt()
+}
+
 /// The FDM pair with Anderson depth 5 to `tol`; asserts convergence.
 pub fn solve(p: &Problem, tol: f64) -> MfgSolution {
     let settings = IterationSettings {

@@ -677,39 +677,17 @@ impl Config {
                 }
             }
         }
-        if self.problem == ProblemKind::Stationary
-            && (self.hjb.method != HjbMethod::Fdm || self.fp.method != FpMethod::Fdm)
-        {
-            let key = if self.hjb.method != HjbMethod::Fdm {
-                "hjb.method"
-            } else {
-                "fp.method"
-            };
-            return Err(invalid(
-                key,
-                format!(
-                    "problem = \"stationary\" is solved by Newton on the finite-difference scheme and needs hjb.method = \"fdm\" and fp.method = \"fdm\" (here \"{}\" and \"{}\")",
-                    serde_name(&self.hjb.method),
-                    serde_name(&self.fp.method)
-                ),
-            ));
+        if self.problem == ProblemKind::Stationary {
+            self.require_fdm(
+                "problem = \"stationary\" is solved by Newton on the finite-difference scheme",
+                "",
+            )?;
         }
-        if self.coupling_method() == CouplingMethod::Newton
-            && (self.hjb.method != HjbMethod::Fdm || self.fp.method != FpMethod::Fdm)
-        {
-            let key = if self.hjb.method != HjbMethod::Fdm {
-                "hjb.method"
-            } else {
-                "fp.method"
-            };
-            return Err(invalid(
-                key,
-                format!(
-                    "iteration.method = \"newton\" differentiates the finite-difference schemes and needs hjb.method = \"fdm\" and fp.method = \"fdm\" (here \"{}\" and \"{}\"): use them, or iteration.method = \"anderson\"",
-                    serde_name(&self.hjb.method),
-                    serde_name(&self.fp.method)
-                ),
-            ));
+        if self.coupling_method() == CouplingMethod::Newton {
+            self.require_fdm(
+                "iteration.method = \"newton\" differentiates the finite-difference schemes",
+                ": use them, or iteration.method = \"anderson\"",
+            )?;
         }
         if self.fp.method == FpMethod::Particle {
             // The CLI's own parsing and limits (the bandwidth rule's name, the particle count
@@ -717,6 +695,26 @@ impl Config {
             self.particle_settings()?;
         }
         Ok(())
+    }
+
+    /// Refuse (exit 2, naming `hjb.method` or `fp.method`) anything but the finite-difference
+    /// HJB and FP schemes, for a capability that differentiates them: `why` says which.
+    fn require_fdm(&self, why: &str, fix: &str) -> Result<(), CliError> {
+        let key = if self.hjb.method != HjbMethod::Fdm {
+            "hjb.method"
+        } else if self.fp.method != FpMethod::Fdm {
+            "fp.method"
+        } else {
+            return Ok(());
+        };
+        Err(invalid(
+            key,
+            format!(
+                "{why} and needs hjb.method = \"fdm\" and fp.method = \"fdm\" (here \"{}\" and \"{}\"){fix}",
+                serde_name(&self.hjb.method),
+                serde_name(&self.fp.method)
+            ),
+        ))
     }
 
     /// Build the validated problem.

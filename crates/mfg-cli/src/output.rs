@@ -233,26 +233,13 @@ impl Staged {
         serde_json::Value::Object(files)
     }
 
-    /// Stage the `(levels, n_space)` array `a` as `.npy` with the given shape (the product of
-    /// `shape` must be `a.len()`; the data are C-ordered as they are).
-    pub fn npy_shaped(
+    /// Stage the array `a` (a `(levels, n_space)` field, or a field on the grid alone) as
+    /// `.npy` with the given shape (the product of `shape` must be `a.len()`; the data are
+    /// C-ordered as they are).
+    pub fn npy_shaped<D: ndarray::Dimension>(
         &mut self,
         name: &str,
-        a: &Array2<f64>,
-        shape: &[usize],
-    ) -> Result<(), CliError> {
-        let view = a
-            .view()
-            .into_shape_with_order(ndarray::IxDyn(shape))
-            .expect("shape matches the data");
-        self.write_with(name, |w| view.write_npy(w).map_err(std::io::Error::other))
-    }
-
-    /// Stage a field on the grid (no time axis) as `.npy` of the grid's `shape`.
-    pub fn npy_spatial(
-        &mut self,
-        name: &str,
-        a: &Array1<f64>,
+        a: &ndarray::Array<f64, D>,
         shape: &[usize],
     ) -> Result<(), CliError> {
         let view = a

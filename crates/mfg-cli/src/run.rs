@@ -356,8 +356,8 @@ pub fn write(
             let m = Array1::from(sol.m.clone());
             match format {
                 output::Format::Npy => {
-                    staged.npy_spatial("u.npy", &u, &grid.shape())?;
-                    staged.npy_spatial("m.npy", &m, &grid.shape())?;
+                    staged.npy_shaped("u.npy", &u, &grid.shape())?;
+                    staged.npy_shaped("m.npy", &m, &grid.shape())?;
                 }
                 output::Format::Csv => {
                     staged.csv2("u.csv", &u.insert_axis(ndarray::Axis(0)))?;
