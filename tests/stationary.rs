@@ -44,10 +44,17 @@ fn errors(
     [eu, em, (sol.lambda - lambda).abs()]
 }
 
-fn orders(errs: &[[f64; 3]]) -> Vec<[f64; 3]> {
-    errs.windows(2)
+/// The measured orders in u, m and λ between successive halvings of h: the last ones (the
+/// asymptotic range) in [0.8, 1.3] (the upwind scheme's first order).
+fn assert_first_order(label: &str, errs: &[[f64; 3]]) {
+    let orders: Vec<[f64; 3]> = errs
+        .windows(2)
         .map(|w| std::array::from_fn(|k| (w[0][k] / w[1][k]).log2()))
-        .collect()
+        .collect();
+    eprintln!("{label} orders (u, m, lambda): {orders:?}");
+    for o in orders.last().unwrap() {
+        assert!(*o >= 0.8 && *o <= 1.3, "{label}: orders {orders:?}");
+    }
 }
 
 fn check_basics(p: &Problem, sol: &StationarySolution) {
@@ -88,11 +95,7 @@ fn the_periodic_log_coupling_solution_converges_at_first_order_in_1d_and_2d() {
                 e
             })
             .collect();
-        let ord = orders(&errs);
-        eprintln!("{dim}D orders (u, m, lambda): {ord:?}");
-        for o in ord.last().unwrap() {
-            assert!(*o >= 0.8 && *o <= 1.3, "{dim}D: orders {ord:?}");
-        }
+        assert_first_order(&format!("{dim}D"), &errs);
     }
 }
 
@@ -122,11 +125,7 @@ fn the_linear_quadratic_ergodic_solution_converges_at_first_order() {
             e
         })
         .collect();
-    let ord = orders(&errs);
-    eprintln!("orders (u, m, lambda): {ord:?}");
-    for o in ord.last().unwrap() {
-        assert!(*o >= 0.8 && *o <= 1.3, "orders {ord:?}");
-    }
+    assert_first_order("LQ", &errs);
 }
 
 /// The turnpike: a long-horizon time-dependent solve spends its middle near the stationary

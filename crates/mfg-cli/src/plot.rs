@@ -160,101 +160,103 @@ impl Results {
 pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
     font();
     let r = Results::load(dir)?;
-    if r.stationary {
-        return plot_stationary(dir, &r);
-    }
+    let (titles, labels) = if r.stationary {
+        (
+            ["stationary density m(x)", "stationary value function u(x)"],
+            ["residual_hjb", "residual_fp"],
+        )
+    } else {
+        (
+            ["density m(t, x)", "value function u(t, x)"],
+            ["residual_u", "residual_m"],
+        )
+    };
     let mut done = Vec::new();
-    for (name, field, title, symbol) in [
-        ("density.png", &r.m, "density m(t, x)", "m"),
-        ("value.png", &r.u, "value function u(t, x)", "u"),
-    ] {
+    for ((name, field, symbol), title) in [("density.png", &r.m, "m"), ("value.png", &r.u, "u")]
+        .into_iter()
+        .zip(titles)
+    {
         let path = dir.join(name);
-        match (&r.y, &r.z) {
-            (None, _) => atomically(&path, |tmp| {
-                heatmap(tmp, field, (&r.x, &r.t), title, symbol, "t")
-            })?,
-            (Some(y), None) => {
-                let title = title.replace("(t, x)", "(t, x, y)");
-                atomically(&path, |tmp| {
-                    snapshots(tmp, field, &r.x, y, &r.t, &title, symbol)
-                })?
-            }
-            (Some(y), Some(z)) => {
-                // The mid-plane z = z[nz / 2].
-                let (nx, ny, nz) = (r.x.len(), y.len(), z.len());
-                let cube = field
-                    .view()
-                    .into_shape_with_order((r.t.len(), nx, ny, nz))
-                    .expect("shape checked on load");
-                let plane = cube
-                    .slice(ndarray::s![.., .., .., nz / 2])
-                    .to_owned()
-                    .into_shape_with_order((r.t.len(), nx * ny))
-                    .expect("contiguous");
-                let title = title.replace("(t, x)", &format!("(t, x, y, z = {:.3})", z[nz / 2]));
-                atomically(&path, |tmp| {
-                    snapshots(tmp, &plane, &r.x, y, &r.t, &title, symbol)
-                })?
-            }
+        if r.stationary {
+            draw_stationary(&path, &r, field, title, symbol)?;
+        } else {
+            draw_time_dependent(&path, &r, field, title, symbol)?;
         }
         done.push(path);
     }
     let path = dir.join("convergence.png");
     atomically(&path, |tmp| {
-        convergence(
-            tmp,
-            &r.history,
-            &r.termination,
-            ["residual_u", "residual_m"],
-        )
+        convergence(tmp, &r.history, &r.termination, labels)
     })?;
     done.push(path);
     Ok(done)
 }
 
-/// A stationary result's pictures: `density.png` and `value.png` (1D: the profile over x; 2D:
-/// a map over (x, y); 3D: the map of the mid-plane z = z[nz/2]) and `convergence.png` (the
-/// Newton residuals).
-fn plot_stationary(dir: &Path, r: &Results) -> Result<Vec<PathBuf>, CliError> {
-    let mut done = Vec::new();
-    for (name, field, title, symbol) in [
-        ("density.png", &r.m, "stationary density m(x)", "m"),
-        ("value.png", &r.u, "stationary value function u(x)", "u"),
-    ] {
-        let path = dir.join(name);
-        let values = field.row(0);
-        match (&r.y, &r.z) {
-            (None, _) => atomically(&path, |tmp| profile(tmp, &r.x, values, title, symbol))?,
-            (Some(y), z) => {
-                let (nx, ny) = (r.x.len(), y.len());
-                let nz = z.as_ref().map_or(1, |z| z.len());
-                let cube = values
-                    .into_shape_with_order((nx, ny, nz))
-                    .expect("shape checked on load");
-                // Rows over y, columns over x (the heat map's layout).
-                let plane = cube.slice(ndarray::s![.., .., nz / 2]).t().to_owned();
-                let title = match z {
-                    None => title.replace("(x)", "(x, y)"),
-                    Some(z) => title.replace("(x)", &format!("(x, y, z = {:.3})", z[nz / 2])),
-                };
-                atomically(&path, |tmp| {
-                    heatmap(tmp, &plane, (&r.x, y), &title, symbol, "y")
-                })?
-            }
+/// A field over time: 1D a heat map over (x, t); 2D snapshots at four times; 3D the same
+/// snapshots of the mid-plane z = z[nz/2].
+fn draw_time_dependent(
+    path: &Path,
+    r: &Results,
+    field: &Array2<f64>,
+    title: &str,
+    symbol: &str,
+) -> Result<(), CliError> {
+    match (&r.y, &r.z) {
+        (None, _) => atomically(path, |tmp| {
+            heatmap(tmp, field, (&r.x, &r.t), title, symbol, "t")
+        }),
+        (Some(y), None) => {
+            let title = title.replace("(t, x)", "(t, x, y)");
+            atomically(path, |tmp| {
+                snapshots(tmp, field, &r.x, y, &r.t, &title, symbol)
+            })
         }
-        done.push(path);
+        (Some(y), Some(z)) => {
+            let (nx, ny, nz) = (r.x.len(), y.len(), z.len());
+            let cube = field
+                .view()
+                .into_shape_with_order((r.t.len(), nx, ny, nz))
+                .expect("shape checked on load");
+            let plane = cube
+                .slice(ndarray::s![.., .., .., nz / 2])
+                .to_owned()
+                .into_shape_with_order((r.t.len(), nx * ny))
+                .expect("contiguous");
+            let title = title.replace("(t, x)", &format!("(t, x, y, z = {:.3})", z[nz / 2]));
+            atomically(path, |tmp| {
+                snapshots(tmp, &plane, &r.x, y, &r.t, &title, symbol)
+            })
+        }
     }
-    let path = dir.join("convergence.png");
-    atomically(&path, |tmp| {
-        convergence(
-            tmp,
-            &r.history,
-            &r.termination,
-            ["residual_hjb", "residual_fp"],
-        )
-    })?;
-    done.push(path);
-    Ok(done)
+}
+
+/// A stationary field: 1D its profile over x; 2D a map over (x, y); 3D the map of the
+/// mid-plane z = z[nz/2].
+fn draw_stationary(
+    path: &Path,
+    r: &Results,
+    field: &Array2<f64>,
+    title: &str,
+    symbol: &str,
+) -> Result<(), CliError> {
+    let values = field.row(0);
+    let Some(y) = &r.y else {
+        return atomically(path, |tmp| profile(tmp, &r.x, values, title, symbol));
+    };
+    let (nx, ny) = (r.x.len(), y.len());
+    let nz = r.z.as_ref().map_or(1, |z| z.len());
+    let cube = values
+        .into_shape_with_order((nx, ny, nz))
+        .expect("shape checked on load");
+    // Rows over y, columns over x (the heat map's layout).
+    let plane = cube.slice(ndarray::s![.., .., nz / 2]).t().to_owned();
+    let title = match &r.z {
+        None => title.replace("(x)", "(x, y)"),
+        Some(z) => title.replace("(x)", &format!("(x, y, z = {:.3})", z[nz / 2])),
+    };
+    atomically(path, |tmp| {
+        heatmap(tmp, &plane, (&r.x, y), &title, symbol, "y")
+    })
 }
 
 /// A 1D profile `f(x)`.
