@@ -9,7 +9,7 @@ use mfg_rs::core::{
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::FdmHjb;
 
-use common::{rel_l2, run};
+use common::{assert_mass_and_positivity, rel_l2, run};
 
 fn preset(sets: &[&str]) -> (Problem, IterationSettings) {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
@@ -111,8 +111,8 @@ fn newton_converges_quadratically_in_2d() {
     assert!(pairs >= 2, "{pairs} Newton steps in the quadratic range");
 }
 
-#[test]
-fn the_newton_solution_conserves_mass_and_stays_nonnegative() {
+/// The tutorial preset solved by Newton (its other settings as the preset has them).
+fn tutorial_by_newton() -> (Problem, MfgSolution) {
     let (p, s) = preset(&["preset=mfg-pde-tutorial"]);
     let sol = run(
         &p,
@@ -121,27 +121,21 @@ fn the_newton_solution_conserves_mass_and_stays_nonnegative() {
             ..s
         },
     );
+    (p, sol)
+}
+
+#[test]
+fn the_newton_solution_conserves_mass_and_stays_nonnegative() {
+    let (p, sol) = tutorial_by_newton();
     assert!(sol.converged());
-    let g = p.grid();
-    for row in sol.m.rows() {
-        let mass = g.integrate(row.as_slice().unwrap());
-        assert!((mass - 1.0).abs() < 1e-12, "mass {mass}");
-        assert!(row.iter().all(|&v| v >= 0.0));
-    }
+    assert_mass_and_positivity(&p, &sol, "tutorial by Newton");
 }
 
 #[test]
 fn a_rejected_full_step_far_from_the_solution_falls_back_to_damped_picard() {
     // The tutorial's attraction: from m0 the full Newton step makes the residual grow; damped
     // Picard steps follow until the residual is below 0.1, then Newton finishes.
-    let (p, s) = preset(&["preset=mfg-pde-tutorial"]);
-    let sol = run(
-        &p,
-        IterationSettings {
-            method: IterationMethod::Newton,
-            ..s
-        },
-    );
+    let (_, sol) = tutorial_by_newton();
     let steps: Vec<_> = sol.history.iter().filter_map(|r| r.step).collect();
     assert_eq!(steps[0], StepKind::Newton);
     assert_eq!(steps[1], StepKind::Fallback, "{steps:?}");

@@ -67,8 +67,9 @@ struct LevelRates {
     to_next: Vec<Vec<f64>>,
 }
 
-/// The Newton step's storage, allocated once per solve.
-pub(crate) struct NewtonStepper {
+/// The linearisation of the coupled system at an iterate, and the work storage of its products
+/// `v ↦ (I − Φ'(m)) v` (allocated once per solve).
+struct Linearisation {
     n: usize,
     nt: usize,
     dt: f64,
@@ -90,11 +91,17 @@ pub(crate) struct NewtonStepper {
     dmu: Vec<f64>,
     rhs: Vec<f64>,
     level: Vec<f64>,
+}
+
+/// The Newton step's storage, allocated once per solve.
+pub(crate) struct NewtonStepper {
+    lin: Linearisation,
     gmres: Gmres,
     /// The Newton system's right-hand side and correction (flat, levels × n).
     b: Vec<f64>,
     delta: Vec<f64>,
-    /// The line search: the iterate the direction was computed at, its residual, the length.
+    /// The line search: the iterate the direction was computed at, its Φ, its residual, the
+    /// step length.
     base: Vec<f64>,
     base_phi: Vec<f64>,
     base_residual: f64,
@@ -104,32 +111,18 @@ pub(crate) struct NewtonStepper {
     picard_phase: bool,
 }
 
+/// `m ← m + θ (Φ(m) − m)`: a damped Picard step from `m`, whose map value is `phi`.
+fn relax(m: &mut [f64], phi: &[f64], theta: f64) {
+    for (mi, p) in m.iter_mut().zip(phi) {
+        *mi += theta * (p - *mi);
+    }
+}
+
 impl NewtonStepper {
     pub(crate) fn new(problem: &Problem) -> Self {
-        let grid = problem.grid();
-        let (n, dim) = (grid.len(), grid.dim());
-        let nt = problem.time().nt();
-        let flat = (nt + 1) * n;
+        let flat = (problem.time().nt() + 1) * problem.grid().len();
         Self {
-            n,
-            nt,
-            dt: problem.time().dt(),
-            rates: (0..nt)
-                .map(|_| LevelRates {
-                    to_prev: vec![vec![0.0; n]; dim],
-                    to_next: vec![vec![0.0; n]; dim],
-                })
-                .collect(),
-            backend: backend_for(grid, None, 10_000),
-            factors: Vec::new(),
-            coupling: vec![0.0; nt * n],
-            u: vec![0.0; flat],
-            mu: vec![0.0; flat],
-            inv_weights: grid.weights().iter().map(|w| 1.0 / w).collect(),
-            du: vec![0.0; flat],
-            dmu: vec![0.0; n],
-            rhs: vec![0.0; n],
-            level: vec![0.0; n],
+            lin: Linearisation::new(problem),
             gmres: Gmres::new(flat, RESTART),
             b: vec![0.0; flat],
             delta: vec![0.0; flat],
@@ -160,9 +153,7 @@ impl NewtonStepper {
         let flat_phi = phi.as_slice().expect("standard layout");
         if self.picard_phase {
             if residual > SWITCH {
-                for (mi, p) in flat_m.iter_mut().zip(flat_phi) {
-                    *mi += damping * (p - *mi);
-                }
+                relax(flat_m, flat_phi, damping);
                 return Ok((StepKind::Damped, 0));
             }
             self.picard_phase = false;
@@ -178,9 +169,8 @@ impl NewtonStepper {
                 );
                 self.picard_phase = true;
                 self.has_base = false;
-                for ((mi, b), p) in flat_m.iter_mut().zip(&self.base).zip(&self.base_phi) {
-                    *mi = b + damping * (p - b);
-                }
+                flat_m.copy_from_slice(&self.base);
+                relax(flat_m, &self.base_phi, damping);
                 return Ok((StepKind::Fallback, 0));
             }
             // Not enough decrease. The model φ(α) ≈ φ₀ (1 − α) + c α² through the trial
@@ -202,12 +192,11 @@ impl NewtonStepper {
             // the point it was computed at, then a new direction.
             debug!(iteration, "Newton line search failed: damped step");
             self.has_base = false;
-            for ((mi, b), p) in flat_m.iter_mut().zip(&self.base).zip(&self.base_phi) {
-                *mi = b + damping * (p - b);
-            }
+            flat_m.copy_from_slice(&self.base);
+            relax(flat_m, &self.base_phi, damping);
             return Ok((StepKind::Fallback, 0));
         }
-        let coupled = self.linearise(problem, flat_m, u, phi);
+        let coupled = self.lin.linearise(problem, flat_m, u, phi);
         // b = Φ(m) − m (row 0 is m0 in both).
         for ((b, p), mi) in self.b.iter_mut().zip(flat_phi).zip(flat_m.iter()) {
             *b = p - mi;
@@ -220,44 +209,14 @@ impl NewtonStepper {
             .clamp(1e-12, 0.1);
         self.delta.iter_mut().for_each(|v| *v = 0.0);
         let mut failure: Option<SolveError> = None;
+        let level_tol = (LEVEL_TOL_FACTOR * tolerance).clamp(LEVEL_TOL_MIN, LEVEL_TOL_MAX);
         let Self {
-            n,
-            nt,
-            dt,
-            rates,
-            backend,
-            factors,
-            coupling,
-            u,
-            mu,
-            inv_weights,
-            du,
-            dmu,
-            rhs,
-            level,
+            lin,
             gmres,
             b,
             delta,
             ..
         } = self;
-        let mut product = Product {
-            n: *n,
-            nt: *nt,
-            dt: *dt,
-            rates,
-            backend: backend.as_mut(),
-            factors,
-            coupling,
-            u,
-            mu,
-            inv_weights,
-            du,
-            dmu,
-            rhs,
-            level,
-            problem,
-            level_tol: (LEVEL_TOL_FACTOR * tolerance).clamp(LEVEL_TOL_MIN, LEVEL_TOL_MAX),
-        };
         let outcome = if !coupled {
             // Φ' = 0: the correction is the right-hand side itself.
             delta.copy_from_slice(b);
@@ -265,7 +224,7 @@ impl NewtonStepper {
         } else {
             gmres.solve(
                 |v, out| {
-                    product.apply(v, out).map_err(|e| {
+                    lin.apply(problem, level_tol, v, out).map_err(|e| {
                         let err = LinearError::Breakdown {
                             iterations: 0,
                             relative_residual: f64::NAN,
@@ -300,9 +259,7 @@ impl NewtonStepper {
             Err(e) => {
                 debug!(iteration, error = %e, "Newton correction not found: damped step");
                 self.has_base = false;
-                for (mi, p) in flat_m.iter_mut().zip(flat_phi) {
-                    *mi += damping * (p - *mi);
-                }
+                relax(flat_m, flat_phi, damping);
                 return Ok((StepKind::Fallback, e.iterations()));
             }
         };
@@ -316,6 +273,36 @@ impl NewtonStepper {
         }
         debug!(iteration, krylov, tolerance, "Newton step");
         Ok((kind, krylov))
+    }
+}
+
+impl Linearisation {
+    fn new(problem: &Problem) -> Self {
+        let grid = problem.grid();
+        let (n, dim) = (grid.len(), grid.dim());
+        let nt = problem.time().nt();
+        let flat = (nt + 1) * n;
+        Self {
+            n,
+            nt,
+            dt: problem.time().dt(),
+            rates: (0..nt)
+                .map(|_| LevelRates {
+                    to_prev: vec![vec![0.0; n]; dim],
+                    to_next: vec![vec![0.0; n]; dim],
+                })
+                .collect(),
+            backend: backend_for(grid, None, 10_000),
+            factors: Vec::new(),
+            coupling: vec![0.0; nt * n],
+            u: vec![0.0; flat],
+            mu: vec![0.0; flat],
+            inv_weights: grid.weights().iter().map(|w| 1.0 / w).collect(),
+            du: vec![0.0; flat],
+            dmu: vec![0.0; n],
+            rhs: vec![0.0; n],
+            level: vec![0.0; n],
+        }
     }
 
     /// Store `u`, `μ = w Φ(m)`, the rates of `L(u^k)` and `dt ∂_m f(m^{k+1})` of every level.
@@ -374,32 +361,17 @@ impl NewtonStepper {
         }
         true
     }
-}
 
-/// The product `v ↦ (I − Φ'(m)) v` over borrowed parts of the stepper.
-struct Product<'a> {
-    n: usize,
-    nt: usize,
-    dt: f64,
-    rates: &'a [LevelRates],
-    backend: &'a mut dyn LinearBackend,
-    factors: &'a [(TridiagonalFactors, TridiagonalFactors)],
-    coupling: &'a [f64],
-    u: &'a [f64],
-    mu: &'a [f64],
-    inv_weights: &'a [f64],
-    du: &'a mut [f64],
-    dmu: &'a mut [f64],
-    rhs: &'a mut [f64],
-    level: &'a mut [f64],
-    problem: &'a Problem,
-    level_tol: f64,
-}
-
-impl Product<'_> {
-    fn apply(&mut self, v: &[f64], out: &mut [f64]) -> Result<(), SolveError> {
+    /// `out = (I − Φ'(m)) v`: a backward sweep of the HJB Jacobians, a forward sweep of the
+    /// FP systems (level solves of iterative backends to `level_tol`).
+    fn apply(
+        &mut self,
+        problem: &Problem,
+        level_tol: f64,
+        v: &[f64],
+        out: &mut [f64],
+    ) -> Result<(), SolveError> {
         let (n, nt, dt) = (self.n, self.nt, self.dt);
-        let problem = self.problem;
         let grid = problem.grid();
         let h = problem.hamiltonian();
         // δu: (I − dt L(u^k)) δu^k = δu^{k+1} + dt ∂_m f · v^{k+1}, backwards, δu^{nt} = 0.
@@ -417,7 +389,7 @@ impl Product<'_> {
             }
             let x = &mut head[k * n..];
             if let Some((plain, _)) = self.factors.get(k) {
-                x.copy_from_slice(self.rhs);
+                x.copy_from_slice(&self.rhs);
                 plain.solve_in_place(x);
                 continue;
             }
@@ -425,7 +397,7 @@ impl Product<'_> {
             self.backend.assemble(dt, &r.to_prev, &r.to_next, false);
             x.copy_from_slice(&tail[..n]);
             self.backend
-                .solve(self.rhs, x, self.level_tol)
+                .solve(&self.rhs, x, level_tol)
                 .map_err(|e| SolveError::LinearSolve {
                     time_level: k,
                     iterations: e.iterations(),
@@ -441,7 +413,7 @@ impl Product<'_> {
                 &self.u[k * n..(k + 1) * n],
                 &self.mu[(k + 1) * n..(k + 2) * n],
                 &self.du[k * n..(k + 1) * n],
-                self.level,
+                &mut self.level,
             );
             for ((r, d), l) in self
                 .rhs
@@ -452,13 +424,13 @@ impl Product<'_> {
                 *r = d + dt * l;
             }
             if let Some((_, transposed)) = self.factors.get(k) {
-                self.dmu.copy_from_slice(self.rhs);
-                transposed.solve_in_place(self.dmu);
+                self.dmu.copy_from_slice(&self.rhs);
+                transposed.solve_in_place(&mut self.dmu);
             } else {
                 let r = &self.rates[k];
                 self.backend.assemble(dt, &r.to_prev, &r.to_next, true);
                 self.backend
-                    .solve(self.rhs, self.dmu, self.level_tol)
+                    .solve(&self.rhs, &mut self.dmu, level_tol)
                     .map_err(|e| SolveError::LinearSolve {
                         time_level: k + 1,
                         iterations: e.iterations(),
@@ -470,7 +442,7 @@ impl Product<'_> {
                 .iter_mut()
                 .zip(&v[(k + 1) * n..(k + 2) * n])
                 .zip(self.dmu.iter())
-                .zip(self.inv_weights)
+                .zip(&self.inv_weights)
             {
                 *o = vi - d * iw;
             }
