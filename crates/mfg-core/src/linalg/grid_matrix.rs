@@ -3,7 +3,7 @@
 
 use sprs::CsMat;
 
-use crate::grid::{Grid, Line};
+use crate::grid::Grid;
 use crate::linalg::operator::LinearOperator;
 
 /// `I − dt L` (or its transpose) as a [`sprs::CsMat`] in CSR with sorted columns. The pattern
@@ -45,10 +45,61 @@ pub(crate) struct LineSet {
     pub(crate) len: usize,
     /// Flat-index distance between neighbours on a line.
     pub(crate) stride: usize,
-    /// The lines.
-    pub(crate) lines: Vec<Line>,
+    /// The lines, in batches whose recurrences advance together.
+    pub(crate) batches: Vec<LineBatch>,
     /// Every point's position on its line.
     pub(crate) position: Vec<usize>,
+}
+
+/// Lines along one axis that a line solver sweeps together, point `k` of every lane before
+/// point `k + 1` of any: the recurrences of different lanes are independent, so the inner
+/// loop over lanes has no dependency chain (and is contiguous when `lane_step == 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LineBatch {
+    /// Flat index of the first point of the first lane.
+    pub(crate) base: usize,
+    /// Number of lines.
+    pub(crate) lanes: usize,
+    /// Flat-index distance between the first points of successive lanes.
+    pub(crate) lane_step: usize,
+}
+
+/// Lanes per batch along the contiguous axis (eight independent chains hide the latency of a
+/// division or a multiply-add).
+const CONTIGUOUS_LANES: usize = 8;
+
+impl LineSet {
+    fn new(grid: &Grid, d: usize) -> Self {
+        let (len, stride) = (grid.axis(d).len(), grid.stride(d));
+        let block = len * stride;
+        let blocks = grid.len() / block;
+        let batches = if stride > 1 {
+            // Every block of `len · stride` points is a (len × stride) row-major slab whose
+            // rows are the lines' successive points.
+            (0..blocks)
+                .map(|b| LineBatch {
+                    base: b * block,
+                    lanes: stride,
+                    lane_step: 1,
+                })
+                .collect()
+        } else {
+            (0..blocks)
+                .step_by(CONTIGUOUS_LANES)
+                .map(|b| LineBatch {
+                    base: b * len,
+                    lanes: CONTIGUOUS_LANES.min(blocks - b),
+                    lane_step: len,
+                })
+                .collect()
+        };
+        Self {
+            len,
+            stride,
+            batches,
+            position: (0..grid.len()).map(|i| grid.axis_index(i, d)).collect(),
+        }
+    }
 }
 
 impl GridMatrix {
@@ -106,14 +157,7 @@ impl GridMatrix {
                 *e = c as u32;
             }
         }
-        let lines = (0..dim)
-            .map(|d| LineSet {
-                len: grid.axis(d).len(),
-                stride: grid.stride(d),
-                lines: grid.lines(d).collect(),
-                position: (0..n).map(|i| grid.axis_index(i, d)).collect(),
-            })
-            .collect();
+        let lines = (0..dim).map(|d| LineSet::new(grid, d)).collect();
         Self {
             csr: CsMat::new((n, n), row_ptr, cols, vec![0.0; nnz]),
             scratch: vec![0.0; nnz],

@@ -203,14 +203,36 @@ impl Adi {
         for (d, [lo, cp, inv]) in self.factors.iter_mut().enumerate() {
             let [lower, di, up] = a.axis_factor(d);
             lo.copy_from_slice(lower);
-            for line in &self.lines[d].lines {
-                let mut prev_c = 0.0;
-                for k in 0..line.len {
-                    let i = line.index(k);
-                    let den = di[i] - lo[i] * prev_c;
-                    inv[i] = 1.0 / den;
-                    cp[i] = up[i] * inv[i];
-                    prev_c = cp[i];
+            let ls = &self.lines[d];
+            let s = ls.stride;
+            for b in &ls.batches {
+                if b.lane_step == 1 {
+                    // A slab: each point of the lines is one contiguous row.
+                    let w = b.lanes;
+                    for k in 0..ls.len {
+                        let r = b.base + k * s;
+                        let (before, rest) = cp.split_at_mut(r);
+                        let prev = (k > 0).then(|| &before[r - s..r - s + w]);
+                        let (cp, inv) = (&mut rest[..w], &mut inv[r..r + w]);
+                        let (lo, di, up) = (&lo[r..r + w], &di[r..r + w], &up[r..r + w]);
+                        for j in 0..w {
+                            let prev_c = prev.map_or(0.0, |p| p[j]);
+                            let den = di[j] - lo[j] * prev_c;
+                            inv[j] = 1.0 / den;
+                            cp[j] = up[j] * inv[j];
+                        }
+                    }
+                    continue;
+                }
+                for k in 0..ls.len {
+                    let row = b.base + k * s;
+                    for i in (0..b.lanes).map(|j| row + j * b.lane_step) {
+                        // The first point of a line has no lower entry (c' of "before" = 0).
+                        let prev_c = if k == 0 { 0.0 } else { cp[i - s] };
+                        let den = di[i] - lo[i] * prev_c;
+                        inv[i] = 1.0 / den;
+                        cp[i] = up[i] * inv[i];
+                    }
                 }
             }
         }
@@ -222,56 +244,52 @@ impl Preconditioner for Adi {
         out.copy_from_slice(x);
         for ([lo, cp, inv], ls) in self.factors.iter().zip(&self.lines) {
             let s = ls.stride;
-            if s == 1 {
-                // Contiguous lines: one Thomas solve after the other.
-                for line in &ls.lines {
-                    let b = line.start;
-                    let z = &mut out[b..b + ls.len];
-                    let (lo, inv, cp) = (&lo[b..], &inv[b..], &cp[b..]);
-                    z[0] *= inv[0];
-                    for k in 1..z.len() {
-                        z[k] = (z[k] - lo[k] * z[k - 1]) * inv[k];
+            for b in &ls.batches {
+                if b.lane_step == 1 {
+                    // A slab: each point of the lines is one contiguous row.
+                    let w = b.lanes;
+                    let row = |k: usize| b.base + k * s..b.base + k * s + w;
+                    for (z, iv) in out[row(0)].iter_mut().zip(&inv[row(0)]) {
+                        *z *= iv;
                     }
-                    for k in (0..z.len() - 1).rev() {
-                        z[k] -= cp[k] * z[k + 1];
+                    for k in 1..ls.len {
+                        let r = row(k);
+                        let (done, rest) = out.split_at_mut(r.start);
+                        let prev = &done[r.start - s..r.start - s + w];
+                        for (((z, p), l), iv) in rest[..w]
+                            .iter_mut()
+                            .zip(prev)
+                            .zip(&lo[r.clone()])
+                            .zip(&inv[r])
+                        {
+                            *z = (*z - l * p) * iv;
+                        }
                     }
+                    for k in (0..ls.len - 1).rev() {
+                        let r = row(k);
+                        let (head, tail) = out.split_at_mut(r.end);
+                        let next = &tail[s - w..s];
+                        for ((z, nx), c) in head[r.start..].iter_mut().zip(next).zip(&cp[r]) {
+                            *z -= c * nx;
+                        }
+                    }
+                    continue;
                 }
-                continue;
-            }
-            // Strided lines: advance all lines of the axis together. The lines of the
-            // outermost axis start at 0..s, so the field is a (len × s) row-major block and
-            // each Thomas step is one contiguous row of it.
-            let outer = ls.lines.len() == s && ls.lines.last().map(|l| l.start) == Some(s - 1);
-            if outer {
-                for (z, iv) in out[..s].iter_mut().zip(&inv[..s]) {
-                    *z *= iv;
+                let lanes = |k: usize| {
+                    let row = b.base + k * s;
+                    (0..b.lanes).map(move |j| row + j * b.lane_step)
+                };
+                for i in lanes(0) {
+                    out[i] *= inv[i];
                 }
                 for k in 1..ls.len {
-                    let (done, rest) = out.split_at_mut(k * s);
-                    let prev = &done[(k - 1) * s..];
-                    let (l, iv) = (&lo[k * s..(k + 1) * s], &inv[k * s..(k + 1) * s]);
-                    for (((z, p), l), iv) in rest[..s].iter_mut().zip(prev).zip(l).zip(iv) {
-                        *z = (*z - l * p) * iv;
+                    for i in lanes(k) {
+                        out[i] = (out[i] - lo[i] * out[i - s]) * inv[i];
                     }
                 }
                 for k in (0..ls.len - 1).rev() {
-                    let (head, tail) = out.split_at_mut((k + 1) * s);
-                    let c = &cp[k * s..(k + 1) * s];
-                    for ((z, nx), c) in head[k * s..].iter_mut().zip(&tail[..s]).zip(c) {
-                        *z -= c * nx;
-                    }
-                }
-            } else {
-                for line in &ls.lines {
-                    let b = line.start;
-                    out[b] *= inv[b];
-                    for k in 1..ls.len {
-                        let (i, p) = (line.index(k), line.index(k - 1));
-                        out[i] = (out[i] - lo[i] * out[p]) * inv[i];
-                    }
-                    for k in (0..ls.len - 1).rev() {
-                        let (i, q) = (line.index(k), line.index(k + 1));
-                        out[i] -= cp[i] * out[q];
+                    for i in lanes(k) {
+                        out[i] -= cp[i] * out[i + s];
                     }
                 }
             }
