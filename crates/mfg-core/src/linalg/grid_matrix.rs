@@ -6,39 +6,42 @@ use sprs::CsMat;
 use crate::grid::Grid;
 use crate::linalg::operator::LinearOperator;
 
-/// `I − dt L` (or its transpose) as a [`sprs::CsMat`] in CSR with sorted columns. The pattern
-/// (each point and its distinct neighbours along every axis) is symmetric, so the transpose
-/// has the same pattern and is a permutation of the values.
+/// `I − dt L` (or its transpose) on the grid's pattern: each point and its distinct
+/// neighbours along every axis, columns sorted. The pattern is symmetric, so the transpose has
+/// the same pattern.
 ///
-/// The matrix-vector product ([`LinearOperator::apply`]) runs on a copy padded to a fixed row
-/// width (ELLPACK): measured against sprs's CSR product in the same run, it wins
-/// (docs/PERFORMANCE.md, `cargo bench --bench solve -- linear-kernels`); [`GridMatrix::apply_csr`]
-/// is sprs's product, kept for that comparison and the tests.
+/// The values live in a copy padded to a fixed row width (ELLPACK): the matrix-vector product
+/// ([`LinearOperator::apply`]) has a fixed trip count, and measured against sprs's CSR product
+/// in the same run it wins (docs/PERFORMANCE.md, `cargo bench --bench solve --
+/// linear-kernels`); [`GridMatrix::to_csr`] gives the [`sprs::CsMat`] for that comparison and
+/// the tests. Every assembly scatters the jump rates straight into their slots (tables built
+/// once), together with the per-axis line tridiagonals the ADI preconditioner factors.
 #[derive(Debug, Clone)]
 pub struct GridMatrix {
-    csr: CsMat<f64>,
-    scratch: Vec<f64>,
-    diag_slot: Vec<usize>,
-    /// Per axis, per row: the slots of the previous and next neighbour.
-    nb_slot: Vec<Vec<[usize; 2]>>,
-    transpose_perm: Vec<usize>,
-    /// The same matrix with every row padded to `width` entries (column = the row, value 0):
-    /// a fixed trip count for the matvec, which the compiler unrolls.
+    /// The CSR pattern (row pointers, sorted columns).
+    indptr: Vec<usize>,
+    indices: Vec<usize>,
+    /// Every row padded to `width` entries (column = the row, value 0).
     width: usize,
     ell_cols: Vec<u32>,
     ell_vals: Vec<f64>,
-    /// Per axis: the flat indices `(previous, next)` of every point (the grid's tables).
-    nbr: Vec<Vec<[usize; 2]>>,
-    /// Per axis: the lines along it and every point's position on its line.
+    /// The slot of every diagonal entry in `ell_vals`.
+    ell_diag: Vec<u32>,
+    /// `[plain, transposed][axis][point]`: the slots in `ell_vals` that the point's jump rates
+    /// to its previous and next neighbour land in.
+    rate_slots: [Vec<Vec<[u32; 2]>>; 2],
+    /// Per axis: the lines along it.
     lines: Vec<LineSet>,
-    /// Per axis, per point: the entries of the axis's own factor `I − dt L_d` (or its
-    /// transpose) to the previous point on the line, itself and the next point on the line
-    /// (the ADI preconditioner's tridiagonals; wrap-around entries of periodic lines are left
-    /// out).
-    tri: Vec<[Vec<f64>; 3]>,
+    /// Per axis: the entries of the axis's own factor `I − dt L_d` (or its transpose) as
+    /// `[to the previous point on the line | itself | to the next point on the line | sink]`,
+    /// each a field over the grid (the ADI preconditioner's tridiagonals; wrap-around entries
+    /// of periodic lines go to the one-entry sink and are left out).
+    tri: Vec<Vec<f64>>,
+    /// `[plain, transposed][axis][point]`: where in `tri[axis]` the point's jump rates land.
+    tri_slots: [Vec<Vec<[u32; 2]>>; 2],
 }
 
-/// The lines of a tensor grid along one axis, and every point's position on its line.
+/// The lines of a tensor grid along one axis.
 #[derive(Debug, Clone)]
 pub(crate) struct LineSet {
     /// Points per line.
@@ -47,8 +50,6 @@ pub(crate) struct LineSet {
     pub(crate) stride: usize,
     /// The lines, in batches whose recurrences advance together.
     pub(crate) batches: Vec<LineBatch>,
-    /// Every point's position on its line.
-    pub(crate) position: Vec<usize>,
 }
 
 /// Lines along one axis that a line solver sweeps together, point `k` of every lane before
@@ -97,7 +98,6 @@ impl LineSet {
             len,
             stride,
             batches,
-            position: (0..grid.len()).map(|i| grid.axis_index(i, d)).collect(),
         }
     }
 }
@@ -107,100 +107,146 @@ impl GridMatrix {
     pub fn new(grid: &Grid) -> Self {
         let n = grid.len();
         let dim = grid.dim();
-        let mut row_ptr = Vec::with_capacity(n + 1);
-        let mut cols = Vec::with_capacity(n * (2 * dim + 1));
-        row_ptr.push(0);
+        let mut indptr = Vec::with_capacity(n + 1);
+        let mut indices = Vec::with_capacity(n * (2 * dim + 1));
+        indptr.push(0);
         for i in 0..n {
-            let start = cols.len();
-            cols.push(i);
+            let start = indices.len();
+            indices.push(i);
             for d in 0..dim {
                 let (p, q) = grid.neighbours(i, d);
                 for c in [p, q] {
-                    if !cols[start..].contains(&c) {
-                        cols.push(c);
+                    if !indices[start..].contains(&c) {
+                        indices.push(c);
                     }
                 }
             }
-            cols[start..].sort_unstable();
-            row_ptr.push(cols.len());
+            indices[start..].sort_unstable();
+            indptr.push(indices.len());
         }
-        let slot = |i: usize, c: usize| {
-            row_ptr[i]
-                + cols[row_ptr[i]..row_ptr[i + 1]]
-                    .binary_search(&c)
-                    .expect("in pattern")
-        };
-        let diag_slot = (0..n).map(|i| slot(i, i)).collect();
-        let nb_slot = (0..dim)
-            .map(|d| {
-                (0..n)
-                    .map(|i| {
-                        let (p, q) = grid.neighbours(i, d);
-                        [slot(i, p), slot(i, q)]
-                    })
-                    .collect()
-            })
-            .collect();
-        let mut transpose_perm = vec![0; cols.len()];
-        for i in 0..n {
-            for k in row_ptr[i]..row_ptr[i + 1] {
-                transpose_perm[k] = slot(cols[k], i);
-            }
-        }
-        let nnz = cols.len();
         let width = 2 * dim + 1;
+        let u32_of = |v: usize| u32::try_from(v).expect("grids have fewer than 2^32 / 7 points");
+        // The padded slot of entry (i, c).
+        let slot = |i: usize, c: usize| {
+            let row = &indices[indptr[i]..indptr[i + 1]];
+            u32_of(i * width + row.binary_search(&c).expect("in pattern"))
+        };
         let mut ell_cols = vec![0u32; n * width];
         for (i, row) in ell_cols.chunks_exact_mut(width).enumerate() {
             // The row's columns, then padding that points at the diagonal (value 0).
-            row.fill(i as u32);
-            for (e, &c) in row.iter_mut().zip(&cols[row_ptr[i]..row_ptr[i + 1]]) {
-                *e = c as u32;
+            row.fill(u32_of(i));
+            for (e, &c) in row.iter_mut().zip(&indices[indptr[i]..indptr[i + 1]]) {
+                *e = u32_of(c);
             }
         }
-        let lines = (0..dim).map(|d| LineSet::new(grid, d)).collect();
+        let ell_diag = (0..n).map(|i| slot(i, i)).collect();
+        // Point i's rate to neighbour j is entry (i, j) of I − dt L, entry (j, i) of its
+        // transpose.
+        let rate_slots = [false, true].map(|transpose| {
+            (0..dim)
+                .map(|d| {
+                    (0..n)
+                        .map(|i| {
+                            let (p, q) = grid.neighbours(i, d);
+                            [p, q].map(|j| if transpose { slot(j, i) } else { slot(i, j) })
+                        })
+                        .collect()
+                })
+                .collect()
+        });
+        // The same in the axis's tridiagonal: entry (a, b) sits at a's lower entry if b is
+        // a's previous point on the line, at its upper entry if b is the next one, else (a
+        // wrap-around neighbour) in the sink.
+        let tri_slots = [false, true].map(|transpose| {
+            (0..dim)
+                .map(|d| {
+                    (0..n)
+                        .map(|i| {
+                            let (p, q) = grid.neighbours(i, d);
+                            [p, q].map(|j| {
+                                let (a, b) = if transpose { (j, i) } else { (i, j) };
+                                let (pa, pb) = (grid.axis_index(a, d), grid.axis_index(b, d));
+                                u32_of(if pb + 1 == pa {
+                                    a
+                                } else if pb == pa + 1 {
+                                    2 * n + a
+                                } else {
+                                    3 * n
+                                })
+                            })
+                        })
+                        .collect()
+                })
+                .collect()
+        });
         Self {
-            csr: CsMat::new((n, n), row_ptr, cols, vec![0.0; nnz]),
-            scratch: vec![0.0; nnz],
-            diag_slot,
-            nb_slot,
-            transpose_perm,
+            indptr,
+            indices,
             width,
             ell_cols,
             ell_vals: vec![0.0; n * width],
-            nbr: (0..dim).map(|d| grid.neighbour_table(d).to_vec()).collect(),
-            lines,
-            tri: (0..dim)
-                .map(|_| [vec![0.0; n], vec![0.0; n], vec![0.0; n]])
-                .collect(),
+            ell_diag,
+            rate_slots,
+            lines: (0..dim).map(|d| LineSet::new(grid, d)).collect(),
+            tri: (0..dim).map(|_| vec![0.0; 3 * n + 1]).collect(),
+            tri_slots,
         }
     }
 
     /// Order.
     pub fn len(&self) -> usize {
-        self.csr.rows()
+        self.ell_diag.len()
     }
 
-    /// Number of stored entries.
+    /// Number of entries of the pattern.
     pub fn nnz(&self) -> usize {
-        self.csr.nnz()
+        self.indices.len()
     }
 
-    /// The assembled matrix.
-    pub fn csr(&self) -> &CsMat<f64> {
-        &self.csr
+    /// Always false for a grid.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
-    /// The storage slot of every diagonal entry in [`GridMatrix::csr`]'s data.
-    pub fn diagonal_slots(&self) -> &[usize] {
-        &self.diag_slot
+    /// The CSR pattern: row pointers and (sorted) column indices.
+    pub fn pattern(&self) -> (&[usize], &[usize]) {
+        (&self.indptr, &self.indices)
+    }
+
+    /// The values of the last assembly in the order of [`GridMatrix::pattern`].
+    pub fn csr_values_into(&self, out: &mut [f64]) {
+        assert_eq!(out.len(), self.nnz(), "csr_values_into: wrong length");
+        for (i, w) in self.indptr.windows(2).enumerate() {
+            let row = &self.ell_vals[i * self.width..];
+            out[w[0]..w[1]].copy_from_slice(&row[..w[1] - w[0]]);
+        }
+    }
+
+    /// The last assembly as a [`sprs::CsMat`] (allocates: for comparisons and tests).
+    pub fn to_csr(&self) -> CsMat<f64> {
+        let mut vals = vec![0.0; self.nnz()];
+        self.csr_values_into(&mut vals);
+        CsMat::new(
+            (self.len(), self.len()),
+            self.indptr.clone(),
+            self.indices.clone(),
+            vals,
+        )
+    }
+
+    /// The diagonal entry of row `i`.
+    pub fn diagonal(&self, i: usize) -> f64 {
+        self.ell_vals[self.ell_diag[i] as usize]
     }
 
     /// Axis `d`'s own factor `I − dt L_d` (or its transpose) as three fields over the grid:
     /// every point's entry to the previous point on its line, itself and the next point on its
     /// line (periodic lines leave the wrap-around entry out). The ADI preconditioner factors
     /// these.
-    pub fn axis_factor(&self, d: usize) -> &[Vec<f64>; 3] {
-        &self.tri[d]
+    pub fn axis_factor(&self, d: usize) -> [&[f64]; 3] {
+        let n = self.len();
+        let t = &self.tri[d];
+        [&t[..n], &t[n..2 * n], &t[2 * n..3 * n]]
     }
 
     /// Number of axes of the grid.
@@ -213,17 +259,6 @@ impl GridMatrix {
         &self.lines[d]
     }
 
-    /// `y = A x` by sprs's CSR product.
-    pub fn apply_csr(&self, x: &[f64], y: &mut [f64]) {
-        y.iter_mut().for_each(|v| *v = 0.0);
-        sprs::prod::mul_acc_mat_vec_csr(self.csr.view(), x, y);
-    }
-
-    /// Always false for a grid.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Fill with `I − dt L` (or its transpose) from the jump rates of every axis.
     pub fn assemble(
         &mut self,
@@ -233,68 +268,29 @@ impl GridMatrix {
         transpose: bool,
     ) {
         let n = self.len();
-        let target = if transpose {
-            &mut self.scratch
-        } else {
-            self.csr.data_mut()
-        };
-        target.iter_mut().for_each(|v| *v = 0.0);
-        for i in 0..n {
-            target[self.diag_slot[i]] = 1.0;
-        }
-        for (d, slots) in self.nb_slot.iter().enumerate() {
-            let (tp, tn) = (&to_prev[d], &to_next[d]);
-            for i in 0..n {
-                let [sp, sn] = slots[i];
-                target[sp] -= dt * tp[i];
-                target[sn] -= dt * tn[i];
-                target[self.diag_slot[i]] += dt * (tp[i] + tn[i]);
-            }
-        }
-        if transpose {
-            let vals = self.csr.data_mut();
-            for (k, &t) in self.transpose_perm.iter().enumerate() {
-                vals[t] = self.scratch[k];
-            }
+        let o = usize::from(transpose);
+        let vals = &mut self.ell_vals;
+        vals.fill(0.0);
+        for &k in &self.ell_diag {
+            vals[k as usize] = 1.0;
         }
         for (d, tri) in self.tri.iter_mut().enumerate() {
-            let ls = &self.lines[d];
-            let [lo, di, up] = tri;
-            lo.iter_mut().for_each(|v| *v = 0.0);
-            up.iter_mut().for_each(|v| *v = 0.0);
-            di.iter_mut().for_each(|v| *v = 1.0);
-            let (tp, tn) = (&to_prev[d], &to_next[d]);
-            // Entry (a, b) += v of I − dt L_d, b a neighbour of a along d, placed as a's
-            // previous or next on its line (a wrap-around neighbour is neither).
-            let pos = &ls.position;
-            let mut put = |a: usize, b: usize, v: f64| {
-                if pos[b] == pos[a] + 1 {
-                    up[a] += v;
-                } else if pos[b] + 1 == pos[a] {
-                    lo[a] += v;
-                }
-            };
+            let (tp, tn) = (&to_prev[d][..n], &to_next[d][..n]);
+            let (slots, tslots) = (&self.rate_slots[o][d][..n], &self.tri_slots[o][d][..n]);
+            tri.fill(0.0);
+            tri[n..2 * n].fill(1.0);
             for i in 0..n {
-                let [l, r] = self.nbr[d][i];
-                let (vp, vn) = (-dt * tp[i], -dt * tn[i]);
-                if transpose {
-                    put(l, i, vp);
-                    put(r, i, vn);
-                } else {
-                    put(i, l, vp);
-                    put(i, r, vn);
-                }
+                let (a, b) = (dt * tp[i], dt * tn[i]);
+                let [sp, sn] = slots[i];
+                vals[sp as usize] -= a;
+                vals[sn as usize] -= b;
+                let s = dt * (tp[i] + tn[i]);
+                vals[self.ell_diag[i] as usize] += s;
+                tri[n + i] += s;
+                let [tp_slot, tn_slot] = tslots[i];
+                tri[tp_slot as usize] -= a;
+                tri[tn_slot as usize] -= b;
             }
-            for i in 0..n {
-                di[i] += dt * (tp[i] + tn[i]);
-            }
-        }
-        let (indptr, vals) = (self.csr.indptr(), self.csr.data());
-        let indptr = indptr.raw_storage();
-        for (i, row) in self.ell_vals.chunks_exact_mut(self.width).enumerate() {
-            let (a, b) = (indptr[i], indptr[i + 1]);
-            row[..b - a].copy_from_slice(&vals[a..b]);
-            row[b - a..].iter_mut().for_each(|v| *v = 0.0);
         }
     }
 
@@ -376,7 +372,7 @@ pub(crate) mod tests {
                 let x: Vec<f64> = (0..g.len()).map(|i| (i as f64 * 0.7).cos()).collect();
                 let (mut y1, mut y2) = (vec![0.0; g.len()], vec![0.0; g.len()]);
                 a.apply_ell(&x, &mut y1);
-                a.apply_csr(&x, &mut y2);
+                sprs::prod::mul_acc_mat_vec_csr(a.to_csr().view(), &x, &mut y2);
                 for (p, q) in y1.iter().zip(&y2) {
                     assert!(
                         (p - q).abs() <= 1e-14 * q.abs().max(1.0),

@@ -47,9 +47,15 @@ impl PreconditionerKind {
             PreconditionerKind::Ilu0 => GridPreconditioner::Ilu0(Ilu0 {
                 lu: vec![0.0; a.nnz()],
                 inv_udiag: vec![0.0; n],
-                indptr: a.csr().indptr().raw_storage().to_vec(),
-                indices: a.csr().indices().to_vec(),
-                diag: a.diagonal_slots().to_vec(),
+                indptr: a.pattern().0.to_vec(),
+                indices: a.pattern().1.to_vec(),
+                diag: (0..n)
+                    .map(|i| {
+                        let (indptr, indices) = a.pattern();
+                        let row = &indices[indptr[i]..indptr[i + 1]];
+                        indptr[i] + row.binary_search(&i).expect("diagonal in pattern")
+                    })
+                    .collect(),
             }),
             PreconditionerKind::Adi => GridPreconditioner::Adi(Adi {
                 factors: (0..a.axis_count())
@@ -112,9 +118,8 @@ pub struct Jacobi {
 
 impl Jacobi {
     fn factor(&mut self, a: &GridMatrix) {
-        let vals = a.csr().data();
-        for (d, &slot) in self.inv_diag.iter_mut().zip(a.diagonal_slots()) {
-            *d = 1.0 / vals[slot];
+        for (i, d) in self.inv_diag.iter_mut().enumerate() {
+            *d = 1.0 / a.diagonal(i);
         }
     }
 }
@@ -140,7 +145,7 @@ pub struct Ilu0 {
 
 impl Ilu0 {
     fn factor(&mut self, a: &GridMatrix) {
-        self.lu.copy_from_slice(a.csr().data());
+        a.csr_values_into(&mut self.lu);
         let (indptr, cols, diag) = (&self.indptr, &self.indices, &self.diag);
         for i in 0..self.inv_udiag.len() {
             let (ra, rb) = (indptr[i], indptr[i + 1]);
