@@ -13,10 +13,14 @@
 //! x_{k+1} = x_k + β f_k − (ΔG − (1 − β) ΔF) γ
 //! ```
 //!
-//! with mixing `β` (the damping θ of Picard). The least-squares problem is solved by a
-//! modified Gram–Schmidt QR of the (regularised) `ΔF`; when a column is nearly dependent on the
-//! others (`R_jj` small relative to the column) the oldest columns are dropped, down to a plain
-//! damped step if need be. History lives in preallocated ring buffers.
+//! with mixing `β` (the damping θ of Picard). The least-squares problem is solved through its
+//! normal equations `(ΔFᵀ W ΔF + λ_reg I) γ = ΔFᵀ W f_k`: the Gram matrix is kept up to date
+//! (one new row per step, its inner products taken in the same pass over memory that forms the
+//! new differences), scaled to unit diagonal and factored by Cholesky; when a pivot is small
+//! relative to its column (the column nearly dependent on the others) the oldest columns are
+//! dropped, down to a plain damped step if need be. A step costs `O(depth · n)`, a few passes
+//! over memory (a QR from scratch cost `O(depth² · n)`). History lives in preallocated ring
+//! buffers.
 //!
 //! [`Safeguard`] wraps the mixer for a coupled solve: when the residual after an accelerated
 //! step has grown, it takes the damped step instead and restarts the history.
@@ -69,15 +73,26 @@ pub struct Anderson {
     prev_g: Vec<f64>,
     has_prev: bool,
     f: Vec<f64>,
-    // QR scratch: q columns (n) with their regularisation tails (depth), R (depth × depth).
-    q: Vec<Vec<f64>>,
-    q_tail: Vec<Vec<f64>>,
-    r: Vec<f64>,
+    /// `ΔFᵀ W ΔF` by slot (depth × depth), kept up to date.
+    gram: Vec<f64>,
+    /// Cholesky factor of the scaled, regularised Gram matrix of the logical columns.
+    chol: Vec<f64>,
+    /// Column scales (1/√diagonal) and the right-hand side / coefficients γ.
+    scale: Vec<f64>,
     gamma: Vec<f64>,
+    /// The new Gram row and the right-hand side, accumulated in [`Anderson::record`].
+    row: Vec<f64>,
+    rhs: Vec<f64>,
 }
 
-/// A column whose `R_jj` falls below this fraction of its norm is treated as dependent.
-const DEPENDENCE_TOL: f64 = 1e-8;
+/// Elements per block of the fused passes (the block of the shared vectors stays in L1 while
+/// the history columns stream through).
+const BLOCK: usize = 512;
+
+/// A column whose Cholesky pivot falls below this value (in the regularised Gram matrix
+/// scaled to unit diagonal: the squared sine of its angle to the older columns) is treated as
+/// dependent on them.
+const DEPENDENCE_TOL: f64 = 1e-14;
 
 impl Anderson {
     /// A mixer of the given depth (≥ 1) for vectors with quadrature `weights` (all > 0).
@@ -96,10 +111,12 @@ impl Anderson {
             prev_g: vec![0.0; n],
             has_prev: false,
             f: vec![0.0; n],
-            q: vec![vec![0.0; n]; depth],
-            q_tail: vec![vec![0.0; depth]; depth],
-            r: vec![0.0; depth * depth],
+            gram: vec![0.0; depth * depth],
+            chol: vec![0.0; depth * depth],
+            scale: vec![0.0; depth],
             gamma: vec![0.0; depth],
+            row: vec![0.0; depth],
+            rhs: vec![0.0; depth],
             weights,
         }
     }
@@ -125,15 +142,6 @@ impl Anderson {
         (self.start + j) % self.depth
     }
 
-    fn dot(&self, a: &[f64], b: &[f64]) -> f64 {
-        self.weights
-            .iter()
-            .zip(a)
-            .zip(b)
-            .map(|((w, x), y)| w * x * y)
-            .sum()
-    }
-
     /// Given `x = x_k` and `g = G(x_k)`, write `x_{k+1}` into `out`.
     pub fn step(&mut self, x: &[f64], g: &[f64], beta: f64, out: &mut [f64]) -> StepKind {
         let n = self.len();
@@ -141,115 +149,141 @@ impl Anderson {
             x.len() == n && g.len() == n && out.len() == n,
             "Anderson::step: wrong lengths"
         );
-        for ((fi, gi), xi) in self.f.iter_mut().zip(g).zip(x) {
-            *fi = gi - xi;
-        }
-        if self.has_prev {
-            let slot = if self.count < self.depth {
+        let new_slot = self.has_prev.then(|| {
+            if self.count < self.depth {
                 self.count += 1;
                 self.slot(self.count - 1)
             } else {
                 let s = self.start;
                 self.start = (self.start + 1) % self.depth;
                 s
-            };
-            for (d, (f, pf)) in self.df[slot]
-                .iter_mut()
-                .zip(self.f.iter().zip(&self.prev_f))
-            {
-                *d = f - pf;
             }
-            for (d, (gi, pg)) in self.dg[slot].iter_mut().zip(g.iter().zip(&self.prev_g)) {
-                *d = gi - pg;
-            }
-        }
-        self.prev_f.copy_from_slice(&self.f);
-        self.prev_g.copy_from_slice(g);
+        });
+        self.record(x, g, new_slot);
         self.has_prev = true;
 
+        let mut dropped = 0;
         while self.count > 0 && !self.factorize() {
-            // Ill-conditioned: drop the oldest column and try again.
+            // Nearly dependent: drop the oldest column and try again.
             self.start = (self.start + 1) % self.depth;
             self.count -= 1;
+            dropped += 1;
         }
-        if self.count == 0 {
-            for ((o, xi), fi) in out.iter_mut().zip(x).zip(&self.f) {
-                *o = xi + beta * fi;
-            }
-            return StepKind::Damped;
-        }
-        // γ = R⁻¹ Qᵀ f (the tail of f is zero).
-        let m = self.count;
-        for j in 0..m {
-            self.gamma[j] = self.dot(&self.q[j], &self.f);
-        }
-        for j in (0..m).rev() {
-            let mut s = self.gamma[j];
-            for k in j + 1..m {
-                s -= self.r[j * self.depth + k] * self.gamma[k];
-            }
-            self.gamma[j] = s / self.r[j * self.depth + j];
-        }
-        for ((o, xi), fi) in out.iter_mut().zip(x).zip(&self.f) {
-            *o = xi + beta * fi;
-        }
-        for j in 0..m {
-            let s = self.slot(j);
-            let gj = self.gamma[j];
-            for ((o, dgi), dfi) in out.iter_mut().zip(&self.dg[s]).zip(&self.df[s]) {
-                *o -= gj * (dgi - (1.0 - beta) * dfi);
-            }
-        }
-        StepKind::Accelerated
-    }
-
-    /// Modified Gram–Schmidt QR of the regularised ΔF; false if a column is nearly dependent.
-    fn factorize(&mut self) -> bool {
         let m = self.count;
         let d = self.depth;
-        let mut max_norm2: f64 = 0.0;
+        // γ = S (S G S + λ S²)⁻¹ S ΔFᵀ W f by the Cholesky factor (S the column scales); the
+        // right-hand side of logical column j is rhs[j + dropped].
         for j in 0..m {
-            let s = self.slot(j);
-            max_norm2 = max_norm2.max(self.dot(&self.df[s], &self.df[s]));
+            let mut v = self.rhs[j + dropped] * self.scale[j];
+            for k in 0..j {
+                v -= self.chol[j * d + k] * self.gamma[k];
+            }
+            self.gamma[j] = v / self.chol[j * d + j];
         }
+        for j in (0..m).rev() {
+            let mut v = self.gamma[j];
+            for k in j + 1..m {
+                v -= self.chol[k * d + j] * self.gamma[k];
+            }
+            self.gamma[j] = v / self.chol[j * d + j];
+        }
+        for j in 0..m {
+            self.gamma[j] *= self.scale[j];
+        }
+        // out = x + β f − Σ_j γ_j (ΔG_j − (1 − β) ΔF_j), block by block.
+        for (b, ob) in out.chunks_mut(BLOCK).enumerate() {
+            let r = b * BLOCK..b * BLOCK + ob.len();
+            for ((o, xi), fi) in ob.iter_mut().zip(&x[r.clone()]).zip(&self.f[r.clone()]) {
+                *o = xi + beta * fi;
+            }
+            for j in 0..m {
+                let (s, gj) = (self.slot(j), self.gamma[j]);
+                let (dg, df) = (&self.dg[s][r.clone()], &self.df[s][r.clone()]);
+                for ((o, dgi), dfi) in ob.iter_mut().zip(dg).zip(df) {
+                    *o -= gj * (dgi - (1.0 - beta) * dfi);
+                }
+            }
+        }
+        if m == 0 {
+            StepKind::Damped
+        } else {
+            StepKind::Accelerated
+        }
+    }
+
+    /// One pass over memory: `f = g − x`; into the `new` slot (if any) the differences
+    /// `ΔF = f − f_prev`, `ΔG = g − g_prev`, and their row of the Gram matrix; the right-hand
+    /// side `ΔFᵀ W f` of every logical column (in `rhs`); `f_prev`, `g_prev` updated.
+    fn record(&mut self, x: &[f64], g: &[f64], new: Option<usize>) {
+        let (d, m, n) = (self.depth, self.count, self.len());
+        self.row.fill(0.0);
+        self.rhs.fill(0.0);
+        for start in (0..n).step_by(BLOCK) {
+            let r = start..(start + BLOCK).min(n);
+            for k in r.clone() {
+                let fi = g[k] - x[k];
+                self.f[k] = fi;
+                if let Some(s) = new {
+                    self.df[s][k] = fi - self.prev_f[k];
+                    self.dg[s][k] = g[k] - self.prev_g[k];
+                }
+                self.prev_f[k] = fi;
+                self.prev_g[k] = g[k];
+            }
+            let (w, f) = (&self.weights[r.clone()], &self.f[r.clone()]);
+            let dot = |a: &[f64], b: &[f64]| -> f64 {
+                w.iter().zip(a).zip(b).map(|((w, a), b)| w * a * b).sum()
+            };
+            for j in 0..m {
+                let col = &self.df[(self.start + j) % d][r.clone()];
+                self.rhs[j] += dot(col, f);
+                if let Some(s) = new {
+                    self.row[j] += dot(col, &self.df[s][r.clone()]);
+                }
+            }
+        }
+        if let Some(s) = new {
+            for j in 0..m {
+                let t = self.slot(j);
+                self.gram[s * d + t] = self.row[j];
+                self.gram[t * d + s] = self.row[j];
+            }
+        }
+    }
+
+    /// Cholesky factorisation of the regularised Gram matrix of the logical columns, scaled to
+    /// unit diagonal; false if a column is nearly dependent on the older ones (or the matrix
+    /// is not finite).
+    fn factorize(&mut self) -> bool {
+        let (m, d) = (self.count, self.depth);
+        let (start, gram) = (self.start, &self.gram);
+        let g = |j: usize, k: usize| gram[((start + j) % d) * d + (start + k) % d];
+        let max_norm2 = (0..m).map(|j| g(j, j)).fold(0.0, f64::max);
         if max_norm2 == 0.0 || !max_norm2.is_finite() {
             return false;
         }
-        let sqrt_reg = (self.regularization * max_norm2).sqrt();
+        let reg = self.regularization * max_norm2;
         for j in 0..m {
-            let s = self.slot(j);
-            let mut q = std::mem::take(&mut self.q[j]);
-            let mut tail = std::mem::take(&mut self.q_tail[j]);
-            q.copy_from_slice(&self.df[s]);
-            tail.iter_mut().for_each(|t| *t = 0.0);
-            tail[j] = sqrt_reg;
-            let norm0 = (self.dot(&q, &q) + sqrt_reg * sqrt_reg).sqrt();
-            for k in 0..j {
-                let rkj = self.dot(&self.q[k], &q)
-                    + self.q_tail[k]
-                        .iter()
-                        .zip(&tail)
-                        .map(|(a, b)| a * b)
-                        .sum::<f64>();
-                self.r[k * d + j] = rkj;
-                for (qi, qk) in q.iter_mut().zip(&self.q[k]) {
-                    *qi -= rkj * qk;
+            self.scale[j] = 1.0 / (g(j, j) + reg).sqrt();
+        }
+        for j in 0..m {
+            for k in 0..=j {
+                let mut v = g(j, k) * self.scale[j] * self.scale[k];
+                if j == k {
+                    v += reg * self.scale[j] * self.scale[j];
                 }
-                for (ti, tk) in tail.iter_mut().zip(&self.q_tail[k]) {
-                    *ti -= rkj * tk;
+                for l in 0..k {
+                    v -= self.chol[j * d + l] * self.chol[k * d + l];
+                }
+                if k < j {
+                    self.chol[j * d + k] = v / self.chol[k * d + k];
+                } else if v > DEPENDENCE_TOL {
+                    self.chol[j * d + j] = v.sqrt();
+                } else {
+                    // (Also catches a NaN pivot.)
+                    return false;
                 }
             }
-            let rjj = (self.dot(&q, &q) + tail.iter().map(|t| t * t).sum::<f64>()).sqrt();
-            self.q[j] = q;
-            self.q_tail[j] = tail;
-            // (Also catches a NaN rjj.)
-            if rjj.is_nan() || rjj <= DEPENDENCE_TOL * norm0 {
-                return false;
-            }
-            self.r[j * d + j] = rjj;
-            let inv = 1.0 / rjj;
-            self.q[j].iter_mut().for_each(|v| *v *= inv);
-            self.q_tail[j].iter_mut().for_each(|v| *v *= inv);
         }
         true
     }
