@@ -57,40 +57,45 @@ fn presets_2d(c: &mut Criterion) {
     bench_presets(c, "preset-2d", &["crowd-2d", "torus-2d"], 10, 30);
 }
 
-/// The linear-solver families on `crowd-2d` (100 × 100, nt = 50): one cold HJB solve (Newton
-/// from u^{k+1} at every level) and one FP solve at the converged solution, with BiCGSTAB
-/// preconditioned by ADI line solves, ILU(0) or Jacobi.
-fn linear_2d(c: &mut Criterion) {
-    let mut g = c.benchmark_group("linear-2d");
-    g.sample_size(10).measurement_time(Duration::from_secs(10));
-    let config = mfg_cli::config::resolve(None, &["preset=crowd-2d".into()]).unwrap();
-    let p = config.problem().unwrap();
-    let (levels, n) = (p.time().levels(), p.grid().len());
-    let sol = FixedPointIterator::new(config.settings().unwrap())
-        .unwrap()
-        .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
-        .unwrap();
-    let mut u = Array2::zeros((levels, n));
-    let mut m = Array2::zeros((levels, n));
-    for (name, pc) in [
-        ("adi", PreconditionerKind::Adi),
-        ("ilu0", PreconditionerKind::Ilu0),
-        ("jacobi", PreconditionerKind::Jacobi),
-    ] {
-        g.bench_function(BenchmarkId::new("hjb-cold", name), |b| {
-            let mut hjb = FdmHjb::default().with_preconditioner(pc);
-            b.iter(|| {
-                hjb.reset();
-                hjb.solve_into(&p, sol.m.view(), u.view_mut()).unwrap()
-            })
-        });
-        g.bench_function(BenchmarkId::new("fp", name), |b| {
-            let mut fp = FdmFp::new().with_preconditioner(pc);
-            b.iter(|| {
-                fp.reset();
-                fp.solve_into(&p, sol.u.view(), m.view_mut()).unwrap()
-            })
-        });
+/// The preconditioners of BiCGSTAB, per dimension and wall type: `crowd-2d` (100 × 100,
+/// no-flux, nt = 50), `torus-2d` (64 × 64, periodic) and `crowd-3d` (25³, no-flux): one cold
+/// HJB solve (Newton from u^{k+1} at every level) and one FP solve at the converged solution,
+/// with ADI line solves, ILU(0), Jacobi or an aggregation-multigrid V-cycle. The winner per
+/// dimension and wall type is `PreconditionerKind::for_grid` (docs/PERFORMANCE.md).
+fn linear_solvers(c: &mut Criterion) {
+    let mut g = c.benchmark_group("linear");
+    g.sample_size(10).measurement_time(Duration::from_secs(6));
+    for preset in ["crowd-2d", "torus-2d", "crowd-3d"] {
+        let config = mfg_cli::config::resolve(None, &[format!("preset={preset}")]).unwrap();
+        let p = config.problem().unwrap();
+        let (levels, n) = (p.time().levels(), p.grid().len());
+        let sol = FixedPointIterator::new(config.settings().unwrap())
+            .unwrap()
+            .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
+            .unwrap();
+        let mut u = Array2::zeros((levels, n));
+        let mut m = Array2::zeros((levels, n));
+        for (name, pc) in [
+            ("adi", PreconditionerKind::Adi),
+            ("ilu0", PreconditionerKind::Ilu0),
+            ("jacobi", PreconditionerKind::Jacobi),
+            ("multigrid", PreconditionerKind::Multigrid),
+        ] {
+            g.bench_function(BenchmarkId::new(format!("hjb-cold/{preset}"), name), |b| {
+                let mut hjb = FdmHjb::default().with_preconditioner(pc);
+                b.iter(|| {
+                    hjb.reset();
+                    hjb.solve_into(&p, sol.m.view(), u.view_mut()).unwrap()
+                })
+            });
+            g.bench_function(BenchmarkId::new(format!("fp/{preset}"), name), |b| {
+                let mut fp = FdmFp::new().with_preconditioner(pc);
+                b.iter(|| {
+                    fp.reset();
+                    fp.solve_into(&p, sol.u.view(), m.view_mut()).unwrap()
+                })
+            });
+        }
     }
     g.finish();
 }
@@ -241,7 +246,7 @@ criterion_group!(
     coupling_methods,
     presets,
     presets_2d,
-    linear_2d,
+    linear_solvers,
     linear_kernels,
     components
 );

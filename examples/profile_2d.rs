@@ -1,7 +1,7 @@
 //! Per-iteration cost of the 2D FDM solvers on `crowd-2d`: Newton and linear iterations and
 //! milliseconds of every HJB and FP call inside the coupling iteration.
 //!
-//! Run with `cargo run --release --example profile_2d [-- --ilu0|--adi|--jacobi] [--set key=value ...]`.
+//! Run with `cargo run --release --example profile_2d [-- --ilu0|--adi|--jacobi|--multigrid] [--set key=value ...]`.
 
 use std::time::Instant;
 
@@ -72,26 +72,33 @@ fn main() {
             "--ilu0" => pc = Some(PreconditionerKind::Ilu0),
             "--adi" => pc = Some(PreconditionerKind::Adi),
             "--jacobi" => pc = Some(PreconditionerKind::Jacobi),
+            "--multigrid" => pc = Some(PreconditionerKind::Multigrid),
             _ => sets.push(a),
         }
     }
     let config = mfg_cli::config::resolve(None, &sets).expect("config");
     let p = config.problem().expect("problem");
     let settings = config.settings().expect("settings");
-    let sol = FixedPointIterator::new(settings)
-        .unwrap()
-        .solve(
-            &p,
-            &mut Timed(match pc {
-                Some(pc) => FdmHjb::default().with_preconditioner(pc),
-                None => FdmHjb::default(),
-            }),
-            &mut Timed(match pc {
-                Some(pc) => FdmFp::new().with_preconditioner(pc),
-                None => FdmFp::new(),
-            }),
-        )
-        .expect("solve");
+    // On a pool's thread, as the CLI solves: the kernels' forks then stay inside the pool.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .build()
+        .expect("a thread pool");
+    let sol = pool.install(|| {
+        FixedPointIterator::new(settings)
+            .unwrap()
+            .solve(
+                &p,
+                &mut Timed(match pc {
+                    Some(pc) => FdmHjb::default().with_preconditioner(pc),
+                    None => FdmHjb::default(),
+                }),
+                &mut Timed(match pc {
+                    Some(pc) => FdmFp::new().with_preconditioner(pc),
+                    None => FdmFp::new(),
+                }),
+            )
+            .expect("solve")
+    });
     println!(
         "{} iterations ({}), total {:.2} s (hjb {:.2}, fp {:.2})",
         sol.iterations(),

@@ -131,3 +131,28 @@ fn particles_in_3d_give_the_same_output_for_one_and_two_threads() {
         assert!(one.iter().all(|&v| v >= 0.0));
     }
 }
+
+#[test]
+fn fdm_solves_are_the_same_bits_on_any_number_of_threads() {
+    // 41³ = 68,921 points: above the size from which the kernels (dot products, matrix
+    // products, ADI line batches) split their work across the pool.
+    let lq = LqGaussian {
+        domain: [-2.2, 2.8],
+        ..Default::default()
+    };
+    let p = lq.problem_in(3, 40, 3);
+    assert!(p.grid().len() >= mfg_rs::core::linalg::kernels::PARALLEL_MIN);
+    let settings = mfg_rs::core::IterationSettings {
+        max_iterations: 3,
+        anderson_depth: 5,
+        ..Default::default()
+    };
+    let run = |threads: usize| on_threads(threads, || common::run(&p, settings.clone()));
+    let (one, two, three) = (run(1), run(2), run(3));
+    for other in [&two, &three] {
+        for (a, b) in [(&one.u, &other.u), (&one.m, &other.m)] {
+            assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+        }
+    }
+    assert_eq!(one.iterations(), 3);
+}

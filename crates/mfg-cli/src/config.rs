@@ -323,6 +323,9 @@ pub enum ContinuationMode {
     Always,
 }
 
+/// The most threads `iteration.threads` may ask for.
+pub const MAX_THREADS: usize = 1024;
+
 /// The Anderson depth of `iteration.method = "anderson"` when `anderson_depth` is 0.
 pub const DEFAULT_ANDERSON_DEPTH: usize = 5;
 
@@ -355,6 +358,9 @@ pub struct IterationConfig {
     /// (`m0` on every level).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warm_start: Option<std::path::PathBuf>,
+    /// Threads of the solves' parallel kernels (0 = one per core). The results are the same
+    /// for any number.
+    pub threads: usize,
 }
 
 impl Default for IterationConfig {
@@ -370,6 +376,7 @@ impl Default for IterationConfig {
             time_limit_s: s.time_limit_s,
             inner_accuracy: s.inner_accuracy,
             warm_start: None,
+            threads: 0,
         }
     }
 }
@@ -830,6 +837,15 @@ impl Config {
 
     /// The coupling iteration, its settings validated by its constructor.
     pub fn iterator(&self) -> Result<FixedPointIterator, CliError> {
+        if self.iteration.threads > MAX_THREADS {
+            return Err(invalid(
+                "iteration.threads",
+                format!(
+                    "{} threads is more than {MAX_THREADS}: use 0 (one per core) or the number of cores to use",
+                    self.iteration.threads
+                ),
+            ));
+        }
         FixedPointIterator::new(self.iteration.settings(self.default_method()))
             .map_err(from_problem(Section::Iteration))
     }

@@ -131,7 +131,7 @@ pub struct Outcome {
 /// Resolve, solve and write. `observer` sees every Picard iteration.
 pub fn solve(
     opts: &SolveOptions,
-    observer: &mut dyn FnMut(&IterationRecord),
+    observer: &mut (dyn FnMut(&IterationRecord) + Send),
 ) -> Result<Outcome, CliError> {
     solve_with(opts, &mut |_| {}, observer)
 }
@@ -140,7 +140,7 @@ pub fn solve(
 pub fn solve_with(
     opts: &SolveOptions,
     on_start: &mut dyn FnMut(&Config),
-    observer: &mut dyn FnMut(&IterationRecord),
+    observer: &mut (dyn FnMut(&IterationRecord) + Send),
 ) -> Result<Outcome, CliError> {
     let config = config::resolve(opts.config.as_deref(), &opts.sets)?;
     let limits = Limits {
@@ -193,7 +193,7 @@ pub fn compute(
     config: &Config,
     limits: &Limits<'_>,
     on_start: &mut dyn FnMut(&Config),
-    observer: &mut dyn FnMut(&IterationRecord),
+    observer: &mut (dyn FnMut(&IterationRecord) + Send),
 ) -> Result<Computed, CliError> {
     let start = Instant::now();
     // The size guard (naming the grid key) first, then the memory estimate, both before the
@@ -261,16 +261,19 @@ pub fn compute(
     let fp_summary = describe(fp.describe(problem.grid()));
     let setup_s = start.elapsed().as_secs_f64();
     tracing::info!(%problem, "solving");
-    let mut run = iterator
-        .run(&problem, hjb.as_mut(), fp.as_mut())
-        .observer(observer);
-    if let Some(m) = &warm_start {
-        run = run.initial_guess(m.view());
-    }
-    if let Some(flag) = &limits.cancel {
-        run = run.cancel_on(flag.clone());
-    }
-    let solution = run.solve().map_err(|e| match e {
+    let solve = || {
+        let mut run = iterator
+            .run(&problem, hjb.as_mut(), fp.as_mut())
+            .observer(observer);
+        if let Some(m) = &warm_start {
+            run = run.initial_guess(m.view());
+        }
+        if let Some(flag) = &limits.cancel {
+            run = run.cancel_on(flag.clone());
+        }
+        run.solve()
+    };
+    let solution = with_threads(config.iteration.threads, solve).map_err(|e| match e {
         MfgError::Interrupted { .. } => interrupted(),
         MfgError::TimeLimit { limit_s, time_level } => CliError::Config {
             key: "iteration.time_limit_s".into(),
@@ -314,6 +317,21 @@ pub fn compute(
         solution: Solved::TimeDependent(solution),
         summary,
     })
+}
+
+/// Run `f` on a pool of `threads` rayon threads (0: one per core). On a pool's own thread
+/// the kernels' forks stay inside the pool (from any other thread each would wait for a
+/// worker to wake). The solvers' results do not depend on the number of threads (fixed blocks,
+/// reductions in a fixed order): only the time does.
+fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(f),
+        // No pool (the system refused threads): the calling thread gives the same result.
+        Err(e) => {
+            tracing::warn!("cannot build a pool of {threads} threads ({e}); solving without one");
+            f()
+        }
+    }
 }
 
 /// Write a computed result into `dir` as one set (see [`crate::output`]): the arrays, the

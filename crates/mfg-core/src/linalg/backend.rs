@@ -61,6 +61,7 @@ fn krylov_name(pc: PreconditionerKind) -> &'static str {
         PreconditionerKind::Jacobi => "bicgstab+jacobi",
         PreconditionerKind::Ilu0 => "bicgstab+ilu0",
         PreconditionerKind::Adi => "bicgstab+adi",
+        PreconditionerKind::Multigrid => "bicgstab+multigrid",
     }
 }
 

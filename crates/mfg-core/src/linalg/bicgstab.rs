@@ -1,6 +1,7 @@
 //! Preconditioned BiCGSTAB (van der Vorst 1992), written once against [`LinearOperator`] and
 //! [`Preconditioner`], with its work vectors allocated once.
 
+use crate::linalg::kernels::{self, update};
 use crate::linalg::operator::{
     KrylovParams, LinearError, LinearInfo, LinearOperator, Preconditioner,
 };
@@ -16,10 +17,8 @@ pub struct BiCgStab {
     s: Vec<f64>,
     z: Vec<f64>,
     t: Vec<f64>,
-}
-
-fn dot(u: &[f64], v: &[f64]) -> f64 {
-    u.iter().zip(v).map(|(p, q)| p * q).sum::<f64>()
+    /// Block sums of the reductions.
+    partials: Vec<f64>,
 }
 
 impl BiCgStab {
@@ -34,6 +33,7 @@ impl BiCgStab {
             s: vec![0.0; n],
             z: vec![0.0; n],
             t: vec![0.0; n],
+            partials: kernels::partials_for(n),
         }
     }
 
@@ -60,6 +60,8 @@ impl BiCgStab {
             "BiCgStab::solve: wrong lengths"
         );
         let tol = params.tolerance;
+        let partials = &mut self.partials;
+        let mut dot = |u: &[f64], v: &[f64]| kernels::dot(u, v, partials);
         let bnorm = dot(b, b).sqrt();
         if bnorm == 0.0 {
             x.iter_mut().for_each(|v| *v = 0.0);
@@ -85,15 +87,21 @@ impl BiCgStab {
             }
             let beta = (rho_new / rho) * (alpha / omega);
             rho = rho_new;
-            for ((p, r), v) in self.p.iter_mut().zip(&self.r).zip(&self.v) {
-                *p = r + beta * (*p - omega * v);
-            }
+            let (r, v) = (&self.r, &self.v);
+            update(&mut self.p, |i, p| {
+                for ((p, r), v) in p.iter_mut().zip(&r[i..]).zip(&v[i..]) {
+                    *p = r + beta * (*p - omega * v);
+                }
+            });
             pc.apply(&self.p, &mut self.y);
             a.apply(&self.y, &mut self.v);
             alpha = rho / dot(&self.r0, &self.v);
-            for ((s, r), v) in self.s.iter_mut().zip(&self.r).zip(&self.v) {
-                *s = r - alpha * v;
-            }
+            let (r, v) = (&self.r, &self.v);
+            update(&mut self.s, |i, s| {
+                for ((s, r), v) in s.iter_mut().zip(&r[i..]).zip(&v[i..]) {
+                    *s = r - alpha * v;
+                }
+            });
             let snorm = dot(&self.s, &self.s).sqrt() / bnorm;
             if snorm <= tol {
                 for (xi, yi) in x.iter_mut().zip(&self.y) {
@@ -105,12 +113,18 @@ impl BiCgStab {
             pc.apply(&self.s, &mut self.z);
             a.apply(&self.z, &mut self.t);
             omega = dot(&self.t, &self.s) / dot(&self.t, &self.t);
-            for ((xi, yi), zi) in x.iter_mut().zip(&self.y).zip(&self.z) {
-                *xi += alpha * yi + omega * zi;
-            }
-            for ((r, s), t) in self.r.iter_mut().zip(&self.s).zip(&self.t) {
-                *r = s - omega * t;
-            }
+            let (y, z) = (&self.y, &self.z);
+            update(x, |i, x| {
+                for ((xi, yi), zi) in x.iter_mut().zip(&y[i..]).zip(&z[i..]) {
+                    *xi += alpha * yi + omega * zi;
+                }
+            });
+            let (s, t) = (&self.s, &self.t);
+            update(&mut self.r, |i, r| {
+                for ((r, s), t) in r.iter_mut().zip(&s[i..]).zip(&t[i..]) {
+                    *r = s - omega * t;
+                }
+            });
             res = dot(&self.r, &self.r).sqrt() / bnorm;
         }
         let info = LinearInfo {

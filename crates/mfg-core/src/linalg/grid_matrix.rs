@@ -4,6 +4,7 @@
 use sprs::CsMat;
 
 use crate::grid::Grid;
+use crate::linalg::kernels;
 use crate::linalg::operator::LinearOperator;
 
 /// `I − dt L` (or its transpose) on the grid's pattern: each point and its distinct
@@ -39,6 +40,9 @@ pub struct GridMatrix {
     tri: Vec<Vec<f64>>,
     /// `[plain, transposed][axis][point]`: where in `tri[axis]` the point's jump rates land.
     tri_slots: [Vec<Vec<[u32; 2]>>; 2],
+    /// The grid's shape and whether its walls are periodic (for the multigrid hierarchy).
+    shape: Vec<usize>,
+    periodic: bool,
 }
 
 /// The lines of a tensor grid along one axis.
@@ -69,6 +73,10 @@ pub(crate) struct LineBatch {
 /// division or a multiply-add).
 const CONTIGUOUS_LANES: usize = 8;
 
+/// Lanes per batch of a slab, about (whole rows of 64 values vectorise, and a slab of a
+/// large grid still splits into batches for several threads).
+const SLAB_LANES: usize = 64;
+
 impl LineSet {
     fn new(grid: &Grid, d: usize) -> Self {
         let (len, stride) = (grid.axis(d).len(), grid.stride(d));
@@ -76,12 +84,19 @@ impl LineSet {
         let blocks = grid.len() / block;
         let batches = if stride > 1 {
             // Every block of `len · stride` points is a (len × stride) row-major slab whose
-            // rows are the lines' successive points.
+            // rows are the lines' successive points; a wide slab is cut into column ranges of
+            // about SLAB_LANES lanes (independent batches for the pool).
+            let parts = stride.div_ceil(SLAB_LANES);
             (0..blocks)
-                .map(|b| LineBatch {
-                    base: b * block,
-                    lanes: stride,
-                    lane_step: 1,
+                .flat_map(|b| {
+                    (0..parts).map(move |p| {
+                        let (lo, hi) = (p * stride / parts, (p + 1) * stride / parts);
+                        LineBatch {
+                            base: b * block + lo,
+                            lanes: hi - lo,
+                            lane_step: 1,
+                        }
+                    })
                 })
                 .collect()
         } else {
@@ -190,6 +205,8 @@ impl GridMatrix {
             lines: (0..dim).map(|d| LineSet::new(grid, d)).collect(),
             tri: (0..dim).map(|_| vec![0.0; 3 * n + 1]).collect(),
             tri_slots,
+            shape: grid.shape(),
+            periodic: grid.boundary() == crate::grid::Boundary::Periodic,
         }
     }
 
@@ -232,6 +249,22 @@ impl GridMatrix {
             self.indices.clone(),
             vals,
         )
+    }
+
+    /// The padded values: row width, columns and values of the last assembly (each row its
+    /// pattern's entries in order, then padding: the row's own column with value 0).
+    pub fn ell(&self) -> (usize, &[u32], &[f64]) {
+        (self.width, &self.ell_cols, &self.ell_vals)
+    }
+
+    /// Points per axis of the grid, first (slowest) first.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Whether the grid's walls are periodic.
+    pub fn periodic(&self) -> bool {
+        self.periodic
     }
 
     /// The diagonal entry of row `i`.
@@ -309,17 +342,22 @@ impl GridMatrix {
     }
 
     fn matvec_fixed<const W: usize>(&self, x: &[f64], y: &mut [f64]) {
-        for ((yi, cols), vals) in y
-            .iter_mut()
-            .zip(self.ell_cols.chunks_exact(W))
-            .zip(self.ell_vals.chunks_exact(W))
-        {
-            let mut s = 0.0;
-            for k in 0..W {
-                s += vals[k] * x[cols[k] as usize];
+        // Rows are independent: blocks of rows on the pool, the same bits on any.
+        kernels::update(y, |start, y| {
+            let rows = start * W..(start + y.len()) * W;
+            let (cols, vals) = (&self.ell_cols[rows.clone()], &self.ell_vals[rows]);
+            for ((yi, cols), vals) in y
+                .iter_mut()
+                .zip(cols.chunks_exact(W))
+                .zip(vals.chunks_exact(W))
+            {
+                let mut s = 0.0;
+                for k in 0..W {
+                    s += vals[k] * x[cols[k] as usize];
+                }
+                *yi = s;
             }
-            *yi = s;
-        }
+        });
     }
 }
 

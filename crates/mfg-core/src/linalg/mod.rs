@@ -9,8 +9,8 @@
 //! * [`GridMatrix`]: the assembled operator, stored as a [`sprs::CsMat`] in CSR with the
 //!   pattern fixed at construction and the values refilled at every assembly, plus the
 //!   per-axis line tridiagonals the ADI preconditioner factors.
-//! * Preconditioners ([`precond`]): [`Jacobi`], [`Ilu0`] and [`Adi`] (line solves along every
-//!   axis, batched), chosen by [`PreconditionerKind`].
+//! * Preconditioners ([`precond`]): [`Jacobi`], [`Ilu0`], [`Adi`] (line solves along every
+//!   axis, batched) and [`Multigrid`] (aggregation V-cycles), chosen by [`PreconditionerKind`].
 //! * [`Tridiagonal`]: the (cyclic) tridiagonal matrix of one dimension, solved directly.
 //! * [`LinearBackend`] ([`backend`]): the interface the solvers use, with one direct and one
 //!   Krylov implementation, picked per grid by [`backend_for`].
@@ -42,6 +42,8 @@ pub mod backend;
 mod bicgstab;
 mod gmres;
 mod grid_matrix;
+pub mod kernels;
+mod multigrid;
 mod operator;
 pub mod precond;
 mod tridiagonal;
@@ -50,6 +52,7 @@ pub use backend::{backend_for, backend_name, KrylovBackend, LinearBackend, Tridi
 pub use bicgstab::BiCgStab;
 pub use gmres::Gmres;
 pub use grid_matrix::GridMatrix;
+pub use multigrid::Multigrid;
 pub use operator::{KrylovParams, LinearError, LinearInfo, LinearOperator, Preconditioner};
 pub use precond::{Adi, GridPreconditioner, Ilu0, Jacobi, PreconditionerKind};
 pub use tridiagonal::{Tridiagonal, TridiagonalFactors};

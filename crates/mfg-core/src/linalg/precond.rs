@@ -11,7 +11,12 @@
 //! no-flux walls, ILU(0) when periodic.
 
 use crate::grid::{Boundary, Grid};
-use crate::linalg::grid_matrix::{GridMatrix, LineSet};
+use ndarray::{ArrayView2, ArrayViewMut2, Axis, ShapeBuilder, Zip};
+use rayon::prelude::*;
+
+use crate::linalg::grid_matrix::{GridMatrix, LineBatch, LineSet};
+use crate::linalg::kernels;
+use crate::linalg::multigrid::Multigrid;
 use crate::linalg::operator::Preconditioner;
 
 /// Which preconditioner to use.
@@ -24,6 +29,8 @@ pub enum PreconditionerKind {
     Ilu0,
     /// Alternating-direction line solves.
     Adi,
+    /// An aggregation-multigrid V-cycle.
+    Multigrid,
 }
 
 impl PreconditionerKind {
@@ -65,6 +72,7 @@ impl PreconditionerKind {
                     .map(|d| a.axis_lines(d).clone())
                     .collect(),
             }),
+            PreconditionerKind::Multigrid => GridPreconditioner::Multigrid(Multigrid::new(a)),
         }
     }
 }
@@ -78,6 +86,8 @@ pub enum GridPreconditioner {
     Ilu0(Ilu0),
     /// See [`Adi`].
     Adi(Adi),
+    /// See [`Multigrid`].
+    Multigrid(Multigrid),
 }
 
 impl GridPreconditioner {
@@ -87,6 +97,7 @@ impl GridPreconditioner {
             GridPreconditioner::Jacobi(_) => PreconditionerKind::Jacobi,
             GridPreconditioner::Ilu0(_) => PreconditionerKind::Ilu0,
             GridPreconditioner::Adi(_) => PreconditionerKind::Adi,
+            GridPreconditioner::Multigrid(_) => PreconditionerKind::Multigrid,
         }
     }
 
@@ -96,6 +107,7 @@ impl GridPreconditioner {
             GridPreconditioner::Jacobi(p) => p.factor(a),
             GridPreconditioner::Ilu0(p) => p.factor(a),
             GridPreconditioner::Adi(p) => p.factor(a),
+            GridPreconditioner::Multigrid(p) => p.factor(a),
         }
     }
 }
@@ -106,6 +118,7 @@ impl Preconditioner for GridPreconditioner {
             GridPreconditioner::Jacobi(p) => p.apply(x, out),
             GridPreconditioner::Ilu0(p) => p.apply(x, out),
             GridPreconditioner::Adi(p) => p.apply(x, out),
+            GridPreconditioner::Multigrid(p) => p.apply(x, out),
         }
     }
 }
@@ -209,94 +222,124 @@ impl Adi {
             let [lower, di, up] = a.axis_factor(d);
             lo.copy_from_slice(lower);
             let ls = &self.lines[d];
-            let s = ls.stride;
-            for b in &ls.batches {
-                if b.lane_step == 1 {
-                    // A slab: each point of the lines is one contiguous row.
-                    let w = b.lanes;
-                    for k in 0..ls.len {
-                        let r = b.base + k * s;
-                        let (before, rest) = cp.split_at_mut(r);
-                        let prev = (k > 0).then(|| &before[r - s..r - s + w]);
-                        let (cp, inv) = (&mut rest[..w], &mut inv[r..r + w]);
-                        let (lo, di, up) = (&lo[r..r + w], &di[r..r + w], &up[r..r + w]);
-                        for j in 0..w {
-                            let prev_c = prev.map_or(0.0, |p| p[j]);
-                            let den = di[j] - lo[j] * prev_c;
-                            inv[j] = 1.0 / den;
-                            cp[j] = up[j] * inv[j];
-                        }
-                    }
-                    continue;
+            let parts: Vec<_> = line_parts(cp, ls)
+                .into_iter()
+                .zip(line_parts(inv, ls))
+                .zip(&ls.batches)
+                .collect();
+            let one = |((mut cp, mut inv), b): (
+                (ArrayViewMut2<'_, f64>, ArrayViewMut2<'_, f64>),
+                &LineBatch,
+            )| {
+                let (lo, di, up) = (part(lower, ls, b), part(di, ls, b), part(up, ls, b));
+                // The first point of a line has no lower entry (c' of "before" = 0).
+                Zip::from(inv.row_mut(0))
+                    .and(cp.row_mut(0))
+                    .and(di.row(0))
+                    .and(up.row(0))
+                    .for_each(|iv, c, &d, &u| {
+                        *iv = 1.0 / d;
+                        *c = u * *iv;
+                    });
+                for k in 1..ls.len {
+                    let (done, mut rest) = cp.view_mut().split_at(Axis(0), k);
+                    Zip::from(inv.row_mut(k))
+                        .and(rest.row_mut(0))
+                        .and(done.row(k - 1))
+                        .and(lo.row(k))
+                        .and(di.row(k))
+                        .and(up.row(k))
+                        .for_each(|iv, c, &pc, &l, &d, &u| {
+                            let den = d - l * pc;
+                            *iv = 1.0 / den;
+                            *c = u * *iv;
+                        });
                 }
-                for k in 0..ls.len {
-                    let row = b.base + k * s;
-                    for i in (0..b.lanes).map(|j| row + j * b.lane_step) {
-                        // The first point of a line has no lower entry (c' of "before" = 0).
-                        let prev_c = if k == 0 { 0.0 } else { cp[i - s] };
-                        let den = di[i] - lo[i] * prev_c;
-                        inv[i] = 1.0 / den;
-                        cp[i] = up[i] * inv[i];
-                    }
-                }
+            };
+            if lo.len() >= kernels::PARALLEL_MIN {
+                parts.into_par_iter().for_each(one);
+            } else {
+                parts.into_iter().for_each(one);
             }
         }
     }
 }
 
+/// The field's values on the lines of batch `b`, as a (point along the line × lane) view.
+fn part<'a>(field: &'a [f64], ls: &LineSet, b: &LineBatch) -> ArrayView2<'a, f64> {
+    let shape = (ls.len, b.lanes).strides((ls.stride, b.lane_step));
+    ArrayView2::from_shape(shape, &field[b.base..]).expect("a batch lies inside the grid")
+}
+
+/// The field cut into the batches of `ls` (in their order), each a (point along the line ×
+/// lane) view: the batches do not share points, so each can be written on its own thread.
+fn line_parts<'a>(field: &'a mut [f64], ls: &LineSet) -> Vec<ArrayViewMut2<'a, f64>> {
+    let (len, s) = (ls.len, ls.stride);
+    if s == 1 {
+        // Groups of whole lines, each a contiguous block (lane = line).
+        let mut out = Vec::with_capacity(ls.batches.len());
+        let mut rest = field;
+        for b in &ls.batches {
+            let (chunk, tail) = rest.split_at_mut(b.lanes * len);
+            rest = tail;
+            let shape = (len, b.lanes).strides((1, len));
+            out.push(ArrayViewMut2::from_shape(shape, chunk).expect("a block of whole lines"));
+        }
+        return out;
+    }
+    // Slabs of `len · s` points, each cut into column ranges.
+    let mut out = Vec::with_capacity(ls.batches.len());
+    let mut batches = ls.batches.iter().peekable();
+    for slab in field.chunks_mut(len * s) {
+        let mut view = ArrayViewMut2::from_shape((len, s), slab).expect("a slab");
+        while let Some(b) = batches.peek() {
+            let width = b.lanes;
+            if view.ncols() < width {
+                break;
+            }
+            let (head, tail) = view.split_at(Axis(1), width);
+            out.push(head);
+            view = tail;
+            batches.next();
+            if view.ncols() == 0 {
+                break;
+            }
+        }
+    }
+    out
+}
+
 impl Preconditioner for Adi {
     fn apply(&self, x: &[f64], out: &mut [f64]) {
         out.copy_from_slice(x);
+        let n = out.len();
         for ([lo, cp, inv], ls) in self.factors.iter().zip(&self.lines) {
-            let s = ls.stride;
-            for b in &ls.batches {
-                if b.lane_step == 1 {
-                    // A slab: each point of the lines is one contiguous row.
-                    let w = b.lanes;
-                    let row = |k: usize| b.base + k * s..b.base + k * s + w;
-                    for (z, iv) in out[row(0)].iter_mut().zip(&inv[row(0)]) {
-                        *z *= iv;
-                    }
-                    for k in 1..ls.len {
-                        let r = row(k);
-                        let (done, rest) = out.split_at_mut(r.start);
-                        let prev = &done[r.start - s..r.start - s + w];
-                        for (((z, p), l), iv) in rest[..w]
-                            .iter_mut()
-                            .zip(prev)
-                            .zip(&lo[r.clone()])
-                            .zip(&inv[r])
-                        {
-                            *z = (*z - l * p) * iv;
-                        }
-                    }
-                    for k in (0..ls.len - 1).rev() {
-                        let r = row(k);
-                        let (head, tail) = out.split_at_mut(r.end);
-                        let next = &tail[s - w..s];
-                        for ((z, nx), c) in head[r.start..].iter_mut().zip(next).zip(&cp[r]) {
-                            *z -= c * nx;
-                        }
-                    }
-                    continue;
-                }
-                let lanes = |k: usize| {
-                    let row = b.base + k * s;
-                    (0..b.lanes).map(move |j| row + j * b.lane_step)
-                };
-                for i in lanes(0) {
-                    out[i] *= inv[i];
-                }
+            let parts: Vec<_> = line_parts(out, ls).into_iter().zip(&ls.batches).collect();
+            let one = |(mut z, b): (ArrayViewMut2<'_, f64>, &LineBatch)| {
+                let (lo, cp, inv) = (part(lo, ls, b), part(cp, ls, b), part(inv, ls, b));
+                Zip::from(z.row_mut(0))
+                    .and(inv.row(0))
+                    .for_each(|z, &iv| *z *= iv);
                 for k in 1..ls.len {
-                    for i in lanes(k) {
-                        out[i] = (out[i] - lo[i] * out[i - s]) * inv[i];
-                    }
+                    let (done, mut rest) = z.view_mut().split_at(Axis(0), k);
+                    Zip::from(rest.row_mut(0))
+                        .and(done.row(k - 1))
+                        .and(lo.row(k))
+                        .and(inv.row(k))
+                        .for_each(|z, &p, &l, &iv| *z = (*z - l * p) * iv);
                 }
                 for k in (0..ls.len - 1).rev() {
-                    for i in lanes(k) {
-                        out[i] -= cp[i] * out[i + s];
-                    }
+                    let (mut head, tail) = z.view_mut().split_at(Axis(0), k + 1);
+                    Zip::from(head.row_mut(k))
+                        .and(tail.row(0))
+                        .and(cp.row(k))
+                        .for_each(|z, &nx, &c| *z -= c * nx);
                 }
+            };
+            if n >= kernels::PARALLEL_MIN {
+                parts.into_par_iter().for_each(one);
+            } else {
+                parts.into_iter().for_each(one);
             }
         }
     }
