@@ -978,9 +978,8 @@ impl Config {
             fields += 1;
         }
         if depth > 0 {
-            // Differences of f and g and their orthogonal basis per column; f, g, their
-            // previous values and the weights; the iterate, map and output vectors.
-            fields += 3 * depth + 7;
+            // The residuals and damped iterates of the last depth + 1 iterates, the weights.
+            fields += 2 * depth + 3;
         }
         if self.iteration.warm_start.is_some() {
             fields += 1;

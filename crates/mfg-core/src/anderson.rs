@@ -13,21 +13,27 @@
 //! x_{k+1} = x_k + β f_k − (ΔG − (1 − β) ΔF) γ
 //! ```
 //!
-//! with mixing `β` (the damping θ of Picard). The least-squares problem is solved through its
-//! normal equations `(ΔFᵀ W ΔF + λ_reg I) γ = ΔFᵀ W f_k`: the Gram matrix is kept up to date
-//! (one new row per step, its inner products taken in the same pass over memory that forms the
-//! new differences), scaled to unit diagonal and factored by Cholesky; when a pivot is small
-//! relative to its column (the column nearly dependent on the others) the oldest columns are
-//! dropped, down to a plain damped step if need be. A step costs `O(depth · n)`, a few passes
-//! over memory (a QR from scratch cost `O(depth² · n)`). History lives in preallocated ring
-//! buffers.
-//!
+//! with mixing `β` (the damping θ of Picard). Since `ΔG − (1 − β) ΔF = ΔH` with the damped
+//! iterates `H_j = x_j + β f_j`, the next iterate is a combination of the stored `H_j`, and
+//! the normal equations `(ΔFᵀ W ΔF + λ_reg I) γ = ΔFᵀ W f_k` follow from the Gram matrix of
+//! the stored residuals, kept up to date (one new row per step, taken in the same pass that
+//! forms `f_k` and `H_k`). The normal equations are scaled to unit diagonal and factored by
+//! Cholesky; when a pivot is small (a difference nearly dependent on the others) the oldest
+//! iterates are dropped, down to a plain damped step if need be. A step is two passes over
+//! memory, `O(depth · n)` (a QR from scratch cost `O(depth² · n)`); the passes run by blocks
+//! (on the rayon pool for long vectors) with block sums added in block order, so the result
+//! does not depend on the number of threads. History lives in preallocated ring buffers.
+
 //! [`Safeguard`] wraps the mixer for a coupled solve: when the residual after an accelerated
 //! step has grown, it takes the damped step instead and restarts the history.
 //!
 //! # References
 //! H. F. Walker, P. Ni, *Anderson acceleration for fixed-point iterations*, SIAM J. Numer.
 //! Anal. 49 (2011) 1715–1735.
+
+use rayon::prelude::*;
+
+use crate::linalg::kernels;
 
 /// How the next iterate was formed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,40 +65,52 @@ impl StepKind {
 }
 
 /// The Anderson mixer for vectors of a fixed length.
+///
+/// It keeps, for the last `depth + 1` iterates `x_j`, the residual `F_j = G(x_j) − x_j` and
+/// the damped iterate `H_j = x_j + β F_j` (ring buffers), and the Gram matrix `F_jᵀ W F_k`.
+/// Since `ΔG − (1 − β) ΔF = ΔH`, the next iterate is the combination
+/// `x_{k+1} = H_k − Σ_j γ_j (H_{j+1} − H_j)` of the stored damped iterates, and the normal
+/// equations of γ follow from the Gram matrix of the `F_j`: one step is one pass that forms
+/// `F_k`, `H_k` and the new Gram row, and one pass that combines the `H_j` (`2 depth + 6`
+/// vector passes over memory).
 #[derive(Debug, Clone)]
 pub struct Anderson {
     depth: usize,
     regularization: f64,
     weights: Vec<f64>,
-    /// Ring buffers of ΔF and ΔG columns; logical column j is slot (start + j) % depth.
-    df: Vec<Vec<f64>>,
-    dg: Vec<Vec<f64>>,
+    /// Rings of `depth + 1` residuals and damped iterates; logical iterate j (oldest first) is
+    /// slot (start + j) % (depth + 1).
+    f: Vec<Vec<f64>>,
+    h: Vec<Vec<f64>>,
     start: usize,
-    count: usize,
-    prev_f: Vec<f64>,
-    prev_g: Vec<f64>,
-    has_prev: bool,
-    f: Vec<f64>,
-    /// `ΔFᵀ W ΔF` by slot (depth × depth), kept up to date.
+    stored: usize,
+    /// The β the stored damped iterates were formed with.
+    beta: f64,
+    /// `F_sᵀ W F_t` by slot ((depth + 1)²), kept up to date.
     gram: Vec<f64>,
-    /// Cholesky factor of the scaled, regularised Gram matrix of the logical columns.
+    /// The Gram matrix of the differences, its scaled Cholesky factor, the scales, the
+    /// right-hand side / coefficients γ (depth² and depth each), the weights of the damped
+    /// iterates (depth + 1).
+    dgram: Vec<f64>,
     chol: Vec<f64>,
-    /// Column scales (1/√diagonal) and the right-hand side / coefficients γ.
     scale: Vec<f64>,
     gamma: Vec<f64>,
-    /// The new Gram row and the right-hand side, accumulated in [`Anderson::record`].
-    row: Vec<f64>,
-    rhs: Vec<f64>,
+    coef: Vec<f64>,
+    /// Block partial sums of the new Gram row: blocks × (depth + 1).
+    partials: Vec<f64>,
 }
 
-/// Elements per block of the fused passes (the block of the shared vectors stays in L1 while
-/// the history columns stream through).
-const BLOCK: usize = 512;
+/// A column whose Cholesky pivot falls below this value (in the regularised Gram matrix of
+/// the differences scaled to unit diagonal: the squared sine of its angle to the older
+/// columns) is treated as dependent on them.
+const DEPENDENCE_TOL: f64 = 1e-12;
 
-/// A column whose Cholesky pivot falls below this value (in the regularised Gram matrix
-/// scaled to unit diagonal: the squared sine of its angle to the older columns) is treated as
-/// dependent on them.
-const DEPENDENCE_TOL: f64 = 1e-14;
+/// One block of the new residual, the new damped iterate and the block's Gram-row sums.
+type BlockParts<'a> = ((&'a mut [f64], &'a mut [f64]), &'a mut [f64]);
+
+/// Elements per block of the passes (a block's partial sums are added in block order: the
+/// same bits on any number of threads).
+const BLOCK: usize = kernels::BLOCK;
 
 impl Anderson {
     /// A mixer of the given depth (≥ 1) for vectors with quadrature `weights` (all > 0).
@@ -100,23 +118,22 @@ impl Anderson {
     pub fn new(depth: usize, weights: Vec<f64>, regularization: f64) -> Self {
         assert!(depth >= 1, "Anderson depth must be >= 1");
         let n = weights.len();
+        let slots = depth + 1;
         Self {
             depth,
             regularization,
-            df: vec![vec![0.0; n]; depth],
-            dg: vec![vec![0.0; n]; depth],
+            f: vec![vec![0.0; n]; slots],
+            h: vec![vec![0.0; n]; slots],
             start: 0,
-            count: 0,
-            prev_f: vec![0.0; n],
-            prev_g: vec![0.0; n],
-            has_prev: false,
-            f: vec![0.0; n],
-            gram: vec![0.0; depth * depth],
+            stored: 0,
+            beta: f64::NAN,
+            gram: vec![0.0; slots * slots],
+            dgram: vec![0.0; depth * depth],
             chol: vec![0.0; depth * depth],
             scale: vec![0.0; depth],
             gamma: vec![0.0; depth],
-            row: vec![0.0; depth],
-            rhs: vec![0.0; depth],
+            coef: vec![0.0; slots],
+            partials: vec![0.0; n.div_ceil(BLOCK).max(1) * slots],
             weights,
         }
     }
@@ -133,77 +150,67 @@ impl Anderson {
 
     /// Forget the history (the next step is damped).
     pub fn reset(&mut self) {
-        self.count = 0;
         self.start = 0;
-        self.has_prev = false;
+        self.stored = 0;
     }
 
     fn slot(&self, j: usize) -> usize {
-        (self.start + j) % self.depth
+        (self.start + j) % (self.depth + 1)
     }
 
     /// Given `x = x_k` and `g = G(x_k)`, write `x_{k+1}` into `out`.
     pub fn step(&mut self, x: &[f64], g: &[f64], beta: f64, out: &mut [f64]) -> StepKind {
+        out.copy_from_slice(x);
+        self.step_in_place(out, g, beta)
+    }
+
+    /// Given `x = x_k` and `g = G(x_k)`, overwrite `x` with `x_{k+1}`.
+    pub fn step_in_place(&mut self, x: &mut [f64], g: &[f64], beta: f64) -> StepKind {
         let n = self.len();
         assert!(
-            x.len() == n && g.len() == n && out.len() == n,
+            x.len() == n && g.len() == n,
             "Anderson::step: wrong lengths"
         );
-        let new_slot = self.has_prev.then(|| {
-            if self.count < self.depth {
-                self.count += 1;
-                self.slot(self.count - 1)
-            } else {
-                let s = self.start;
-                self.start = (self.start + 1) % self.depth;
-                s
-            }
-        });
-        self.record(x, g, new_slot);
-        self.has_prev = true;
-
-        let mut dropped = 0;
-        while self.count > 0 && !self.factorize() {
-            // Nearly dependent: drop the oldest column and try again.
-            self.start = (self.start + 1) % self.depth;
-            self.count -= 1;
-            dropped += 1;
+        if beta != self.beta {
+            // The stored damped iterates were formed with another β.
+            self.reset();
+            self.beta = beta;
         }
-        let m = self.count;
-        let d = self.depth;
-        // γ = S (S G S + λ S²)⁻¹ S ΔFᵀ W f by the Cholesky factor (S the column scales); the
-        // right-hand side of logical column j is rhs[j + dropped].
-        for j in 0..m {
-            let mut v = self.rhs[j + dropped] * self.scale[j];
-            for k in 0..j {
-                v -= self.chol[j * d + k] * self.gamma[k];
-            }
-            self.gamma[j] = v / self.chol[j * d + j];
+        let slots = self.depth + 1;
+        let new = if self.stored < slots {
+            self.stored += 1;
+            self.slot(self.stored - 1)
+        } else {
+            let s = self.start;
+            self.start = (self.start + 1) % slots;
+            s
+        };
+        self.record(x, g, new);
+        let mut m = self.stored - 1;
+        while m > 0 && !self.factorize(m) {
+            // Nearly dependent: drop the oldest iterate and try again.
+            self.start = (self.start + 1) % slots;
+            self.stored -= 1;
+            m -= 1;
         }
-        for j in (0..m).rev() {
-            let mut v = self.gamma[j];
-            for k in j + 1..m {
-                v -= self.chol[k * d + j] * self.gamma[k];
-            }
-            self.gamma[j] = v / self.chol[j * d + j];
-        }
-        for j in 0..m {
-            self.gamma[j] *= self.scale[j];
-        }
-        // out = x + β f − Σ_j γ_j (ΔG_j − (1 − β) ΔF_j), block by block.
-        for (b, ob) in out.chunks_mut(BLOCK).enumerate() {
-            let r = b * BLOCK..b * BLOCK + ob.len();
-            for ((o, xi), fi) in ob.iter_mut().zip(&x[r.clone()]).zip(&self.f[r.clone()]) {
-                *o = xi + beta * fi;
-            }
-            for j in 0..m {
-                let (s, gj) = (self.slot(j), self.gamma[j]);
-                let (dg, df) = (&self.dg[s][r.clone()], &self.df[s][r.clone()]);
-                for ((o, dgi), dfi) in ob.iter_mut().zip(dg).zip(df) {
-                    *o -= gj * (dgi - (1.0 - beta) * dfi);
+        self.solve(m);
+        // x_{k+1} = Σ_j c_j H_j, block by block.
+        let (h, coef, start) = (&self.h, &self.coef[..=m], self.start);
+        kernels::update(x, |first, xb| {
+            let r = first..first + xb.len();
+            for (j, &c) in coef.iter().enumerate() {
+                let hj = &h[(start + j) % slots][r.clone()];
+                if j == 0 {
+                    for (xi, hi) in xb.iter_mut().zip(hj) {
+                        *xi = c * hi;
+                    }
+                } else {
+                    for (xi, hi) in xb.iter_mut().zip(hj) {
+                        *xi += c * hi;
+                    }
                 }
             }
-        }
+        });
         if m == 0 {
             StepKind::Damped
         } else {
@@ -211,64 +218,82 @@ impl Anderson {
         }
     }
 
-    /// One pass over memory: `f = g − x`; into the `new` slot (if any) the differences
-    /// `ΔF = f − f_prev`, `ΔG = g − g_prev`, and their row of the Gram matrix; the right-hand
-    /// side `ΔFᵀ W f` of every logical column (in `rhs`); `f_prev`, `g_prev` updated.
-    fn record(&mut self, x: &[f64], g: &[f64], new: Option<usize>) {
-        let (d, m, n) = (self.depth, self.count, self.len());
-        self.row.fill(0.0);
-        self.rhs.fill(0.0);
-        for start in (0..n).step_by(BLOCK) {
-            let r = start..(start + BLOCK).min(n);
-            for k in r.clone() {
-                let fi = g[k] - x[k];
-                self.f[k] = fi;
-                if let Some(s) = new {
-                    self.df[s][k] = fi - self.prev_f[k];
-                    self.dg[s][k] = g[k] - self.prev_g[k];
-                }
-                self.prev_f[k] = fi;
-                self.prev_g[k] = g[k];
+    /// One pass: `F = g − x` and `H = x + β F` into slot `new`, and its row of the Gram
+    /// matrix against every stored iterate (block sums added in block order).
+    fn record(&mut self, x: &[f64], g: &[f64], new: usize) {
+        let (slots, stored, beta) = (self.depth + 1, self.stored, self.beta);
+        let live: Vec<usize> = (0..stored).map(|j| self.slot(j)).collect();
+        let mut f_new = std::mem::take(&mut self.f[new]);
+        let mut h_new = std::mem::take(&mut self.h[new]);
+        let (f, w) = (&self.f, &self.weights);
+        let block = |(b, ((fb, hb), pb)): (usize, BlockParts<'_>)| {
+            let r = b * BLOCK..b * BLOCK + fb.len();
+            for (((fi, hi), xi), gi) in fb
+                .iter_mut()
+                .zip(hb.iter_mut())
+                .zip(&x[r.clone()])
+                .zip(&g[r.clone()])
+            {
+                *fi = gi - xi;
+                *hi = xi + beta * *fi;
             }
-            let (w, f) = (&self.weights[r.clone()], &self.f[r.clone()]);
-            let dot = |a: &[f64], b: &[f64]| -> f64 {
-                w.iter().zip(a).zip(b).map(|((w, a), b)| w * a * b).sum()
-            };
-            for j in 0..m {
-                let col = &self.df[(self.start + j) % d][r.clone()];
-                self.rhs[j] += dot(col, f);
-                if let Some(s) = new {
-                    self.row[j] += dot(col, &self.df[s][r.clone()]);
-                }
+            let wb = &w[r.clone()];
+            for (j, &s) in live.iter().enumerate() {
+                let other: &[f64] = if s == new { fb } else { &f[s][r.clone()] };
+                pb[j] = kernels::weighted_block_dot(wb, fb, other);
             }
+        };
+        let parts = f_new
+            .chunks_mut(BLOCK)
+            .zip(h_new.chunks_mut(BLOCK))
+            .zip(self.partials.chunks_mut(slots));
+        if x.len() >= kernels::PARALLEL_MIN {
+            let parts: Vec<_> = parts.enumerate().collect();
+            parts.into_par_iter().for_each(block);
+        } else {
+            parts.enumerate().for_each(block);
         }
-        if let Some(s) = new {
-            for j in 0..m {
-                let t = self.slot(j);
-                self.gram[s * d + t] = self.row[j];
-                self.gram[t * d + s] = self.row[j];
-            }
+        for (j, &s) in live.iter().enumerate() {
+            let v: f64 = self
+                .partials
+                .chunks(slots)
+                .take(x.len().div_ceil(BLOCK))
+                .map(|p| p[j])
+                .sum();
+            self.gram[new * slots + s] = v;
+            self.gram[s * slots + new] = v;
         }
+        self.f[new] = f_new;
+        self.h[new] = h_new;
     }
 
-    /// Cholesky factorisation of the regularised Gram matrix of the logical columns, scaled to
-    /// unit diagonal; false if a column is nearly dependent on the older ones (or the matrix
-    /// is not finite).
-    fn factorize(&mut self) -> bool {
-        let (m, d) = (self.count, self.depth);
-        let (start, gram) = (self.start, &self.gram);
-        let g = |j: usize, k: usize| gram[((start + j) % d) * d + (start + k) % d];
-        let max_norm2 = (0..m).map(|j| g(j, j)).fold(0.0, f64::max);
-        if max_norm2 == 0.0 || !max_norm2.is_finite() {
+    /// `F_j` of logical iterate j against `F_k`.
+    fn g(&self, j: usize, k: usize) -> f64 {
+        self.gram[self.slot(j) * (self.depth + 1) + self.slot(k)]
+    }
+
+    /// Cholesky factorisation of the regularised Gram matrix of the `m` differences
+    /// `ΔF_j = F_{j+1} − F_j`, scaled to unit diagonal; false if a difference is nearly
+    /// dependent on the older ones (or the matrix is not finite).
+    fn factorize(&mut self, m: usize) -> bool {
+        let d = self.depth;
+        for j in 0..m {
+            for k in 0..m {
+                self.dgram[j * d + k] =
+                    self.g(j + 1, k + 1) - self.g(j + 1, k) - self.g(j, k + 1) + self.g(j, k);
+            }
+        }
+        let max_norm2 = (0..m).map(|j| self.dgram[j * d + j]).fold(0.0, f64::max);
+        if max_norm2 <= 0.0 || !max_norm2.is_finite() {
             return false;
         }
         let reg = self.regularization * max_norm2;
         for j in 0..m {
-            self.scale[j] = 1.0 / (g(j, j) + reg).sqrt();
+            self.scale[j] = 1.0 / (self.dgram[j * d + j].max(0.0) + reg).sqrt();
         }
         for j in 0..m {
             for k in 0..=j {
-                let mut v = g(j, k) * self.scale[j] * self.scale[k];
+                let mut v = self.dgram[j * d + k] * self.scale[j] * self.scale[k];
                 if j == k {
                     v += reg * self.scale[j] * self.scale[j];
                 }
@@ -286,6 +311,38 @@ impl Anderson {
             }
         }
         true
+    }
+
+    /// γ from the factor (`m` differences), and the weights `c` of the stored damped iterates
+    /// in `x_{k+1} = H_m − Σ_j γ_j (H_{j+1} − H_j) = Σ_j c_j H_j`.
+    fn solve(&mut self, m: usize) {
+        let d = self.depth;
+        // Right-hand side ΔF_jᵀ W F_m, scaled; then L y = S rhs, Lᵀ z = y, γ = S z.
+        for j in 0..m {
+            let rhs = self.g(j + 1, m) - self.g(j, m);
+            let mut v = rhs * self.scale[j];
+            for k in 0..j {
+                v -= self.chol[j * d + k] * self.gamma[k];
+            }
+            self.gamma[j] = v / self.chol[j * d + j];
+        }
+        for j in (0..m).rev() {
+            let mut v = self.gamma[j];
+            for k in j + 1..m {
+                v -= self.chol[k * d + j] * self.gamma[k];
+            }
+            self.gamma[j] = v / self.chol[j * d + j];
+        }
+        for j in 0..m {
+            self.gamma[j] *= self.scale[j];
+        }
+        let c = &mut self.coef[..=m];
+        c.fill(0.0);
+        c[m] = 1.0;
+        for j in 0..m {
+            c[j + 1] -= self.gamma[j];
+            c[j] += self.gamma[j];
+        }
     }
 }
 
@@ -327,17 +384,29 @@ impl Safeguard {
         beta: f64,
         out: &mut [f64],
     ) -> StepKind {
+        out.copy_from_slice(x);
+        self.step_in_place(out, g, residual_norm, beta)
+    }
+
+    /// As [`Safeguard::step`], overwriting `x` with the next iterate.
+    pub fn step_in_place(
+        &mut self,
+        x: &mut [f64],
+        g: &[f64],
+        residual_norm: f64,
+        beta: f64,
+    ) -> StepKind {
         let grew =
             self.last_kind == StepKind::Accelerated && residual_norm > self.growth * self.last_norm;
         let kind = if grew {
             // Restart: with an empty history the mixer takes the damped step from x, and the
             // new history begins at this iterate.
             self.mixer.reset();
-            let kind = self.mixer.step(x, g, beta, out);
+            let kind = self.mixer.step_in_place(x, g, beta);
             debug_assert_eq!(kind, StepKind::Damped);
             StepKind::Fallback
         } else {
-            self.mixer.step(x, g, beta, out)
+            self.mixer.step_in_place(x, g, beta)
         };
         self.last_norm = residual_norm;
         self.last_kind = kind;
@@ -427,7 +496,8 @@ mod tests {
         let kind = mixer.step(&[1.0, 1.0], &[2.0, 2.0], 0.5, &mut out);
         assert_eq!(kind, StepKind::Damped);
         assert_eq!(out, [1.5, 1.5]);
-        assert_eq!(mixer.count, 0);
+        // Only the newest iterate is left: no differences.
+        assert_eq!(mixer.stored, 1);
     }
 
     /// A piecewise-linear scalar map whose linear model on x ≥ 0 extrapolates far past the

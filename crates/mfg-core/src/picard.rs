@@ -544,9 +544,10 @@ impl IterationState {
                     Anderson::new(s.anderson_depth, w, s.anderson_regularization),
                     s.anderson_safeguard_growth,
                 ),
-                x: vec![0.0; flat],
-                g: vec![0.0; flat],
-                out: vec![0.0; flat],
+                // Copies of the stacked (m, u) vectors; density-only mixing works in place.
+                x: vec![0.0; if both { flat } else { 0 }],
+                g: vec![0.0; if both { flat } else { 0 }],
+                out: vec![0.0; if both { flat } else { 0 }],
                 u_iter: if both {
                     Array2::zeros((levels, n))
                 } else {
@@ -593,6 +594,8 @@ impl IterationState {
             hjb.set_accuracy(accuracy);
             fp.set_accuracy(accuracy);
         }
+        // The last iteration's u becomes `u_prev` (no copy: HJB writes every entry of `u`).
+        std::mem::swap(&mut self.u, &mut self.u_prev);
         let t0 = Instant::now();
         let hjb_stats = hjb
             .solve_into(problem, self.m.view(), self.u.view_mut())
@@ -707,6 +710,19 @@ impl IterationState {
                     .for_each(|mk, &p| *mk = (1.0 - theta) * *mk + theta * p);
                 StepKind::Damped
             }
+            Some(a) if a.u_iter.is_empty() => {
+                // Density only: the mixer reads Φ(m^k) and overwrites m^k in place.
+                let (m, phi) = (
+                    self.m.as_slice_mut().expect("standard layout"),
+                    self.phi.as_slice().expect("standard layout"),
+                );
+                let norm = weighted_distance(phi, m, grid.weights());
+                let kind = a.mixer.step_in_place(m, phi, norm, theta);
+                if kind == StepKind::Accelerated {
+                    project_density(&mut self.m, grid);
+                }
+                kind
+            }
             Some(a) => {
                 let mn = self.m.len();
                 let both = !a.u_iter.is_empty();
@@ -737,7 +753,6 @@ impl IterationState {
                 kind
             }
         };
-        self.u_prev.assign(&self.u);
         if !self.phi_last.is_empty() {
             self.phi_last.assign(&self.phi);
         }
