@@ -28,11 +28,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ndarray::{Array2, ArrayView2, Zip};
+use rayon::prelude::*;
 use tracing::{debug, info, info_span, warn};
 
 use crate::anderson::{Anderson, Safeguard, StepKind};
 use crate::error::{MfgError, ProblemError, SolveError};
 use crate::grid::Grid;
+use crate::linalg;
 use crate::newton::NewtonStepper;
 use crate::problem::Problem;
 use crate::settings::{AndersonTarget, IterationMethod, IterationSettings};
@@ -828,29 +830,16 @@ fn project_density(m: &mut Array2<f64>, grid: &Grid) {
 
 /// `‖a − b‖` in the quadrature-weighted L2 norm of flat vectors (weights repeat per level).
 fn weighted_distance(a: &[f64], b: &[f64], weights: &[f64]) -> f64 {
-    let n = weights.len();
-    a.chunks_exact(n)
-        .zip(b.chunks_exact(n))
-        .map(|(ra, rb)| {
-            ra.iter()
-                .zip(rb)
-                .zip(weights)
-                .map(|((x, y), w)| w * (x - y) * (x - y))
-                .sum::<f64>()
-        })
-        .sum::<f64>()
-        .sqrt()
+    level_sums(a, b, weights, |w, x, y| [w * (x - y) * (x - y), 0.0])[0].sqrt()
 }
 
 /// `‖a − b‖ / ‖a‖` in the quadrature-weighted L2 norm over all levels (the uniform `dt` cancels).
 fn relative_change(a: &Array2<f64>, b: &Array2<f64>, weights: &[f64]) -> f64 {
-    let (mut num, mut den) = (0.0, 0.0);
-    for (ra, rb) in a.rows().into_iter().zip(b.rows()) {
-        for ((x, y), w) in ra.iter().zip(rb.iter()).zip(weights) {
-            num += w * (x - y) * (x - y);
-            den += w * x * x;
-        }
-    }
+    let (a, b) = (
+        a.as_slice().expect("standard layout"),
+        b.as_slice().expect("standard layout"),
+    );
+    let [num, den] = level_sums(a, b, weights, |w, x, y| [w * (x - y) * (x - y), w * x * x]);
     if den == 0.0 {
         if num == 0.0 {
             0.0
@@ -860,6 +849,53 @@ fn relative_change(a: &Array2<f64>, b: &Array2<f64>, weights: &[f64]) -> f64 {
     } else {
         (num / den).sqrt()
     }
+}
+
+/// Two sums of `term(w, a, b)` over flat space–time vectors (the weights repeat per level):
+/// each level with eight interleaved accumulators, the levels (on the pool for long vectors)
+/// added in level order, so the result does not depend on the number of threads.
+fn level_sums<F>(a: &[f64], b: &[f64], weights: &[f64], term: F) -> [f64; 2]
+where
+    F: Fn(f64, f64, f64) -> [f64; 2] + Sync,
+{
+    let n = weights.len();
+    let level = |(ra, rb): (&[f64], &[f64])| {
+        let mut acc = [[0.0_f64; 8]; 2];
+        let (ca, cb, cw) = (
+            ra.chunks_exact(8),
+            rb.chunks_exact(8),
+            weights.chunks_exact(8),
+        );
+        let tail = ca
+            .remainder()
+            .iter()
+            .zip(cb.remainder())
+            .zip(cw.remainder());
+        for ((x, y), w) in ca.zip(cb).zip(cw) {
+            for k in 0..8 {
+                let t = term(w[k], x[k], y[k]);
+                acc[0][k] += t[0];
+                acc[1][k] += t[1];
+            }
+        }
+        for (k, ((x, y), w)) in tail.enumerate() {
+            let t = term(*w, *x, *y);
+            acc[0][k] += t[0];
+            acc[1][k] += t[1];
+        }
+        [acc[0].iter().sum(), acc[1].iter().sum()]
+    };
+    let rows = a.chunks_exact(n).zip(b.chunks_exact(n));
+    let sums: Vec<[f64; 2]> = if a.len() >= linalg::kernels::PARALLEL_MIN {
+        a.par_chunks_exact(n)
+            .zip(b.par_chunks_exact(n))
+            .map(level)
+            .collect()
+    } else {
+        rows.map(level).collect()
+    };
+    sums.iter()
+        .fold([0.0, 0.0], |s, t| [s[0] + t[0], s[1] + t[1]])
 }
 
 #[cfg(test)]

@@ -2,10 +2,12 @@
 //!
 //! * [`Jacobi`]: diagonal scaling.
 //! * [`Ilu0`]: incomplete LU with the matrix's own pattern.
-//! * [`Adi`]: alternating-direction line solves (approximate factorisation):
-//!   `P = Π_d (I − dt L_d)`, one tridiagonal solve per grid line and axis, batched across the
-//!   lines (the Thomas recurrences of all lines of an axis advance together, so the inner loop
-//!   has no dependency chain). Periodic lines drop their wrap-around entry.
+//! * [`Adi`]: alternating-direction line solves (approximate factorisation, shifted):
+//!   `P ∝ Π_d (p I − dt L_d)` with `p` = [`Adi::shift_for`] the dimension (measured; `p = 1`
+//!   is the plain factorisation, whose error `dt² L_x L_y` grows with `ν dt / h²`; BiCGSTAB
+//!   is invariant to the scale of `P`), one tridiagonal solve per grid line and axis, batched
+//!   across the lines (the Thomas recurrences of all lines of a batch advance together, so the
+//!   inner loop has no dependency chain). Periodic lines drop their wrap-around entry.
 //!
 //! [`PreconditionerKind::for_grid`] is the measured winner (docs/PERFORMANCE.md): ADI with
 //! no-flux walls, ILU(0) when periodic.
@@ -65,6 +67,7 @@ impl PreconditionerKind {
                     .collect(),
             }),
             PreconditionerKind::Adi => GridPreconditioner::Adi(Adi {
+                shift: Adi::shift_for(a.axis_count()),
                 factors: (0..a.axis_count())
                     .map(|_| [vec![0.0; n], vec![0.0; n], vec![0.0; n]])
                     .collect(),
@@ -214,10 +217,22 @@ pub struct Adi {
     /// Per axis: `[lower, c', 1/denominator]` at every point.
     factors: Vec<[Vec<f64>; 3]>,
     lines: Vec<LineSet>,
+    /// The shift `p` of every factor `p I − dt L_d`.
+    pub(crate) shift: f64,
 }
 
 impl Adi {
+    /// The shift for a grid of `dim` dimensions: `p = d`, measured (docs/PERFORMANCE.md,
+    /// examples/profile_2d): crowd-2d converged in 0.96 / 0.80 / 0.79 / 0.84 s with p = 1,
+    /// 1.5, 2, 2.5 at 100², 4.73 / 3.84 / 4.11 s with p = 1, 2, 3 at 200²; crowd-3d at 48³
+    /// (nt = 20) in 17.1 / 10.3 / 9.4 / 9.7 s with p = 1, 2, 3, 4.
+    pub fn shift_for(dim: usize) -> f64 {
+        dim as f64
+    }
+
     fn factor(&mut self, a: &GridMatrix) {
+        // The factors' diagonals are 1 + dt (rates along d); shifted: p + dt (rates along d).
+        let shift = self.shift - 1.0;
         for (d, [lo, cp, inv]) in self.factors.iter_mut().enumerate() {
             let [lower, di, up] = a.axis_factor(d);
             lo.copy_from_slice(lower);
@@ -238,7 +253,7 @@ impl Adi {
                     .and(di.row(0))
                     .and(up.row(0))
                     .for_each(|iv, c, &d, &u| {
-                        *iv = 1.0 / d;
+                        *iv = 1.0 / (d + shift);
                         *c = u * *iv;
                     });
                 for k in 1..ls.len {
@@ -250,7 +265,7 @@ impl Adi {
                         .and(di.row(k))
                         .and(up.row(k))
                         .for_each(|iv, c, &pc, &l, &d, &u| {
-                            let den = d - l * pc;
+                            let den = (d + shift) - l * pc;
                             *iv = 1.0 / den;
                             *c = u * *iv;
                         });
@@ -405,6 +420,10 @@ mod tests {
                 let mut a = GridMatrix::new(&g);
                 a.assemble(0.7, &tp, &tn, transpose);
                 let mut pc = PreconditionerKind::Adi.build(&a);
+                // Unshifted, the factorisation is exact when only one axis moves.
+                if let GridPreconditioner::Adi(adi) = &mut pc {
+                    adi.shift = 1.0;
+                }
                 pc.factor(&a);
                 let mut x = vec![0.0; n];
                 pc.apply(&rhs, &mut x);
