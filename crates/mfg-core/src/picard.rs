@@ -815,10 +815,14 @@ fn check_initial_guess(
 fn project_density(m: &mut Array2<f64>, grid: &Grid) {
     for mut row in m.rows_mut() {
         let row = row.as_slice_mut().expect("contiguous row");
-        let before = grid.integrate(row);
-        if row.iter().all(|&v| v >= 0.0) {
+        // Most levels have no negative (or NaN) value: one vectorised pass, no integral.
+        if !row
+            .iter()
+            .fold(false, |bad, &v| bad | v.is_nan() | (v < 0.0))
+        {
             continue;
         }
+        let before = grid.integrate(row);
         row.iter_mut().for_each(|v| *v = v.max(0.0));
         let after = grid.integrate(row);
         if before > 0.0 && after > 0.0 {

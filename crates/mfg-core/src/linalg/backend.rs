@@ -6,8 +6,7 @@
 //!   the Thomas algorithm (Sherman–Morrison when periodic), O(n).
 //! * [`KrylovBackend`] (two and three dimensions): the sparse matrix on the grid's
 //!   `(2d + 1)`-point pattern, BiCGSTAB with the measured-best preconditioner
-//!   ([`PreconditionerKind::for_grid`]: ADI line solves with no-flux walls, ILU(0) when
-//!   periodic).
+//!   ([`PreconditionerKind::for_grid`]: the shifted ADI line solves).
 //!
 //! [`backend_for`] picks one for a grid; the solvers are written once against the trait.
 

@@ -9,10 +9,10 @@
 //!   across the lines (the Thomas recurrences of all lines of a batch advance together, so the
 //!   inner loop has no dependency chain). Periodic lines drop their wrap-around entry.
 //!
-//! [`PreconditionerKind::for_grid`] is the measured winner (docs/PERFORMANCE.md): ADI with
-//! no-flux walls, ILU(0) when periodic.
+//! [`PreconditionerKind::for_grid`] is the measured winner (docs/PERFORMANCE.md): the shifted
+//! ADI, with either wall type.
 
-use crate::grid::{Boundary, Grid};
+use crate::grid::Grid;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis, ShapeBuilder, Zip};
 use rayon::prelude::*;
 
@@ -36,13 +36,12 @@ pub enum PreconditionerKind {
 }
 
 impl PreconditionerKind {
-    /// The measured winner for the grid's walls (docs/PERFORMANCE.md): ADI line solves with
-    /// no-flux walls, ILU(0) with periodic ones (the ADI lines drop their wrap-around entry).
+    /// The measured winner (docs/PERFORMANCE.md, `cargo bench --bench solve -- linear/`):
+    /// the shifted ADI line solves, with no-flux and periodic walls alike (periodic lines drop
+    /// their wrap-around entry, and still win over ILU(0), Jacobi and multigrid).
     pub fn for_grid(grid: &Grid) -> Self {
-        match grid.boundary() {
-            Boundary::Periodic => PreconditionerKind::Ilu0,
-            Boundary::NoFlux => PreconditionerKind::Adi,
-        }
+        let _ = grid;
+        PreconditionerKind::Adi
     }
 
     /// Storage for this preconditioner of `a` (call [`GridPreconditioner::factor`] after
