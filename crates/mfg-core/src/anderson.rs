@@ -122,8 +122,9 @@ impl Anderson {
         Self {
             depth,
             regularization,
-            f: vec![vec![0.0; n]; slots],
-            h: vec![vec![0.0; n]; slots],
+            // One allocation per slot (`vec![v; k]` would copy `v`, touching every page now).
+            f: (0..slots).map(|_| vec![0.0; n]).collect(),
+            h: (0..slots).map(|_| vec![0.0; n]).collect(),
             start: 0,
             stored: 0,
             beta: f64::NAN,

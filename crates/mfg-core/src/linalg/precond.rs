@@ -13,7 +13,7 @@
 //! ADI, with either wall type.
 
 use crate::grid::Grid;
-use ndarray::{ArrayView2, ArrayViewMut2, Axis, ShapeBuilder, Zip};
+use ndarray::{ArrayViewMut1, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use crate::linalg::grid_matrix::{GridMatrix, LineBatch, LineSet};
@@ -236,41 +236,65 @@ impl Adi {
             let [lower, di, up] = a.axis_factor(d);
             lo.copy_from_slice(lower);
             let ls = &self.lines[d];
+            let n = lo.len();
             let parts: Vec<_> = line_parts(cp, ls)
                 .into_iter()
                 .zip(line_parts(inv, ls))
                 .zip(&ls.batches)
                 .collect();
-            let one = |((mut cp, mut inv), b): (
-                (ArrayViewMut2<'_, f64>, ArrayViewMut2<'_, f64>),
-                &LineBatch,
-            )| {
-                let (lo, di, up) = (part(lower, ls, b), part(di, ls, b), part(up, ls, b));
-                // The first point of a line has no lower entry (c' of "before" = 0).
-                Zip::from(inv.row_mut(0))
-                    .and(cp.row_mut(0))
-                    .and(di.row(0))
-                    .and(up.row(0))
-                    .for_each(|iv, c, &d, &u| {
-                        *iv = 1.0 / (d + shift);
-                        *c = u * *iv;
-                    });
-                for k in 1..ls.len {
-                    let (done, mut rest) = cp.view_mut().split_at(Axis(0), k);
-                    Zip::from(inv.row_mut(k))
-                        .and(rest.row_mut(0))
-                        .and(done.row(k - 1))
-                        .and(lo.row(k))
-                        .and(di.row(k))
-                        .and(up.row(k))
-                        .for_each(|iv, c, &pc, &l, &d, &u| {
-                            let den = (d + shift) - l * pc;
-                            *iv = 1.0 / den;
-                            *c = u * *iv;
-                        });
+            let one = |((cp, inv), b): ((LinePart<'_>, LinePart<'_>), &LineBatch)| {
+                // Thomas: inv = 1 / (d − l c'_prev), c' = u · inv; the first point of a line
+                // has no lower entry.
+                let at = |i: usize| (di[i] + shift, lower[i], up[i]);
+                match (cp, inv) {
+                    (LinePart::Rows(mut cp), LinePart::Rows(mut inv)) => {
+                        let (s, w) = (ls.stride, b.lanes);
+                        let mut prev: Option<ArrayViewMut1<'_, f64>> = None;
+                        for (k, (mut c, mut iv)) in cp
+                            .axis_iter_mut(Axis(0))
+                            .zip(inv.axis_iter_mut(Axis(0)))
+                            .enumerate()
+                        {
+                            let g = b.base + k * s;
+                            let (c_s, iv_s) = (row_slice(&mut c), row_slice(&mut iv));
+                            match prev.as_ref() {
+                                None => {
+                                    for (j, (c, iv)) in c_s.iter_mut().zip(iv_s).enumerate() {
+                                        let (dd, _, uu) = at(g + j);
+                                        *iv = 1.0 / dd;
+                                        *c = uu * *iv;
+                                    }
+                                }
+                                Some(p) => {
+                                    let p = p.as_slice().expect("contiguous row");
+                                    for (j, ((c, iv), pc)) in
+                                        c_s.iter_mut().zip(iv_s).zip(&p[..w]).enumerate()
+                                    {
+                                        let (dd, l, uu) = at(g + j);
+                                        *iv = 1.0 / (dd - l * pc);
+                                        *c = uu * *iv;
+                                    }
+                                }
+                            }
+                            prev = Some(c);
+                        }
+                    }
+                    (LinePart::Lines(cp), LinePart::Lines(inv)) => {
+                        let (len, lanes) = (ls.len, b.lanes);
+                        for k in 0..len {
+                            for j in 0..lanes {
+                                let i = j * len + k;
+                                let (dd, l, uu) = at(b.base + i);
+                                let den = if k == 0 { dd } else { dd - l * cp[i - 1] };
+                                inv[i] = 1.0 / den;
+                                cp[i] = uu * inv[i];
+                            }
+                        }
+                    }
+                    _ => unreachable!("the parts of one axis are of one kind"),
                 }
             };
-            if lo.len() >= kernels::PARALLEL_MIN {
+            if n >= kernels::PARALLEL_MIN {
                 parts.into_par_iter().for_each(one);
             } else {
                 parts.into_iter().for_each(one);
@@ -279,42 +303,41 @@ impl Adi {
     }
 }
 
-/// The field's values on the lines of batch `b`, as a (point along the line × lane) view.
-fn part<'a>(field: &'a [f64], ls: &LineSet, b: &LineBatch) -> ArrayView2<'a, f64> {
-    let shape = (ls.len, b.lanes).strides((ls.stride, b.lane_step));
-    ArrayView2::from_shape(shape, &field[b.base..]).expect("a batch lies inside the grid")
+/// A row of a part as a slice (the rows of a slab's column range are contiguous).
+fn row_slice<'b>(row: &'b mut ArrayViewMut1<'_, f64>) -> &'b mut [f64] {
+    row.as_slice_mut().expect("contiguous row")
 }
 
-/// The field cut into the batches of `ls` (in their order), each a (point along the line ×
-/// lane) view: the batches do not share points, so each can be written on its own thread.
-fn line_parts<'a>(field: &'a mut [f64], ls: &LineSet) -> Vec<ArrayViewMut2<'a, f64>> {
+/// One batch's share of a field, which its thread may write on its own.
+enum LinePart<'a> {
+    /// A batch of a slab: (point along the line × lane), every row contiguous.
+    Rows(ArrayViewMut2<'a, f64>),
+    /// A group of whole contiguous lines, one after the other.
+    Lines(&'a mut [f64]),
+}
+
+/// The field cut into the batches of `ls`, in their order: the batches do not share points,
+/// so each can be written on its own thread.
+fn line_parts<'a>(field: &'a mut [f64], ls: &LineSet) -> Vec<LinePart<'a>> {
     let (len, s) = (ls.len, ls.stride);
+    let mut out = Vec::with_capacity(ls.batches.len());
     if s == 1 {
-        // Groups of whole lines, each a contiguous block (lane = line).
-        let mut out = Vec::with_capacity(ls.batches.len());
         let mut rest = field;
         for b in &ls.batches {
             let (chunk, tail) = rest.split_at_mut(b.lanes * len);
             rest = tail;
-            let shape = (len, b.lanes).strides((1, len));
-            out.push(ArrayViewMut2::from_shape(shape, chunk).expect("a block of whole lines"));
+            out.push(LinePart::Lines(chunk));
         }
         return out;
     }
     // Slabs of `len · s` points, each cut into column ranges.
-    let mut out = Vec::with_capacity(ls.batches.len());
     let mut batches = ls.batches.iter().peekable();
     for slab in field.chunks_mut(len * s) {
         let mut view = ArrayViewMut2::from_shape((len, s), slab).expect("a slab");
-        while let Some(b) = batches.peek() {
-            let width = b.lanes;
-            if view.ncols() < width {
-                break;
-            }
-            let (head, tail) = view.split_at(Axis(1), width);
-            out.push(head);
+        while let Some(b) = batches.next_if(|b| b.lanes <= view.ncols()) {
+            let (head, tail) = view.split_at(Axis(1), b.lanes);
+            out.push(LinePart::Rows(head));
             view = tail;
-            batches.next();
             if view.ncols() == 0 {
                 break;
             }
@@ -329,25 +352,54 @@ impl Preconditioner for Adi {
         let n = out.len();
         for ([lo, cp, inv], ls) in self.factors.iter().zip(&self.lines) {
             let parts: Vec<_> = line_parts(out, ls).into_iter().zip(&ls.batches).collect();
-            let one = |(mut z, b): (ArrayViewMut2<'_, f64>, &LineBatch)| {
-                let (lo, cp, inv) = (part(lo, ls, b), part(cp, ls, b), part(inv, ls, b));
-                Zip::from(z.row_mut(0))
-                    .and(inv.row(0))
-                    .for_each(|z, &iv| *z *= iv);
-                for k in 1..ls.len {
-                    let (done, mut rest) = z.view_mut().split_at(Axis(0), k);
-                    Zip::from(rest.row_mut(0))
-                        .and(done.row(k - 1))
-                        .and(lo.row(k))
-                        .and(inv.row(k))
-                        .for_each(|z, &p, &l, &iv| *z = (*z - l * p) * iv);
+            let one = |(z, b): (LinePart<'_>, &LineBatch)| match z {
+                LinePart::Rows(mut z) => {
+                    let (s, w, len) = (ls.stride, b.lanes, ls.len);
+                    let row = |k: usize| b.base + k * s..b.base + k * s + w;
+                    let mut prev: Option<ArrayViewMut1<'_, f64>> = None;
+                    for (k, mut cur) in z.axis_iter_mut(Axis(0)).enumerate() {
+                        let zs = row_slice(&mut cur);
+                        let (l, iv) = (&lo[row(k)], &inv[row(k)]);
+                        match prev.as_ref() {
+                            None => zs.iter_mut().zip(iv).for_each(|(z, iv)| *z *= iv),
+                            Some(p) => {
+                                let p = p.as_slice().expect("contiguous row");
+                                for (((z, p), l), iv) in zs.iter_mut().zip(p).zip(l).zip(iv) {
+                                    *z = (*z - l * p) * iv;
+                                }
+                            }
+                        }
+                        prev = Some(cur);
+                    }
+                    let mut next: Option<ArrayViewMut1<'_, f64>> = None;
+                    for (k, mut cur) in (0..len).rev().zip(z.axis_iter_mut(Axis(0)).rev()) {
+                        if let Some(nx) = next.as_ref() {
+                            let nx = nx.as_slice().expect("contiguous row");
+                            let zs = row_slice(&mut cur);
+                            for ((z, nx), c) in zs.iter_mut().zip(nx).zip(&cp[row(k)]) {
+                                *z -= c * nx;
+                            }
+                        }
+                        next = Some(cur);
+                    }
                 }
-                for k in (0..ls.len - 1).rev() {
-                    let (mut head, tail) = z.view_mut().split_at(Axis(0), k + 1);
-                    Zip::from(head.row_mut(k))
-                        .and(tail.row(0))
-                        .and(cp.row(k))
-                        .for_each(|z, &nx, &c| *z -= c * nx);
+                LinePart::Lines(z) => {
+                    let (len, lanes, g) = (ls.len, b.lanes, b.base);
+                    for j in 0..lanes {
+                        z[j * len] *= inv[g + j * len];
+                    }
+                    for k in 1..len {
+                        for j in 0..lanes {
+                            let i = j * len + k;
+                            z[i] = (z[i] - lo[g + i] * z[i - 1]) * inv[g + i];
+                        }
+                    }
+                    for k in (0..len - 1).rev() {
+                        for j in 0..lanes {
+                            let i = j * len + k;
+                            z[i] -= cp[g + i] * z[i + 1];
+                        }
+                    }
                 }
             };
             if n >= kernels::PARALLEL_MIN {
