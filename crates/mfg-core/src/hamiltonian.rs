@@ -259,8 +259,11 @@ pub trait Hamiltonian: fmt::Debug + Send + Sync {
 /// The whole-grid loops of the provided methods, generic over the dimension so that the
 /// per-point calls see fixed-length arrays (unrolled, inlined).
 mod sweeps {
+    use rayon::prelude::*;
+
     use super::Hamiltonian;
     use crate::grid::Grid;
+    use crate::linalg::kernels::{BLOCK, PARALLEL_MIN};
 
     /// See [`Hamiltonian::upwind_rates`].
     #[inline(always)]
@@ -271,29 +274,66 @@ mod sweeps {
         u: &[f64],
         to_prev: &mut [Vec<f64>],
         to_next: &mut [Vec<f64>],
-        mut hamiltonian: Option<&mut [f64]>,
+        hamiltonian: Option<&mut [f64]>,
     ) {
         let inv_dx: [f64; D] = std::array::from_fn(|d| 1.0 / grid.axis(d).dx());
         let diff: [f64; D] = std::array::from_fn(|d| nu * inv_dx[d] * inv_dx[d]);
         let tables: [&[[usize; 2]]; D] = std::array::from_fn(|d| grid.neighbour_table(d));
-        let (mut back, mut fwd) = ([0.0; D], [0.0; D]);
-        let (mut sp, mut sn) = ([0.0; D], [0.0; D]);
-        for (i, x) in grid.coordinates().enumerate() {
-            for d in 0..D {
-                let [l, r] = tables[d][i];
-                back[d] = (u[i] - u[l]) * inv_dx[d];
-                fwd[d] = (u[r] - u[i]) * inv_dx[d];
+        let n = grid.len();
+        // Every point on its own: blocks of points, on the pool for large grids (the same
+        // bits on any number of threads).
+        let block = |(b, (tp, tn, mut hv)): (usize, Rates<'_, D>)| {
+            let (mut back, mut fwd) = ([0.0; D], [0.0; D]);
+            let (mut sp, mut sn) = ([0.0; D], [0.0; D]);
+            let first = b * BLOCK;
+            for k in 0..tp[0].len() {
+                let i = first + k;
+                for d in 0..D {
+                    let [l, r] = tables[d][i];
+                    back[d] = (u[i] - u[l]) * inv_dx[d];
+                    fwd[d] = (u[r] - u[i]) * inv_dx[d];
+                }
+                let value = h.upwind(grid.point(i), &back, &fwd, &mut sp, &mut sn);
+                for d in 0..D {
+                    tp[d][k] = diff[d] + sp[d] * inv_dx[d];
+                    tn[d][k] = diff[d] + sn[d] * inv_dx[d];
+                }
+                if let Some(hv) = hv.as_deref_mut() {
+                    hv[k] = value;
+                }
             }
-            let value = h.upwind(x, &back, &fwd, &mut sp, &mut sn);
-            for d in 0..D {
-                to_prev[d][i] = diff[d] + sp[d] * inv_dx[d];
-                to_next[d][i] = diff[d] + sn[d] * inv_dx[d];
-            }
-            if let Some(hv) = hamiltonian.as_deref_mut() {
-                hv[i] = value;
-            }
+        };
+        let mut tps: Vec<_> = to_prev
+            .iter_mut()
+            .map(|v| v[..n].chunks_mut(BLOCK))
+            .collect();
+        let mut tns: Vec<_> = to_next
+            .iter_mut()
+            .map(|v| v[..n].chunks_mut(BLOCK))
+            .collect();
+        let mut hvs = hamiltonian.map(|v| v[..n].chunks_mut(BLOCK));
+        let parts: Vec<Rates<'_, D>> = (0..n.div_ceil(BLOCK))
+            .map(|_| {
+                (
+                    std::array::from_fn(|d| tps[d].next().expect("a block")),
+                    std::array::from_fn(|d| tns[d].next().expect("a block")),
+                    hvs.as_mut().map(|c| c.next().expect("a block")),
+                )
+            })
+            .collect();
+        if n >= PARALLEL_MIN {
+            parts.into_par_iter().enumerate().for_each(block);
+        } else {
+            parts.into_iter().enumerate().for_each(block);
         }
     }
+
+    /// One block's rates to the previous and next neighbour per axis, and `H_h`.
+    type Rates<'a, const D: usize> = (
+        [&'a mut [f64]; D],
+        [&'a mut [f64]; D],
+        Option<&'a mut [f64]>,
+    );
 
     /// See [`Hamiltonian::transpose_generator_derivative`].
     #[inline(always)]

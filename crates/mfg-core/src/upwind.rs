@@ -19,40 +19,65 @@
 //! point lead to its single inner neighbour: this is the finite-volume scheme on the half cell
 //! `[x_0, x_0 + dx/2]` whose weight is the trapezoid `dx/2`.
 
+use rayon::prelude::*;
+
 use crate::grid::{Boundary, Grid};
 use crate::hamiltonian::Hamiltonian;
+use crate::linalg::kernels;
 use crate::linalg::{backend_for, LinearBackend, LinearError, LinearInfo, PreconditionerKind};
 
 /// `out_i = ν (Δ_h u)_i = Σ_d ν (u_prev − 2 u_i + u_next)/dx_d²`, with the grid's wrapped or
 /// reflected neighbours (the diffusion part of the HJB residual).
 ///
 /// Computed along the grid's lines: contiguous lines by a branch-free sweep over the interior,
-/// the two ends of every line with their wrapped or reflected neighbour.
+/// the two ends of every line with their wrapped or reflected neighbour; strided axes a slab
+/// row at a time (contiguous). Lines and rows on the pool for large grids (each output entry
+/// is written by one task in a fixed order: the same bits on any number of threads).
 pub fn apply_laplacian(grid: &Grid, nu: f64, u: &[f64], out: &mut [f64]) {
     out.iter_mut().for_each(|v| *v = 0.0);
     let periodic = grid.boundary() == Boundary::Periodic;
+    let parallel = u.len() >= kernels::PARALLEL_MIN;
     for d in 0..grid.dim() {
         let dx = grid.axis(d).dx();
         let c = nu / (dx * dx);
-        for line in grid.lines(d) {
-            let n = line.len;
-            // The neighbours of the two ends: wrapped, or the reflected inner point.
-            let (first_prev, last_next) = if periodic { (n - 1, 0) } else { (1, n - 2) };
-            if let Some(r) = line.contiguous() {
-                let (u, o) = (&u[r.clone()], &mut out[r]);
+        let (n, s) = (grid.axis(d).len(), grid.stride(d));
+        // The neighbours of the two ends: wrapped, or the reflected inner point.
+        let (first_prev, last_next) = if periodic { (n - 1, 0) } else { (1, n - 2) };
+        if s == 1 {
+            // Contiguous lines: a branch-free sweep over the interior, then the two ends.
+            let line = |(u, o): (&[f64], &mut [f64])| {
                 o[0] += c * (u[first_prev] - 2.0 * u[0] + u[1]);
                 for (o, w) in o[1..n - 1].iter_mut().zip(u.windows(3)) {
                     *o += c * (w[0] - 2.0 * w[1] + w[2]);
                 }
                 o[n - 1] += c * (u[n - 2] - 2.0 * u[n - 1] + u[last_next]);
+            };
+            if parallel {
+                u.par_chunks_exact(n)
+                    .zip(out.par_chunks_exact_mut(n))
+                    .for_each(line);
             } else {
-                let at = |k: usize| u[line.index(k)];
-                out[line.index(0)] += c * (at(first_prev) - 2.0 * at(0) + at(1));
-                for k in 1..n - 1 {
-                    out[line.index(k)] += c * (at(k - 1) - 2.0 * at(k) + at(k + 1));
-                }
-                out[line.index(n - 1)] += c * (at(n - 2) - 2.0 * at(n - 1) + at(last_next));
+                u.chunks_exact(n)
+                    .zip(out.chunks_exact_mut(n))
+                    .for_each(line);
             }
+            continue;
+        }
+        // A strided axis: every block of `len · stride` points is a (len × stride) slab whose
+        // rows are the lines' successive points; a row at a time, contiguous.
+        let row = |(r, o): (usize, &mut [f64])| {
+            let (b, k) = (r / n, r % n);
+            let kp = if k == 0 { first_prev } else { k - 1 };
+            let kn = if k + 1 == n { last_next } else { k + 1 };
+            let at = |j: usize| &u[(b * n + j) * s..(b * n + j + 1) * s];
+            for (((o, a), m), e) in o.iter_mut().zip(at(kp)).zip(at(k)).zip(at(kn)) {
+                *o += c * (a - 2.0 * m + e);
+            }
+        };
+        if parallel {
+            out.par_chunks_exact_mut(s).enumerate().for_each(row);
+        } else {
+            out.chunks_exact_mut(s).enumerate().for_each(row);
         }
     }
 }
