@@ -100,6 +100,68 @@ fn linear_solvers(c: &mut Criterion) {
     g.finish();
 }
 
+/// How the cost grows with the grid (issue 18): crowd-2d at 50², 100², 200² and crowd-3d at
+/// 32³, 64³, all with nt = 50, to 1e-6 (the presets' Anderson 5). The library solve (no
+/// files), on a pool thread as the CLI runs it. The acceptance ratios are taken within this
+/// group's one run: 200² against 100², and 64³ against the 30 s target.
+fn scale(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scale");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    let cases: [(&str, &[&str]); 5] = [
+        (
+            "crowd-2d-50",
+            &["preset=crowd-2d", "grid.nx=49", "grid.ny=49"],
+        ),
+        ("crowd-2d-100", &["preset=crowd-2d"]),
+        (
+            "crowd-2d-200",
+            &["preset=crowd-2d", "grid.nx=199", "grid.ny=199"],
+        ),
+        (
+            "crowd-3d-32",
+            &[
+                "preset=crowd-3d",
+                "grid.nx=31",
+                "grid.ny=31",
+                "grid.nz=31",
+                "grid.nt=50",
+            ],
+        ),
+        (
+            "crowd-3d-64",
+            &[
+                "preset=crowd-3d",
+                "grid.nx=63",
+                "grid.ny=63",
+                "grid.nz=63",
+                "grid.nt=50",
+            ],
+        ),
+    ];
+    for (name, sets) in cases {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let config = mfg_cli::config::resolve(None, &sets).unwrap();
+        let p = config.problem().unwrap();
+        let it = FixedPointIterator::new(config.settings().unwrap()).unwrap();
+        if name == "crowd-3d-64" {
+            g.measurement_time(Duration::from_secs(60));
+        }
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let sol = rayon::join(
+                    || it.solve(&p, &mut FdmHjb::default(), &mut FdmFp::new()),
+                    || (),
+                )
+                .0
+                .unwrap();
+                assert!(sol.converged(), "{name}");
+                black_box(sol.iterations())
+            })
+        });
+    }
+    g.finish();
+}
+
 /// The matrix-vector product of the assembled upwind operator (the inner kernel of BiCGSTAB):
 /// sprs's CSR product against the padded fixed-width (ELLPACK) kernel, on 2D (crowd-2d,
 /// 100 × 100) and 3D (crowd-3d, 25³) grids. The kernel the solvers use is the winner.
@@ -247,6 +309,7 @@ criterion_group!(
     presets,
     presets_2d,
     linear_solvers,
+    scale,
     linear_kernels,
     components
 );
