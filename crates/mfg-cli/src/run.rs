@@ -273,9 +273,7 @@ pub fn compute(
         }
         run.solve()
     };
-    let large =
-        problem.grid().len() * problem.time().levels() >= mfg_core::linalg::kernels::PARALLEL_MIN;
-    let solution = with_threads(config.iteration.threads, large, solve).map_err(|e| match e {
+    let solution = with_threads(config.iteration.threads, solve).map_err(|e| match e {
         MfgError::Interrupted { .. } => interrupted(),
         MfgError::TimeLimit { limit_s, time_level } => CliError::Config {
             key: "iteration.time_limit_s".into(),
@@ -321,21 +319,19 @@ pub fn compute(
     })
 }
 
-/// Run `f` on a rayon pool's thread, so that the kernels' forks stay inside the pool (from
-/// any other thread each fork would wait for a worker to wake): a pool of `threads` threads,
-/// or with `threads = 0` the global pool (one thread per core) when the problem is `large`
-/// enough for the kernels to split their work, else the calling thread. The solvers' results
-/// do not depend on the number of threads (fixed blocks, reductions in a fixed order): only
-/// the time does.
-fn with_threads<R: Send>(threads: usize, large: bool, f: impl FnOnce() -> R + Send) -> R {
+/// Run `f` on a pool of `threads` rayon threads; with `threads = 0` on the calling thread
+/// (the library moves a large solve onto the global pool, one thread per core, itself). The
+/// solvers' results do not depend on the number of threads (fixed blocks, reductions in a
+/// fixed order): only the time does.
+fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
     if threads == 0 {
-        return if large { rayon::join(f, || ()).0 } else { f() };
+        return f();
     }
     match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
         Ok(pool) => pool.install(f),
-        // No pool (the system refused threads): the calling thread gives the same result.
+        // No pool (the system refused threads): the global one gives the same result.
         Err(e) => {
-            tracing::warn!("cannot build a pool of {threads} threads ({e}); solving without one");
+            tracing::warn!("cannot build a pool of {threads} threads ({e}); using the global pool");
             f()
         }
     }

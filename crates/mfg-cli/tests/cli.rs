@@ -199,6 +199,7 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
         ),
         (&["--set", "grid.y=[0, 1]"], "grid.ny"),
         (&["--set", "iteration.tolerance=2"], "iteration.tolerance"),
+        (&["--set", "iteration.threads=5000"], "iteration.threads"),
         (&["--set", "grid.x=[1, 0]"], "grid.x"),
         (&["--set", "grid.x=[-1e308, 1e308]"], "grid.x"),
         (
@@ -548,7 +549,8 @@ fn a_result_set_changes_as_one() {
 #[test]
 fn the_memory_estimate_matches_the_peak_and_bounds_the_run() {
     let tmp = tempfile::tempdir().unwrap();
-    // Three sizes in 1D and in 2D (two iterations each: memory does not grow with them).
+    // Three sizes in 1D and in 2D, eight iterations each: Anderson's history (depth 5 in the
+    // 2D preset) is full by then, and memory does not grow after it.
     let cases: [&[&str]; 6] = [
         &["grid.nx=2000", "grid.nt=50"],
         &["grid.nx=10000", "grid.nt=50"],
@@ -564,7 +566,7 @@ fn the_memory_estimate_matches_the_peak_and_bounds_the_run() {
             "--out",
             "r",
             "--set",
-            "iteration.max_iterations=2",
+            "iteration.max_iterations=8",
         ];
         for s in sets {
             args.extend(["--set", s]);

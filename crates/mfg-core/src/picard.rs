@@ -147,7 +147,7 @@ pub struct Run<'a> {
     hjb: &'a mut dyn HjbSolver,
     fp: &'a mut dyn FpSolver,
     initial: Option<ArrayView2<'a, f64>>,
-    observer: Option<&'a mut dyn FnMut(&IterationRecord)>,
+    observer: Option<&'a mut (dyn FnMut(&IterationRecord) + Send)>,
     time_limit_s: Option<f64>,
     cancel: Option<Arc<AtomicBool>>,
     continuation: Option<Continuation>,
@@ -165,7 +165,7 @@ impl<'a> Run<'a> {
     }
 
     /// Call `observer` after every iteration (for progress reports).
-    pub fn observer(mut self, observer: &'a mut dyn FnMut(&IterationRecord)) -> Self {
+    pub fn observer(mut self, observer: &'a mut (dyn FnMut(&IterationRecord) + Send)) -> Self {
         self.observer = Some(observer);
         self
     }
@@ -197,7 +197,23 @@ impl<'a> Run<'a> {
     }
 
     /// Run the iteration to its termination (along a homotopy when [`Continuation`] says so).
+    ///
+    /// A problem large enough for the kernels to split their work across the rayon pool
+    /// ([`crate::linalg::kernels::PARALLEL_MIN`]) is solved on a pool thread when called from
+    /// outside the pool (from any other thread every fork would wait for a worker to wake):
+    /// the caller blocks until the solve ends. To choose the threads, call it inside
+    /// `rayon::ThreadPool::install`; the result is the same for any number.
     pub fn solve(self) -> Result<MfgSolution, MfgError> {
+        let grid = self.problem.grid();
+        let large = grid.len() * self.problem.time().levels() >= linalg::kernels::PARALLEL_MIN;
+        if large && rayon::current_thread_index().is_none() {
+            rayon::join(move || self.solve_here(), || ()).0
+        } else {
+            self.solve_here()
+        }
+    }
+
+    fn solve_here(self) -> Result<MfgSolution, MfgError> {
         let Run {
             settings: s,
             problem,
@@ -316,7 +332,7 @@ const MIN_HOMOTOPY_STEP: f64 = 1.0 / 256.0;
 struct Driver<'a, 'o> {
     hjb: &'a mut dyn HjbSolver,
     fp: &'a mut dyn FpSolver,
-    observer: &'o mut dyn FnMut(&IterationRecord),
+    observer: &'o mut (dyn FnMut(&IterationRecord) + Send),
     stop: Stop,
     limit_s: Option<f64>,
 }

@@ -13,12 +13,12 @@ use rayon::prelude::*;
 pub const BLOCK: usize = 4096;
 
 /// The smallest vector (and grid) whose work is split across threads. Measured on the
-/// 2-core machine (`mfg-cli solve`, `iteration.threads` 2 against 1, and this threshold
-/// against 2^15 and 2^16): crowd-2d at 100² (10,000 points) 660 ms on two threads against
-/// 750 on one (and 700 ms with the kernels serial); 200² 2.60 s against 3.77 s (3.44 s
-/// serial); crowd-3d at 25³ 0.85 s against 1.08 s serial; 50² (2,500 points, serial kernels)
-/// unchanged.
-pub const PARALLEL_MIN: usize = 1 << 13;
+/// 2-core machine (`mfg-cli solve`, `iteration.threads` 2 against 1): crowd-2d at 200²
+/// (40,000 points) 2.55 s on two threads against 3.6 s on one, stable over three runs each;
+/// at 100² (10,000) two threads were bimodal, 656 ms or 1,070 ms from one run to the next
+/// (one thread 750 ms, the kernels serial 700 ms): below 2^14 points a fork's wait for the
+/// other core costs as much as its share of the work, so those grids stay serial.
+pub const PARALLEL_MIN: usize = 1 << 14;
 
 /// Scratch for the block sums of a reduction over `n` elements.
 pub fn partials_for(n: usize) -> Vec<f64> {
