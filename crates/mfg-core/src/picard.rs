@@ -204,8 +204,8 @@ impl<'a> Run<'a> {
     /// the caller blocks until the solve ends. To choose the threads, call it inside
     /// `rayon::ThreadPool::install`; the result is the same for any number.
     pub fn solve(self) -> Result<MfgSolution, MfgError> {
-        let grid = self.problem.grid();
-        let large = grid.len() * self.problem.time().levels() >= linalg::kernels::PARALLEL_MIN;
+        // The per-level kernels fork many times per time level from this size on.
+        let large = self.problem.grid().len() >= linalg::kernels::PARALLEL_MIN;
         if large && rayon::current_thread_index().is_none() {
             rayon::join(move || self.solve_here(), || ()).0
         } else {
@@ -828,7 +828,7 @@ fn check_initial_guess(
 }
 
 /// Cut negative values of every level and rescale the level to the mass it had before the cut.
-fn project_density(m: &mut Array2<f64>, grid: &Grid) {
+pub(crate) fn project_density(m: &mut Array2<f64>, grid: &Grid) {
     for mut row in m.rows_mut() {
         let row = row.as_slice_mut().expect("contiguous row");
         // Most levels have no negative (or NaN) value: one vectorised pass, no integral.
@@ -906,14 +906,16 @@ where
         [acc[0].iter().sum(), acc[1].iter().sum()]
     };
     let rows = a.chunks_exact(n).zip(b.chunks_exact(n));
-    let sums: Vec<[f64; 2]> = if a.len() >= linalg::kernels::PARALLEL_MIN {
-        a.par_chunks_exact(n)
-            .zip(b.par_chunks_exact(n))
-            .map(level)
-            .collect()
-    } else {
-        rows.map(level).collect()
-    };
+    // Levels on the pool when each is a block's worth of work.
+    let sums: Vec<[f64; 2]> =
+        if a.len() >= linalg::kernels::PARALLEL_MIN && n >= linalg::kernels::BLOCK {
+            a.par_chunks_exact(n)
+                .zip(b.par_chunks_exact(n))
+                .map(level)
+                .collect()
+        } else {
+            rows.map(level).collect()
+        };
     sums.iter()
         .fold([0.0, 0.0], |s, t| [s[0] + t[0], s[1] + t[1]])
 }

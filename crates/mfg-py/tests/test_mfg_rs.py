@@ -61,6 +61,21 @@ def test_presets_and_two_dimensional_shapes():
     assert sol.converged
 
 
+def test_the_thread_count_changes_no_bit():
+    # 130 x 130 points: above the size from which the kernels split their work.
+    sets = dict(preset="crowd-2d", grid__nx=129, grid__ny=129, grid__nt=4)
+    sets["iteration.max_iterations"] = 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mfg_rs.NotConvergedWarning)
+        one = mfg_rs.solve(iteration__threads=1, **sets)
+        two = mfg_rs.solve(iteration__threads=2, **sets)
+    assert one.u.tobytes() == two.u.tobytes()
+    assert one.m.tobytes() == two.m.tobytes()
+    with pytest.raises(mfg_rs.ConfigError) as e:
+        mfg_rs.solve(iteration__threads=5000)
+    assert e.value.key == "iteration.threads"
+
+
 def test_stationary_solutions_have_the_grid_shape_and_the_ergodic_constant():
     sol = mfg_rs.solve(preset="stationary-torus", grid__nx=16, grid__ny=16)
     assert sol.stationary and sol.t is None
