@@ -204,8 +204,10 @@ impl<'a> Run<'a> {
     /// the caller blocks until the solve ends. To choose the threads, call it inside
     /// `rayon::ThreadPool::install`; the result is the same for any number.
     pub fn solve(self) -> Result<MfgSolution, MfgError> {
-        // The per-level kernels fork many times per time level from this size on.
-        let large = self.problem.grid().len() >= linalg::kernels::PARALLEL_MIN;
+        // The space–time passes (Anderson, residuals) fork from this size on, the per-level
+        // kernels from a level of that size.
+        let flat = self.problem.grid().len() * self.problem.time().levels();
+        let large = flat >= linalg::kernels::PARALLEL_MIN;
         if large && rayon::current_thread_index().is_none() {
             rayon::join(move || self.solve_here(), || ()).0
         } else {
