@@ -132,16 +132,14 @@ fn the_newton_solution_conserves_mass_and_stays_nonnegative() {
 }
 
 #[test]
-fn a_rejected_full_step_far_from_the_solution_falls_back_to_accelerated_picard() {
-    // The tutorial's attraction: from m0 the full Newton step makes the residual grow; a
-    // damped step from the base point, then Anderson-accelerated Picard steps follow until the
-    // residual is below 0.1, then Newton finishes.
+fn a_rejected_full_step_far_from_the_solution_falls_back_to_damped_picard() {
+    // The tutorial's attraction: from m0 the full Newton step makes the residual grow; damped
+    // Picard steps follow until the residual is below 0.1, then Newton finishes.
     let (_, sol) = tutorial_by_newton();
     let steps: Vec<_> = sol.history.iter().filter_map(|r| r.step).collect();
-    eprintln!("{steps:?}");
     assert_eq!(steps[0], StepKind::Newton);
     assert_eq!(steps[1], StepKind::Fallback, "{steps:?}");
-    assert!(steps.contains(&StepKind::Accelerated), "{steps:?}");
+    assert!(steps.contains(&StepKind::Damped));
     assert_eq!(*steps.last().unwrap(), StepKind::Newton, "{steps:?}");
     assert!(sol.converged());
 }

@@ -25,30 +25,24 @@
 //! [`crate::linalg::LinearBackend`] (Thomas in 1D, preconditioned BiCGSTAB in 2D and 3D). The
 //! fixed point is the discrete system's solution, the same as Picard's; near it the
 //! convergence is quadratic. A backtracking line search on the residual `‖Φ(m) − m‖` globalises
-//! it, and a correction that GMRES cannot find falls back to a damped Picard step. When a full
-//! step fails far from the fixed point (residual above [`SWITCH`]), Anderson-accelerated
-//! Picard steps lead until the residual is below it.
+//! it, and a correction that GMRES cannot find falls back to a damped Picard step.
 
 use ndarray::Array2;
 use tracing::debug;
 
-use crate::anderson::{Anderson, StepKind};
+use crate::anderson::StepKind;
 use crate::error::{MfgError, SolveError};
 use crate::linalg::{
     backend_for, Gmres, KrylovParams, LinearBackend, LinearError, LinearInfo, Tridiagonal,
     TridiagonalFactors,
 };
-use crate::picard::project_density;
 use crate::problem::Problem;
 use crate::settings::IterationSettings;
 use crate::solution::IterationRecord;
 
-/// When a full Newton step fails at a relative residual above this, (Anderson-accelerated)
-/// Picard steps take over until the residual is below it.
+/// When a full Newton step fails at a relative residual above this, damped Picard steps
+/// take over until the residual is below it.
 const SWITCH: f64 = 0.1;
-
-/// Anderson depth of the Picard phase before the hand-over to Newton.
-const PHASE_DEPTH: usize = 5;
 /// Restart length of the outer GMRES.
 const RESTART: usize = 60;
 /// Its iteration cap per Newton step: near the fixed point, and far from it (where a rough
@@ -113,10 +107,8 @@ pub(crate) struct NewtonStepper {
     base_residual: f64,
     alpha: f64,
     has_base: bool,
-    /// Anderson-accelerated Picard steps until the residual is below [`SWITCH`].
+    /// Damped Picard steps until the residual is below [`SWITCH`].
     picard_phase: bool,
-    /// The mixer of that phase (history restarted at every phase), made at the first phase.
-    mixer: Option<Anderson>,
 }
 
 /// `m ← m + θ (Φ(m) − m)`: a damped Picard step from `m`, whose map value is `phi`.
@@ -140,20 +132,7 @@ impl NewtonStepper {
             alpha: 1.0,
             has_base: false,
             picard_phase: false,
-            mixer: None,
         }
-    }
-
-    /// The Picard phase's mixer, with an empty history.
-    fn fresh_mixer(&mut self, problem: &Problem) -> &mut Anderson {
-        let mixer = self.mixer.get_or_insert_with(|| {
-            // The quadrature weights repeated on every level.
-            let flat = problem.time().levels() * problem.grid().len();
-            let w = problem.grid().weights().iter().copied().cycle().take(flat);
-            Anderson::new(PHASE_DEPTH, w.collect(), 1e-12)
-        });
-        mixer.reset();
-        mixer
     }
 
     /// The next iterate after the evaluation at `m` (`u = U(m)`, `phi = Φ(m)`, the relative
@@ -174,21 +153,15 @@ impl NewtonStepper {
         let flat_phi = phi.as_slice().expect("standard layout");
         if self.picard_phase {
             if residual > SWITCH {
-                // Anderson on the Picard map (its first step is the damped one); the
-                // extrapolation is projected to m ≥ 0 with each level's mass.
-                let mixer = self.mixer.as_mut().expect("made when the phase began");
-                let kind = mixer.step_in_place(flat_m, flat_phi, damping);
-                if kind == StepKind::Accelerated {
-                    project_density(m, problem.grid());
-                }
-                return Ok((kind, 0));
+                relax(flat_m, flat_phi, damping);
+                return Ok((StepKind::Damped, 0));
             }
             self.picard_phase = false;
         }
         if self.has_base && residual > (1.0 - ARMIJO * self.alpha) * self.base_residual {
             if self.alpha == 1.0 && self.base_residual > SWITCH {
                 // Far from the fixed point, where the full step fails, the upwind scheme's
-                // switches make Newton's model poor: Picard steps until the residual
+                // switches make Newton's model poor: damped Picard steps until the residual
                 // is below SWITCH.
                 debug!(
                     iteration,
@@ -197,11 +170,7 @@ impl NewtonStepper {
                 self.picard_phase = true;
                 self.has_base = false;
                 flat_m.copy_from_slice(&self.base);
-                // The phase's history starts at the base point (a damped step from it).
-                let base_phi = std::mem::take(&mut self.base_phi);
-                self.fresh_mixer(problem)
-                    .step_in_place(flat_m, &base_phi, damping);
-                self.base_phi = base_phi;
+                relax(flat_m, &self.base_phi, damping);
                 return Ok((StepKind::Fallback, 0));
             }
             // Not enough decrease. The model φ(α) ≈ φ₀ (1 − α) + c α² through the trial
