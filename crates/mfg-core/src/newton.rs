@@ -41,8 +41,10 @@ use crate::settings::IterationSettings;
 use crate::solution::IterationRecord;
 
 /// When a full Newton step fails at a relative residual above this, damped Picard steps
-/// take over until the residual is below it.
-const SWITCH: f64 = 0.1;
+/// take over until the residual is below it. Measured on the tutorial (evaluations to 1e-8):
+/// 13 at 0.1, 11 at 0.15 and 0.2, 70 at 0.3 (Newton cannot take over); the cold-start hard
+/// cases of tests/newton.rs converge at 0.1, 0.15 and 0.2 alike.
+const SWITCH: f64 = 0.15;
 /// Restart length of the outer GMRES.
 const RESTART: usize = 60;
 /// Its iteration cap per Newton step: near the fixed point, and far from it (where a rough
