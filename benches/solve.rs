@@ -14,6 +14,30 @@ use mfg_rs::core::{FixedPointIterator, FpSolver, HjbSolver};
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::{FdmHjb, WenoHjb, WenoSettings};
 
+/// The config's problem, its converged FDM solution, and two space–time fields for the
+/// components' outputs.
+fn converged(
+    config: &mfg_cli::config::Config,
+) -> (
+    mfg_rs::core::Problem,
+    mfg_rs::core::MfgSolution,
+    Array2<f64>,
+    Array2<f64>,
+) {
+    let p = config.problem().unwrap();
+    let (levels, n) = (p.time().levels(), p.grid().len());
+    let sol = FixedPointIterator::new(config.settings().unwrap())
+        .unwrap()
+        .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
+        .unwrap();
+    (
+        p,
+        sol,
+        Array2::zeros((levels, n)),
+        Array2::zeros((levels, n)),
+    )
+}
+
 /// The CLI's whole job in-process for each preset: resolve, solve, write the files.
 fn bench_presets(c: &mut Criterion, group: &str, names: &[&str], samples: usize, secs: u64) {
     let mut g = c.benchmark_group(group);
@@ -67,14 +91,7 @@ fn linear_solvers(c: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(6));
     for preset in ["crowd-2d", "torus-2d", "crowd-3d"] {
         let config = mfg_cli::config::resolve(None, &[format!("preset={preset}")]).unwrap();
-        let p = config.problem().unwrap();
-        let (levels, n) = (p.time().levels(), p.grid().len());
-        let sol = FixedPointIterator::new(config.settings().unwrap())
-            .unwrap()
-            .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
-            .unwrap();
-        let mut u = Array2::zeros((levels, n));
-        let mut m = Array2::zeros((levels, n));
+        let (p, sol, mut u, mut m) = converged(&config);
         for (name, pc) in [
             ("adi", PreconditionerKind::Adi),
             ("ilu0", PreconditionerKind::Ilu0),
@@ -203,16 +220,10 @@ fn components(c: &mut Criterion) {
             &["preset=mfg-pde-tutorial".into(), format!("grid.nx={nx}")],
         )
         .unwrap();
-        let p = config.problem().unwrap();
+        // A realistic (u, m) pair: the converged solution.
+        let (p, sol, mut u, mut m) = converged(&config);
         let (levels, n) = (p.time().levels(), p.grid().len());
         g.throughput(Throughput::Elements((n * (levels - 1)) as u64));
-        // A realistic (u, m) pair: the converged solution.
-        let sol = FixedPointIterator::new(config.settings().unwrap())
-            .unwrap()
-            .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())
-            .unwrap();
-        let mut u = Array2::zeros((levels, n));
-        let mut m = Array2::zeros((levels, n));
         // Cold: Newton starts from u^{k+1} (a first Picard iteration).
         g.bench_with_input(BenchmarkId::new("hjb-fdm-cold", nx), &nx, |b, _| {
             let mut hjb = FdmHjb::default();
