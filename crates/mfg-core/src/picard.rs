@@ -834,7 +834,7 @@ fn check_initial_guess(
 }
 
 /// Cut negative values of every level and rescale the level to the mass it had before the cut.
-pub(crate) fn project_density(m: &mut Array2<f64>, grid: &Grid) {
+fn project_density(m: &mut Array2<f64>, grid: &Grid) {
     for mut row in m.rows_mut() {
         let row = row.as_slice_mut().expect("contiguous row");
         // Most levels have no negative (or NaN) value: one vectorised pass, no integral.
