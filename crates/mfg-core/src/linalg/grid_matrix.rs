@@ -376,6 +376,16 @@ pub(crate) mod tests {
     use super::*;
     use crate::grid::Boundary;
 
+    /// `max_i |(A x − b)_i|` (shared with the preconditioner tests).
+    pub(crate) fn max_residual(a: &GridMatrix, x: &[f64], b: &[f64]) -> f64 {
+        let mut ax = vec![0.0; b.len()];
+        a.apply(x, &mut ax);
+        ax.iter()
+            .zip(b)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f64::max)
+    }
+
     /// Jump rates with some variation along both axes (shared with the preconditioner tests).
     pub(crate) fn rates(grid: &Grid) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
         let n = grid.len();
