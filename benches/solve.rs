@@ -209,6 +209,39 @@ fn linear_kernels(c: &mut Criterion) {
     g.finish();
 }
 
+/// The nonlocal coupling's FFT convolution (one time level, `RunningCost::add_into`) on
+/// periodic and walled 2D grids of N = n² points: the cost per point should grow as log N.
+/// The direct O(N²) sum on the smallest grid, for scale.
+fn nonlocal(c: &mut Criterion) {
+    use mfg_rs::core::{Axis, Boundary, Grid, Nonlocal, RunningCost};
+    let mut g = c.benchmark_group("nonlocal");
+    g.sample_size(20).measurement_time(Duration::from_secs(2));
+    for boundary in [Boundary::Periodic, Boundary::NoFlux] {
+        for n in [32, 64, 128, 256, 512] {
+            let axis = Axis::new(0.0, 1.0, n, boundary).unwrap();
+            let grid = Grid::new(vec![axis.clone(), axis]);
+            let k = Nonlocal::gaussian(1.0, 0.1).unwrap();
+            let m: Vec<f64> = (0..grid.len())
+                .map(|i| (i as f64 * 0.37).sin().abs())
+                .collect();
+            let mut out = vec![0.0; grid.len()];
+            k.add_into(&grid, &m, &mut out);
+            g.throughput(Throughput::Elements(grid.len() as u64));
+            let name = format!("{boundary:?}-fft");
+            g.bench_function(BenchmarkId::new(name, grid.len()), |b| {
+                b.iter(|| k.add_into(&grid, black_box(&m), &mut out))
+            });
+            if n == 32 {
+                let name = format!("{boundary:?}-direct");
+                g.bench_function(BenchmarkId::new(name, grid.len()), |b| {
+                    b.iter(|| k.convolve_direct(&grid, black_box(&m), &mut out))
+                });
+            }
+        }
+    }
+    g.finish();
+}
+
 /// One HJB solve and one FP solve of the tutorial problem, at growing nx (nt = 50):
 /// throughput is in grid points × time steps.
 fn components(c: &mut Criterion) {
@@ -319,6 +352,7 @@ criterion_group!(
     linear_solvers,
     scale,
     linear_kernels,
-    components
+    components,
+    nonlocal
 );
 criterion_main!(benches);

@@ -10,8 +10,8 @@ use crate::expr::Expr;
 use fp_solver::{FdmFp, ParticleFp};
 use hjb_solver::{FdmHjb, NewtonSettings, WenoHjb};
 use mfg_core::{
-    Boundary, Continuation, Coupling, FixedPointIterator, FpSolver, Grid, HjbSolver,
-    IterationMethod, IterationSettings, Problem, ProblemError, TimeGrid,
+    Boundary, Bounded, Continuation, Coupling, FixedPointIterator, FpSolver, Grid, HjbSolver,
+    IterationMethod, IterationSettings, Nonlocal, Power, Problem, ProblemError, TimeGrid,
 };
 
 use crate::error::CliError;
@@ -128,8 +128,15 @@ pub enum BoundaryKind {
 pub struct ModelConfig {
     /// σ (ν = σ²/2).
     pub sigma: f64,
-    /// λ in H = |p|²/(2λ).
+    /// The family of H.
+    pub hamiltonian: ModelHamiltonian,
+    /// λ in H = |p|²/(2λ) (`quadratic`, `bounded`: the cost λ|a|²/2 of a control a) or
+    /// |p|^β/(βλ) (`power`).
     pub control_cost: f64,
+    /// β > 1 in H = |p|^β/(βλ), for `power`.
+    pub hamiltonian_exponent: f64,
+    /// a_max > 0, the bound |a| ≤ a_max on the controls, for `bounded`.
+    pub control_bound: f64,
     /// V(x).
     pub potential: ExprText,
     /// The kind of F(m).
@@ -138,6 +145,8 @@ pub struct ModelConfig {
     pub coupling_strength: f64,
     /// p, for `power`.
     pub coupling_power: f64,
+    /// The width w of the Gaussian kernel, for `nonlocal`.
+    pub coupling_width: f64,
     /// g(x).
     pub terminal_cost: ExprText,
     /// m0(x) before normalisation.
@@ -148,15 +157,31 @@ impl Default for ModelConfig {
     fn default() -> Self {
         Self {
             sigma: 0.3,
+            hamiltonian: ModelHamiltonian::Quadratic,
             control_cost: 1.0,
+            hamiltonian_exponent: 2.0,
+            control_bound: 1.0,
             potential: ExprText("0".into()),
             coupling: CouplingKind::Linear,
             coupling_strength: 1.0,
             coupling_power: 2.0,
+            coupling_width: 0.1,
             terminal_cost: ExprText("(x-0.5)^2".into()),
             initial_density: ExprText("exp(-50*(x-0.5)^2)".into()),
         }
     }
+}
+
+/// `model.hamiltonian`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelHamiltonian {
+    /// H = |p|²/(2λ).
+    Quadratic,
+    /// H = |p|^β/(βλ).
+    Power,
+    /// Controls bounded by |a| ≤ a_max: |p|²/(2λ) up to |p| = λ a_max, then linear.
+    Bounded,
 }
 
 /// `model.coupling`.
@@ -171,6 +196,8 @@ pub enum CouplingKind {
     Log,
     /// F = c m^p.
     Power,
+    /// F[m] = c K * m, K the Gaussian of width w (by FFT).
+    Nonlocal,
 }
 
 /// The text of an expression; a bare number is accepted too (`potential = 0`).
@@ -689,6 +716,12 @@ impl Config {
                 "problem = \"stationary\" is solved by Newton on the finite-difference scheme",
                 "",
             )?;
+            if self.model.coupling == CouplingKind::Nonlocal {
+                return Err(invalid(
+                    "model.coupling",
+                    "model.coupling = \"nonlocal\" with problem = \"stationary\": the stationary Newton solver factorises a sparse Jacobian, and a convolution is dense; solve a long time-dependent horizon instead (problem = \"time-dependent\")".to_string(),
+                ));
+            }
         }
         if self.coupling_method() == CouplingMethod::Newton {
             self.require_fdm(
@@ -774,8 +807,15 @@ impl Config {
         let terminal = parse("model.terminal_cost", &self.model.terminal_cost)?;
         let initial = parse("model.initial_density", &self.model.initial_density)?;
         let m = &self.model;
+        let model_error = from_problem(Section::Problem);
+        let nonlocal = match m.coupling {
+            CouplingKind::Nonlocal => Some(
+                Nonlocal::gaussian(m.coupling_strength, m.coupling_width).map_err(&model_error)?,
+            ),
+            _ => None,
+        };
         let coupling = match m.coupling {
-            CouplingKind::None => Coupling::None,
+            CouplingKind::None | CouplingKind::Nonlocal => Coupling::None,
             CouplingKind::Linear => Coupling::Linear {
                 strength: m.coupling_strength,
             },
@@ -787,10 +827,21 @@ impl Config {
                 exponent: m.coupling_power,
             },
         };
-        Problem::builder(grid, time)
-            .sigma(m.sigma)
-            .control_cost(m.control_cost)
-            .coupling(coupling)
+        let builder = Problem::builder(grid, time).sigma(m.sigma);
+        let builder = match m.hamiltonian {
+            ModelHamiltonian::Quadratic => builder.control_cost(m.control_cost),
+            ModelHamiltonian::Power => builder.hamiltonian(
+                Power::try_new(m.hamiltonian_exponent, m.control_cost).map_err(&model_error)?,
+            ),
+            ModelHamiltonian::Bounded => builder.hamiltonian(
+                Bounded::try_new(m.control_cost, m.control_bound).map_err(&model_error)?,
+            ),
+        };
+        let builder = match nonlocal {
+            Some(n) => builder.coupling(n),
+            None => builder.coupling(coupling),
+        };
+        builder
             .potential_fn(|x| potential.eval(x))
             .terminal_cost_fn(|x| terminal.eval(x))
             .initial_density_fn(|x| initial.eval(x))
@@ -1037,6 +1088,35 @@ impl Config {
                     ));
                 }
             }
+        }
+        let model = ModelConfig::default();
+        for (key, set, family) in [
+            (
+                "model.hamiltonian_exponent",
+                self.model.hamiltonian_exponent != model.hamiltonian_exponent,
+                ModelHamiltonian::Power,
+            ),
+            (
+                "model.control_bound",
+                self.model.control_bound != model.control_bound,
+                ModelHamiltonian::Bounded,
+            ),
+        ] {
+            if set && self.model.hamiltonian != family {
+                notes.push(format!(
+                    "{key} is read only by model.hamiltonian = \"{}\" (model.hamiltonian = \"{}\")",
+                    serde_name(&family),
+                    serde_name(&self.model.hamiltonian)
+                ));
+            }
+        }
+        if self.model.coupling_width != model.coupling_width
+            && self.model.coupling != CouplingKind::Nonlocal
+        {
+            notes.push(format!(
+                "model.coupling_width is read only by model.coupling = \"nonlocal\" (model.coupling = \"{}\")",
+                serde_name(&self.model.coupling)
+            ));
         }
         let it = &self.iteration;
         if self.problem == ProblemKind::Stationary {

@@ -78,6 +78,53 @@ initial_density = "exp(-10*(x+0.4)^2)"
 "#,
     },
     Preset {
+        name: "crowd-power",
+        description: "the crowd of `crowd` paying a cubic effort |a|^3/3 for speed a (power Hamiltonian H = |p|^1.5/1.5, as aerodynamic drag: power grows with speed^3): slow moves are cheap, fast ones dear",
+        toml: r#"
+[grid]
+x = [0.0, 1.0]
+nx = 100
+t_final = 1.0
+nt = 50
+boundary = "no-flux"
+[model]
+sigma = 0.3
+hamiltonian = "power"
+hamiltonian_exponent = 1.5
+control_cost = 1.0
+potential = "0.5*exp(-50*(x-0.5)^2)"
+coupling = "linear"
+coupling_strength = 0.3
+terminal_cost = "2*(x-0.8)^2"
+initial_density = "exp(-100*(x-0.2)^2)"
+[iteration]
+method = "anderson"
+anderson_depth = 5
+"#,
+    },
+    Preset {
+        name: "crowd-speed-limit",
+        description: "the crowd of `crowd` with a speed limit |a| <= 0.5 (bounded controls): nobody can cover the 0.6 to the exit in time, the front walks at the limit and the rest bunches behind",
+        toml: r#"
+[grid]
+x = [0.0, 1.0]
+nx = 100
+t_final = 1.0
+nt = 50
+boundary = "no-flux"
+[model]
+sigma = 0.3
+hamiltonian = "bounded"
+control_bound = 0.5
+control_cost = 1.0
+potential = "0.5*exp(-50*(x-0.5)^2)"
+coupling = "linear"
+coupling_strength = 0.3
+terminal_cost = "2*(x-0.8)^2"
+initial_density = "exp(-100*(x-0.2)^2)"
+"#,
+    },
+    Preset {
         name: "crowd-2d",
         description: "a room [0, 1]^2 (100 x 100 points): a crowd starts in the corner near (0.15, 0.15) and heads for the target region near (0.8, 0.8), spreading to avoid congestion",
         toml: r#"
@@ -120,6 +167,32 @@ control_cost = 1.0
 potential = "0.5*cos(2*pi*x)*cos(2*pi*y)"
 coupling = "linear"
 coupling_strength = 0.3
+terminal_cost = "0"
+initial_density = "exp(-30*((x-0.3)^2 + (y-0.6)^2))"
+[iteration]
+tolerance = 1e-6
+anderson_depth = 5
+"#,
+    },
+    Preset {
+        name: "torus-nonlocal",
+        description: "the crowd of torus-2d with nonlocal aversion: each agent pays for the crowd within a Gaussian neighbourhood of width 0.1 (F[m] = c K * m by FFT), not only at its own point",
+        toml: r#"
+[grid]
+x = [0.0, 1.0]
+y = [0.0, 1.0]
+nx = 64
+ny = 64
+t_final = 1.0
+nt = 40
+boundary = "periodic"
+[model]
+sigma = 0.3
+control_cost = 1.0
+potential = "0.5*cos(2*pi*x)*cos(2*pi*y)"
+coupling = "nonlocal"
+coupling_strength = 0.3
+coupling_width = 0.1
 terminal_cost = "0"
 initial_density = "exp(-30*((x-0.3)^2 + (y-0.6)^2))"
 [iteration]

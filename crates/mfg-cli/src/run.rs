@@ -445,6 +445,7 @@ fn stationary_summary(
             "continuation": config.iteration.continuation,
         },
         "grid": grid_summary(grid, None),
+        "model": model_summary(problem),
         "warnings": config.ignored_keys(),
         "memory": {
             "estimate_bytes": memory_estimate,
@@ -452,6 +453,25 @@ fn stationary_summary(
         },
         "preset": config.preset,
         "version": env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// `summary.json`'s `model`: the Hamiltonian and the running cost with their parameters, as
+/// the solvers saw them.
+fn model_summary(problem: &Problem) -> serde_json::Value {
+    let object = |name: &str, parameters: Vec<(&'static str, f64)>| {
+        let mut o = serde_json::Map::new();
+        o.insert("name".into(), name.into());
+        for (k, v) in parameters {
+            o.insert(k.into(), v.into());
+        }
+        serde_json::Value::Object(o)
+    };
+    let (h, f) = (problem.hamiltonian(), problem.coupling());
+    json!({
+        "sigma": problem.sigma(),
+        "hamiltonian": object(h.name(), h.parameters()),
+        "running_cost": object(f.name(), f.parameters()),
     })
 }
 
@@ -569,6 +589,7 @@ fn time_dependent_summary(
             },
         },
         "grid": grid_summary(grid, Some(problem.time())),
+        "model": model_summary(problem),
         "continuation": sol.continuation.iter().map(|c| json!({
             "lambda": c.lambda,
             "sigma": c.sigma,

@@ -232,6 +232,52 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
         ),
         (&["--set", "preset=unknown"], "preset"),
         (&["--set", "nokeyvalue"], "--set"),
+        (&["--set", "model.hamiltonian=cubic"], "model.hamiltonian"),
+        (
+            &[
+                "--set",
+                "model.coupling=nonlocal",
+                "--set",
+                "model.coupling_width=0",
+            ],
+            "model.coupling_width",
+        ),
+        (
+            &[
+                "--set",
+                "model.coupling=nonlocal",
+                "--set",
+                "problem=stationary",
+            ],
+            "model.coupling",
+        ),
+        (
+            &[
+                "--set",
+                "model.hamiltonian=power",
+                "--set",
+                "model.hamiltonian_exponent=1",
+            ],
+            "model.hamiltonian_exponent",
+        ),
+        (
+            &[
+                "--set",
+                "model.hamiltonian=power",
+                "--set",
+                "model.control_cost=0",
+            ],
+            "model.control_cost",
+        ),
+        (
+            &[
+                "--set",
+                "model.hamiltonian=bounded",
+                "--set",
+                "model.control_bound=-1",
+            ],
+            "model.control_bound",
+        ),
     ];
     for (args, key) in cases {
         let tmp = tempfile::tempdir().unwrap();
@@ -732,6 +778,96 @@ fn a_numerical_failure_exits_1_and_keeps_previous_results() {
     assert!(
         !tmp.path().join("new").exists(),
         "an empty output directory was left"
+    );
+}
+
+/// Each Hamiltonian family from its preset, and its parameter warned about where another
+/// family is chosen; the family and its parameters are in `summary.json`.
+#[test]
+fn the_hamiltonian_families_solve_from_their_presets_and_their_keys_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (preset, family, parameter) in [
+        ("crowd-power", "power", "hamiltonian_exponent"),
+        ("crowd-speed-limit", "bounded", "control_bound"),
+    ] {
+        let o = solve_in(
+            tmp.path(),
+            preset,
+            &["--quiet"],
+            &[&format!("preset={preset}")],
+        );
+        assert_eq!(o.status.code(), Some(0), "{preset}: {}", stderr(&o));
+        let s = summary(&tmp.path().join(preset));
+        let text = s.to_string();
+        assert!(
+            text.contains(family) && text.contains(parameter),
+            "{preset}: {text}"
+        );
+        let m: Array2<f64> = read_npy(tmp.path().join(preset).join("m.npy")).unwrap();
+        assert!(m.iter().all(|&v| v >= 0.0));
+    }
+    let o = solve_in(
+        tmp.path(),
+        "q",
+        &[],
+        &["model.hamiltonian_exponent=3", "model.control_bound=2"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "warning: model.hamiltonian_exponent is read only by model.hamiltonian = \"power\""
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "warning: model.control_bound is read only by model.hamiltonian = \"bounded\""
+        ),
+        "{err}"
+    );
+}
+
+/// The nonlocal coupling from the command line: Newton (the 1D default) and Anderson reach the
+/// same solution; 2D from its preset; its width warned about under another coupling.
+#[test]
+fn the_nonlocal_coupling_solves_by_newton_and_anderson_and_in_2d() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sets = ["model.coupling=nonlocal", "model.coupling_width=0.05"];
+    let o = solve_in(tmp.path(), "newton", &["--quiet"], &sets);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&tmp.path().join("newton"));
+    assert!(s.to_string().contains("nonlocal"), "{s}");
+    let mut with_anderson = sets.to_vec();
+    with_anderson.push("iteration.method=anderson");
+    let o = solve_in(tmp.path(), "anderson", &["--quiet"], &with_anderson);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let a: Array2<f64> = read_npy(tmp.path().join("newton/m.npy")).unwrap();
+    let b: Array2<f64> = read_npy(tmp.path().join("anderson/m.npy")).unwrap();
+    let diff = a
+        .iter()
+        .zip(&b)
+        .fold(0.0_f64, |d, (x, y)| d.max((x - y).abs()));
+    assert!(diff < 1e-6, "{diff}");
+    let o = solve_in(
+        tmp.path(),
+        "torus",
+        &["--quiet"],
+        &[
+            "preset=torus-nonlocal",
+            "grid.nx=24",
+            "grid.ny=24",
+            "grid.nt=10",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = solve_in(tmp.path(), "w", &[], &["model.coupling_width=0.2"]);
+    assert!(
+        stderr(&o).contains(
+            "warning: model.coupling_width is read only by model.coupling = \"nonlocal\""
+        ),
+        "{}",
+        stderr(&o)
     );
 }
 

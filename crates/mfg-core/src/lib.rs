@@ -14,7 +14,8 @@
 //! ```
 //!
 //! with a [`Hamiltonian`] (by default [`Quadratic`], `H(x, p) = |p|²/(2λ)`, optimal drift
-//! `−∇u/λ`) and `f(x, m) = V(x) + F(x, m)`, `F` a [`RunningCost`] (the built-in [`Coupling`]s
+//! `−∇u/λ`; built in also [`Power`], `|p|^β/(βλ)`, and [`Bounded`], controls `|a| ≤ a_max`;
+//! or your own) and `f(x, m) = V(x) + F(x, m)`, `F` a [`RunningCost`] (the built-in [`Coupling`]s
 //! or your own). Walls are no-flux (reflecting) or periodic. `m0` is normalised
 //! to unit mass in the grid's quadrature ([`Grid::weights`]: trapezoid at no-flux walls).
 //!
@@ -49,8 +50,10 @@ pub mod grid;
 pub mod hamiltonian;
 pub mod linalg;
 pub mod newton;
+pub mod nonlocal;
 pub mod picard;
 pub mod problem;
+pub mod radial;
 pub mod settings;
 pub mod solution;
 pub mod solver;
@@ -63,8 +66,10 @@ pub use error::{MfgError, ProblemError, SolveError};
 pub use grid::{Axis, Boundary, Grid, Line, TimeGrid, MAX_DIM};
 pub use hamiltonian::{Hamiltonian, Quadratic};
 pub use linalg::{backend_for, backend_name, LinearBackend, PreconditionerKind};
+pub use nonlocal::Nonlocal;
 pub use picard::{Continuation, FixedPointIterator, Run, EASY_SIGMA};
 pub use problem::{Coupling, Forcing, Problem, ProblemBuilder, RunningCost, LOG_DENSITY_FLOOR};
+pub use radial::{Bounded, Power};
 pub use settings::{AndersonTarget, IterationMethod, IterationSettings};
 pub use solution::{ContinuationStep, IterationRecord, MfgSolution, TerminationReason, Timings};
 pub use solver::{Description, FpSolver, FpStats, HjbSolver, HjbStats, Setting, Stop};

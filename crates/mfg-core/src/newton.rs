@@ -83,6 +83,9 @@ struct Linearisation {
     factors: Vec<(TridiagonalFactors, TridiagonalFactors)>,
     /// `dt ∂_m f(x, m^{k+1})` per level `k < nt`.
     coupling: Vec<f64>,
+    /// A nonlocal running cost: `coupling` then holds `m^{k+1}` of every level, and the
+    /// products apply [`crate::RunningCost::derivative_into`] (a convolution) instead.
+    nonlocal: bool,
     /// `u` at the iterate, flat (levels × n).
     u: Vec<f64>,
     /// `μ = w Φ(m)`, flat (levels × n).
@@ -297,6 +300,7 @@ impl Linearisation {
             backend: backend_for(grid, None, 10_000),
             factors: Vec::new(),
             coupling: vec![0.0; nt * n],
+            nonlocal: false,
             u: vec![0.0; flat],
             mu: vec![0.0; flat],
             inv_weights: grid.weights().iter().map(|w| 1.0 / w).collect(),
@@ -320,12 +324,17 @@ impl Linearisation {
         let grid = problem.grid();
         let (n, nu, dt) = (self.n, problem.nu(), self.dt);
         let coupling = problem.coupling();
-        let mut coupled = false;
-        for (k, c) in self.coupling.chunks_exact_mut(n).enumerate() {
-            let next = &m[(k + 1) * n..(k + 2) * n];
-            for ((ci, x), mi) in c.iter_mut().zip(grid.coordinates()).zip(next) {
-                *ci = dt * coupling.dm(x, *mi);
-                coupled |= *ci != 0.0;
+        self.nonlocal = !coupling.is_local();
+        let mut coupled = self.nonlocal;
+        if self.nonlocal {
+            self.coupling.copy_from_slice(&m[n..]);
+        } else {
+            for (k, c) in self.coupling.chunks_exact_mut(n).enumerate() {
+                let next = &m[(k + 1) * n..(k + 2) * n];
+                for ((ci, x), mi) in c.iter_mut().zip(grid.coordinates()).zip(next) {
+                    *ci = dt * coupling.dm(x, *mi);
+                    coupled |= *ci != 0.0;
+                }
             }
         }
         if !coupled {
@@ -380,14 +389,25 @@ impl Linearisation {
         self.du[nt * n..].iter_mut().for_each(|x| *x = 0.0);
         for k in (0..nt).rev() {
             let (head, tail) = self.du.split_at_mut((k + 1) * n);
-            for (((r, next), c), vi) in self
-                .rhs
-                .iter_mut()
-                .zip(&tail[..n])
-                .zip(&self.coupling[k * n..(k + 1) * n])
-                .zip(&v[(k + 1) * n..(k + 2) * n])
-            {
-                *r = next + c * vi;
+            let vk = &v[(k + 1) * n..(k + 2) * n];
+            if self.nonlocal {
+                let mk = &self.coupling[k * n..(k + 1) * n];
+                problem
+                    .coupling()
+                    .derivative_into(grid, mk, vk, &mut self.rhs);
+                for (r, next) in self.rhs.iter_mut().zip(&tail[..n]) {
+                    *r = next + dt * *r;
+                }
+            } else {
+                for (((r, next), c), vi) in self
+                    .rhs
+                    .iter_mut()
+                    .zip(&tail[..n])
+                    .zip(&self.coupling[k * n..(k + 1) * n])
+                    .zip(vk)
+                {
+                    *r = next + c * vi;
+                }
             }
             let x = &mut head[k * n..];
             if let Some((plain, _)) = self.factors.get(k) {

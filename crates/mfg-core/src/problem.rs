@@ -63,10 +63,26 @@ pub trait RunningCost: fmt::Debug + Send + Sync {
         Ok(())
     }
 
-    /// `out_i += F(x_i, m_i)` at every grid point.
+    /// Whether `F(x, m)` depends on the density at `x` only (the default). A nonlocal cost
+    /// (such as [`crate::Nonlocal`]) returns false and overrides [`RunningCost::add_into`] and
+    /// [`RunningCost::derivative_into`], which the solvers then call instead of the per-point
+    /// `value` and `dm`; the stationary solver (a sparse factorisation) refuses it.
+    fn is_local(&self) -> bool {
+        true
+    }
+
+    /// `out_i += F(x_i, m_i)` at every grid point (for a nonlocal cost `F[m](x_i)`).
     fn add_into(&self, grid: &Grid, m: &[f64], out: &mut [f64]) {
         for (i, (o, mi)) in out.iter_mut().zip(m).enumerate() {
             *o += self.value(grid.point(i), *mi);
+        }
+    }
+
+    /// `out = (∂F/∂m at m) v`, the derivative applied to a direction (Newton's products): for a
+    /// local cost `out_i = ∂F/∂m(x_i, m_i) v_i`.
+    fn derivative_into(&self, grid: &Grid, m: &[f64], v: &[f64], out: &mut [f64]) {
+        for (i, ((o, mi), vi)) in out.iter_mut().zip(m).zip(v).enumerate() {
+            *o = self.dm(grid.point(i), *mi) * vi;
         }
     }
 }
@@ -76,6 +92,8 @@ pub trait RunningCost: fmt::Debug + Send + Sync {
 struct Scaled {
     inner: Arc<dyn RunningCost>,
     scale: f64,
+    /// The inner cost's values, for a nonlocal one (allocated on first use).
+    scratch: std::sync::Mutex<Vec<f64>>,
 }
 
 impl RunningCost for Scaled {
@@ -95,6 +113,31 @@ impl RunningCost for Scaled {
 
     fn dm(&self, x: &[f64], m: f64) -> f64 {
         self.scale * self.inner.dm(x, m)
+    }
+
+    fn is_local(&self) -> bool {
+        self.inner.is_local()
+    }
+
+    fn add_into(&self, grid: &Grid, m: &[f64], out: &mut [f64]) {
+        if self.inner.is_local() {
+            for (i, (o, mi)) in out.iter_mut().zip(m).enumerate() {
+                *o += self.value(grid.point(i), *mi);
+            }
+            return;
+        }
+        let mut f = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+        f.clear();
+        f.resize(out.len(), 0.0);
+        self.inner.add_into(grid, m, &mut f);
+        for (o, v) in out.iter_mut().zip(f.iter()) {
+            *o += self.scale * v;
+        }
+    }
+
+    fn derivative_into(&self, grid: &Grid, m: &[f64], v: &[f64], out: &mut [f64]) {
+        self.inner.derivative_into(grid, m, v, out);
+        out.iter_mut().for_each(|o| *o *= self.scale);
     }
 }
 
@@ -354,6 +397,7 @@ impl Problem {
             coupling: Arc::new(Scaled {
                 inner: self.coupling.clone(),
                 scale,
+                scratch: std::sync::Mutex::new(Vec::new()),
             }),
             ..self.clone()
         }

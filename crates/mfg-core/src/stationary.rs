@@ -162,6 +162,16 @@ impl StationarySolver {
     /// Solve `problem`'s stationary system (its time grid, terminal cost and forcing are not
     /// read; its initial density is Newton's first guess for `m`, with `u = 0`, `λ = 0`).
     pub fn solve(&self, problem: &Problem) -> Result<StationarySolution, MfgError> {
+        if !problem.coupling().is_local() {
+            return Err(MfgError::Iteration {
+                iteration: 0,
+                solver: "stationary",
+                source: SolveError::Unsupported {
+                    solver: "the stationary Newton solver",
+                    what: "a nonlocal running cost (its Jacobian block is dense: the sparse LU cannot hold it); solve a long horizon time-dependent problem instead",
+                },
+            });
+        }
         let start = Instant::now();
         let n = problem.grid().len();
         let mut state = State {

@@ -61,6 +61,19 @@ def test_presets_and_two_dimensional_shapes():
     assert sol.converged
 
 
+def test_the_hamiltonian_families_are_reachable_by_key_and_checked():
+    for preset, family in (("crowd-power", "power"), ("crowd-speed-limit", "bounded")):
+        sol = mfg_rs.solve(preset=preset)
+        assert sol.converged and (sol.m >= 0).all()
+        assert family in json.dumps(sol.summary)
+    # The same family by keys: bitwise the preset's.
+    by_keys = mfg_rs.solve(preset="crowd", model__hamiltonian="bounded", model__control_bound=0.5)
+    assert by_keys.m.tobytes() == mfg_rs.solve(preset="crowd-speed-limit").m.tobytes()
+    with pytest.raises(mfg_rs.ConfigError) as e:
+        mfg_rs.solve(model__hamiltonian="power", model__hamiltonian_exponent=1.0)
+    assert e.value.key == "model.hamiltonian_exponent"
+
+
 def test_the_thread_count_changes_no_bit():
     # 130 x 130 points: above the size from which the kernels split their work.
     sets = dict(preset="crowd-2d", grid__nx=129, grid__ny=129, grid__nt=4)

@@ -1,0 +1,153 @@
+//! The Hamiltonian families (`power`, `bounded`) against the exact stationary wave of
+//! `mfg_core::test_problems::StationaryWave`: measured orders in u and m (time-dependent, by
+//! the FDM pair, in 1D and 2D; stationary, by Newton, in u, m and λ), mass and positivity on
+//! every level. A wrong upwind speed, drift or Godunov flux breaks the order or the mass.
+
+mod common;
+
+use mfg_rs::core::test_problems::StationaryWave;
+use mfg_rs::core::{
+    Bounded, Coupling, Hamiltonian, IterationMethod, IterationSettings, Power, Problem, Quadratic,
+    StationarySettings, StationarySolver,
+};
+
+use common::{assert_mass_and_positivity, solve};
+
+/// σ = 1, ε = 0.25: |∇u*| reaches 2π ε √d ≥ 1.57, past the bounded Hamiltonian's kink at
+/// λ a_max = 1, so both of its pieces are exercised.
+fn wave<H: Hamiltonian + Clone + 'static>(h: H, dim: usize) -> StationaryWave<H> {
+    StationaryWave::new(h, Coupling::Linear { strength: 1.0 }, 0.25, 1.0, dim)
+}
+
+/// Max-norm errors in u and m over every level of a time-dependent solve.
+fn time_errors<H: Hamiltonian + Clone + 'static>(w: &StationaryWave<H>, p: &Problem) -> [f64; 2] {
+    let sol = solve(p, 1e-10);
+    assert_mass_and_positivity(p, &sol, "wave");
+    let g = p.grid();
+    let (mut eu, mut em) = (0.0_f64, 0.0_f64);
+    for k in 0..sol.u.nrows() {
+        for i in 0..g.len() {
+            let x = g.point(i);
+            eu = eu.max((sol.u[[k, i]] - w.u(x)).abs());
+            em = em.max((sol.m[[k, i]] - w.m(x)).abs());
+        }
+    }
+    [eu, em]
+}
+
+fn orders<const K: usize>(errs: &[[f64; K]]) -> Vec<[f64; K]> {
+    errs.windows(2)
+        .map(|w| std::array::from_fn(|k| (w[0][k] / w[1][k]).log2()))
+        .collect()
+}
+
+fn assert_orders<const K: usize>(label: &str, errs: &[[f64; K]]) {
+    let o = orders(errs);
+    eprintln!("{label}: errors {errs:?}, orders {o:.3?}");
+    for row in &o {
+        for &q in row {
+            assert!(q >= 0.8, "{label}: orders {o:?} (errors {errs:?})");
+        }
+    }
+}
+
+/// `(dimension, intervals per axis) → [error in u, error in m]` of one family.
+type Case = Box<dyn Fn(usize, usize) -> [f64; 2]>;
+
+fn families() -> Vec<(&'static str, Case)> {
+    fn case<H: Hamiltonian + Clone + 'static>(h: H) -> Case {
+        Box::new(move |dim, n| {
+            let w = wave(h.clone(), dim);
+            time_errors(&w, &w.problem(n, 0.5, 20))
+        })
+    }
+    vec![
+        ("power beta = 1.5", case(Power::new(1.5, 1.0))),
+        ("power beta = 3", case(Power::new(3.0, 1.0))),
+        ("bounded a_max = 1", case(Bounded::new(1.0, 1.0))),
+    ]
+}
+
+#[test]
+fn every_family_converges_at_first_order_in_1d() {
+    for (label, run) in families() {
+        let errs: Vec<[f64; 2]> = [64, 128, 256].iter().map(|&n| run(1, n)).collect();
+        assert_orders(&format!("1D {label} (u, m)"), &errs);
+    }
+}
+
+#[test]
+fn every_family_converges_at_first_order_in_2d() {
+    for (label, run) in families() {
+        let errs: Vec<[f64; 2]> = [40, 80, 160].iter().map(|&n| run(2, n)).collect();
+        assert_orders(&format!("2D {label} (u, m)"), &errs);
+    }
+}
+
+/// The stationary solver (Newton with the exact speed Jacobians) on the same pair, λ = 0.
+#[test]
+fn the_stationary_solver_converges_at_first_order_for_every_family() {
+    fn run<H: Hamiltonian + Clone + 'static>(label: &str, h: H) {
+        let w = wave(h, 1);
+        let errs: Vec<[f64; 3]> = [64, 128, 256]
+            .iter()
+            .map(|&n| {
+                let p = w.problem(n, 1.0, 1);
+                let sol = StationarySolver::new(StationarySettings::default())
+                    .unwrap()
+                    .solve(&p)
+                    .unwrap();
+                assert!(sol.converged(), "{label}: {:?}", sol.history);
+                let g = p.grid();
+                let mass = g.integrate(&sol.m);
+                assert!((mass - 1.0).abs() < 1e-12 && sol.m.iter().all(|&v| v >= 0.0));
+                let (mut eu, mut em) = (0.0_f64, 0.0_f64);
+                for i in 0..g.len() {
+                    eu = eu.max((sol.u[i] - w.u(g.point(i))).abs());
+                    em = em.max((sol.m[i] - w.m(g.point(i))).abs());
+                }
+                [eu, em, sol.lambda.abs()]
+            })
+            .collect();
+        assert_orders(&format!("stationary {label} (u, m, lambda)"), &errs);
+    }
+    run("power beta = 1.5", Power::new(1.5, 1.0));
+    run("power beta = 3", Power::new(3.0, 1.0));
+    run("bounded a_max = 1", Bounded::new(1.0, 1.0));
+}
+
+/// The nonlocal coupling `F[m] = K ∗ m` (Gaussian of width 0.08, by FFT) on the same wave
+/// with the quadratic Hamiltonian, in 1D and 2D.
+#[test]
+fn the_nonlocal_coupling_converges_at_first_order_in_1d_and_2d() {
+    for (dim, ns) in [(1, [64, 128, 256]), (2, [40, 80, 160])] {
+        let w = wave(Quadratic::new(1.0), dim).with_nonlocal(1.0, 0.08);
+        let errs: Vec<[f64; 2]> = ns
+            .iter()
+            .map(|&n| time_errors(&w, &w.problem(n, 0.5, 20)))
+            .collect();
+        assert_orders(&format!("{dim}D nonlocal (u, m)"), &errs);
+    }
+}
+
+/// Newton on the coupled system applies the convolution in its products: it converges fast
+/// (superlinearly) and to the fixed point Anderson finds.
+#[test]
+fn newton_handles_the_nonlocal_coupling() {
+    let w = wave(Quadratic::new(1.0), 1).with_nonlocal(2.0, 0.08);
+    let p = w.problem(128, 0.5, 20);
+    let newton = common::run(
+        &p,
+        IterationSettings {
+            method: IterationMethod::Newton,
+            tolerance: 1e-10,
+            ..Default::default()
+        },
+    );
+    assert!(newton.converged(), "{newton}");
+    let anderson = solve(&p, 1e-10);
+    let r: Vec<f64> = newton.history.iter().map(|h| h.residual_m).collect();
+    eprintln!("Newton residuals {r:?}");
+    assert!(r.len() <= 10, "{r:?}");
+    assert!(common::rel_l2(&newton.m, &anderson.m) < 1e-8);
+}
