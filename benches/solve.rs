@@ -225,11 +225,11 @@ fn nonlocal(c: &mut Criterion) {
                 .map(|i| (i as f64 * 0.37).sin().abs())
                 .collect();
             let mut out = vec![0.0; grid.len()];
-            k.add_into(&grid, &m, &mut out);
+            k.add_into(&grid, 0.0, &m, &mut out);
             g.throughput(Throughput::Elements(grid.len() as u64));
             let name = format!("{boundary:?}-fft");
             g.bench_function(BenchmarkId::new(name, grid.len()), |b| {
-                b.iter(|| k.add_into(&grid, black_box(&m), &mut out))
+                b.iter(|| k.add_into(&grid, 0.0, black_box(&m), &mut out))
             });
             if n == 32 {
                 let name = format!("{boundary:?}-direct");

@@ -151,3 +151,71 @@ fn newton_handles_the_nonlocal_coupling() {
     assert!(r.len() <= 10, "{r:?}");
     assert!(common::rel_l2(&newton.m, &anderson.m) < 1e-8);
 }
+
+/// `model.running_cost` as an expression in t, x and m (through the command line's config
+/// layer): the quadratic wave with `F = m` written out, plus `sin 2πt`, whose exact solution
+/// is `u = u* + (cos 2πt − cos 2πT)/(2π)`, `m = m*`. First order in u and m as dx and dt
+/// shrink together; Newton (the symbolic `∂f/∂m` in its Jacobian) converges fast.
+#[test]
+fn a_running_cost_expression_in_t_x_and_m_converges_at_first_order() {
+    let w = wave(Quadratic::new(1.0), 1);
+    let (eps, nu) = (0.25, 0.5);
+    let z = mfg_rs::core::test_problems::bessel_i0(eps / nu);
+    let u_star = format!("{eps}*cos(2*pi*x)");
+    let m_star = format!("exp(-{eps}*cos(2*pi*x)/{nu})");
+    // V = −ν u*'' + u*'²/2 − m*: HJB holds with F = m.
+    let v = format!("{nu}*4*pi^2*{u_star} + 0.5*(2*pi*{eps}*sin(2*pi*x))^2 - {m_star}/{z}");
+    let cost = format!("{v} + m + sin(2*pi*t)");
+    let problem = |n: usize| {
+        let sets = [
+            "grid.x=[0.0, 1.0]".to_string(),
+            format!("grid.nx={n}"),
+            format!("grid.nt={}", n / 2),
+            "grid.t_final=1.0".into(),
+            "grid.boundary=\"periodic\"".into(),
+            "model.sigma=1.0".into(),
+            format!("model.running_cost=\"{cost}\""),
+            format!("model.terminal_cost=\"{u_star}\""),
+            format!("model.initial_density=\"{m_star}\""),
+        ];
+        mfg_cli::config::resolve(None, &sets)
+            .unwrap()
+            .problem()
+            .unwrap()
+    };
+    let exact_u = |t: f64, x: &[f64]| {
+        use std::f64::consts::PI;
+        w.u(x) + ((2.0 * PI * t).cos() - 1.0) / (2.0 * PI)
+    };
+    let errs: Vec<[f64; 2]> = [64, 128, 256]
+        .iter()
+        .map(|&n| {
+            let p = problem(n);
+            let sol = solve(&p, 1e-10);
+            assert_mass_and_positivity(&p, &sol, "running cost");
+            let g = p.grid();
+            let (mut eu, mut em) = (0.0_f64, 0.0_f64);
+            for k in 0..sol.u.nrows() {
+                let t = p.time().t(k);
+                for i in 0..g.len() {
+                    eu = eu.max((sol.u[[k, i]] - exact_u(t, g.point(i))).abs());
+                    em = em.max((sol.m[[k, i]] - w.m(g.point(i))).abs());
+                }
+            }
+            [eu, em]
+        })
+        .collect();
+    assert_orders("running cost f(t, x, m) (u, m)", &errs);
+    let p = problem(128);
+    let newton = common::run(
+        &p,
+        IterationSettings {
+            method: IterationMethod::Newton,
+            tolerance: 1e-10,
+            ..Default::default()
+        },
+    );
+    let r: Vec<f64> = newton.history.iter().map(|h| h.residual_m).collect();
+    eprintln!("Newton residuals {r:?}");
+    assert!(newton.converged() && r.len() <= 8, "{r:?}");
+}

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::cost::ExprCost;
 use crate::expr::Expr;
 use fp_solver::{FdmFp, ParticleFp};
 use hjb_solver::{FdmHjb, NewtonSettings, WenoHjb};
@@ -151,6 +152,9 @@ pub struct ModelConfig {
     pub terminal_cost: ExprText,
     /// m0(x) before normalisation.
     pub initial_density: ExprText,
+    /// The whole running cost f(t, x, m) as an expression (replaces `potential` and
+    /// `coupling`; its m-derivative is taken symbolically).
+    pub running_cost: Option<ExprText>,
 }
 
 impl Default for ModelConfig {
@@ -168,6 +172,7 @@ impl Default for ModelConfig {
             coupling_width: 0.1,
             terminal_cost: ExprText("(x-0.5)^2".into()),
             initial_density: ExprText("exp(-50*(x-0.5)^2)".into()),
+            running_cost: None,
         }
     }
 }
@@ -807,6 +812,19 @@ impl Config {
         let terminal = parse("model.terminal_cost", &self.model.terminal_cost)?;
         let initial = parse("model.initial_density", &self.model.initial_density)?;
         let m = &self.model;
+        let running_cost = match &m.running_cost {
+            Some(text) => {
+                let cost = ExprCost::parse(&text.0, grid.dim()).map_err(|e| {
+                    invalid(
+                        "model.running_cost",
+                        format!("'{}': {e}", truncated(&text.0, 80)),
+                    )
+                })?;
+                check_running_cost(&cost, &grid, time.t_final(), self.problem)?;
+                Some(cost)
+            }
+            None => None,
+        };
         let model_error = from_problem(Section::Problem);
         let nonlocal = match m.coupling {
             CouplingKind::Nonlocal => Some(
@@ -837,12 +855,14 @@ impl Config {
                 Bounded::try_new(m.control_cost, m.control_bound).map_err(&model_error)?,
             ),
         };
-        let builder = match nonlocal {
-            Some(n) => builder.coupling(n),
-            None => builder.coupling(coupling),
+        let builder = match (running_cost, nonlocal) {
+            (Some(f), _) => builder.coupling(f),
+            (None, Some(n)) => builder.coupling(n).potential_fn(|x| potential.eval(x)),
+            (None, None) => builder
+                .coupling(coupling)
+                .potential_fn(|x| potential.eval(x)),
         };
         builder
-            .potential_fn(|x| potential.eval(x))
             .terminal_cost_fn(|x| terminal.eval(x))
             .initial_density_fn(|x| initial.eval(x))
             .build()
@@ -1110,7 +1130,30 @@ impl Config {
                 ));
             }
         }
-        if self.model.coupling_width != model.coupling_width
+        if self.model.running_cost.is_some() {
+            for (key, set) in [
+                ("model.potential", self.model.potential != model.potential),
+                ("model.coupling", self.model.coupling != model.coupling),
+                (
+                    "model.coupling_strength",
+                    self.model.coupling_strength != model.coupling_strength,
+                ),
+                (
+                    "model.coupling_power",
+                    self.model.coupling_power != model.coupling_power,
+                ),
+                (
+                    "model.coupling_width",
+                    self.model.coupling_width != model.coupling_width,
+                ),
+            ] {
+                if set {
+                    notes.push(format!(
+                        "{key} is not read when model.running_cost is set (it is the whole running cost f(t, x, m))"
+                    ));
+                }
+            }
+        } else if self.model.coupling_width != model.coupling_width
             && self.model.coupling != CouplingKind::Nonlocal
         {
             notes.push(format!(
@@ -1173,6 +1216,46 @@ fn serde_name<T: Serialize>(v: &T) -> String {
         Ok(toml::Value::String(s)) => s,
         _ => String::from("?"),
     }
+}
+
+/// A running cost that is not finite at some grid point for `t ∈ {0, T}` and `m ∈ {0.5, 1,
+/// 2}`, or its m-derivative, is refused (naming the key); so is one that depends on `t` in a
+/// stationary problem.
+fn check_running_cost(
+    cost: &ExprCost,
+    grid: &Grid,
+    t_final: f64,
+    problem: ProblemKind,
+) -> Result<(), CliError> {
+    use mfg_core::RunningCost;
+    if problem == ProblemKind::Stationary && cost.depends_on_time() {
+        return Err(invalid(
+            "model.running_cost",
+            "depends on t, but problem = \"stationary\" has no time: remove t".to_string(),
+        ));
+    }
+    for t in [0.0, t_final] {
+        for m in [0.5, 1.0, 2.0] {
+            for i in 0..grid.len() {
+                let x = grid.point(i);
+                let (f, df) = (cost.value(t, x, m), cost.dm(t, x, m));
+                if !(f.is_finite() && df.is_finite()) {
+                    let which = if f.is_finite() {
+                        "its m-derivative"
+                    } else {
+                        "it"
+                    };
+                    return Err(invalid(
+                        "model.running_cost",
+                        format!(
+                            "{which} is not finite at t = {t}, x = {x:?}, m = {m} (f = {f}, df/dm = {df}): keep it finite on the grid for densities near 1"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Map a core validation error to a config error naming the key.

@@ -94,6 +94,8 @@ enum Func {
     Tanh,
     Min,
     Max,
+    /// The sign (−1, 0, 1): the derivative of `abs`, not a name of the language.
+    Sign,
 }
 
 impl Func {
@@ -132,6 +134,8 @@ enum Node {
     Div(Box<Node>, Box<Node>),
     Pow(Box<Node>, Box<Node>),
     Call(Func, Vec<Node>),
+    /// `if a <= b { c } else { d }`: the derivatives of `min` and `max`, not in the language.
+    IfLe(Box<[Node; 4]>),
 }
 
 impl Node {
@@ -165,9 +169,188 @@ impl Node {
                     Func::Tanh => a.tanh(),
                     Func::Min => a.min(args[1].eval(vars)),
                     Func::Max => a.max(args[1].eval(vars)),
+                    Func::Sign => {
+                        if a > 0.0 {
+                            1.0
+                        } else if a < 0.0 {
+                            -1.0
+                        } else {
+                            0.0
+                        }
+                    }
+                }
+            }
+            Node::IfLe(n) => {
+                if n[0].eval(vars) <= n[1].eval(vars) {
+                    n[2].eval(vars)
+                } else {
+                    n[3].eval(vars)
                 }
             }
         }
+    }
+
+    /// Whether the value depends on variable `var`.
+    fn depends_on(&self, var: usize) -> bool {
+        match self {
+            Node::Num(_) => false,
+            Node::Var(i) => *i == var,
+            Node::Neg(a) => a.depends_on(var),
+            Node::Add(a, b)
+            | Node::Sub(a, b)
+            | Node::Mul(a, b)
+            | Node::Div(a, b)
+            | Node::Pow(a, b) => a.depends_on(var) || b.depends_on(var),
+            Node::Call(_, args) => args.iter().any(|a| a.depends_on(var)),
+            Node::IfLe(n) => n.iter().any(|a| a.depends_on(var)),
+        }
+    }
+
+    /// `∂/∂var`, by the rules of calculus, simplified where a factor is 0 or 1 or both sides
+    /// are numbers. `abs`, `min` and `max` differentiate piecewise (`sign`, a branch).
+    fn derivative(&self, var: usize) -> Node {
+        use sym::*;
+        match self {
+            Node::Num(_) => num(0.0),
+            Node::Var(i) => num(if *i == var { 1.0 } else { 0.0 }),
+            Node::Neg(a) => neg(a.derivative(var)),
+            Node::Add(a, b) => add(a.derivative(var), b.derivative(var)),
+            Node::Sub(a, b) => sub(a.derivative(var), b.derivative(var)),
+            Node::Mul(a, b) => add(
+                mul(a.derivative(var), (**b).clone()),
+                mul((**a).clone(), b.derivative(var)),
+            ),
+            Node::Div(a, b) => {
+                let da = div(a.derivative(var), (**b).clone());
+                if !b.depends_on(var) {
+                    return da;
+                }
+                let db = mul((**a).clone(), b.derivative(var));
+                sub(da, div(db, mul((**b).clone(), (**b).clone())))
+            }
+            Node::Pow(a, b) => {
+                let (a, b) = ((**a).clone(), (**b).clone());
+                if !b.depends_on(var) {
+                    // b a^(b − 1) a'
+                    let da = a.derivative(var);
+                    mul(mul(b.clone(), pow(a, sub(b, num(1.0)))), da)
+                } else {
+                    // a^b (b' ln a + b a'/a)
+                    let (da, db) = (a.derivative(var), b.derivative(var));
+                    let inner = add(
+                        mul(db, call(Func::Ln, vec![a.clone()])),
+                        div(mul(b.clone(), da), a.clone()),
+                    );
+                    mul(pow(a, b), inner)
+                }
+            }
+            Node::Call(f, args) => {
+                let a = args[0].clone();
+                let da = a.derivative(var);
+                match f {
+                    Func::Sin => mul(call(Func::Cos, vec![a]), da),
+                    Func::Cos => neg(mul(call(Func::Sin, vec![a]), da)),
+                    Func::Tan => div(da, pow(call(Func::Cos, vec![a]), num(2.0))),
+                    Func::Exp => mul(call(Func::Exp, vec![a]), da),
+                    Func::Ln => div(da, a),
+                    Func::Sqrt => div(da, mul(num(2.0), call(Func::Sqrt, vec![a]))),
+                    Func::Abs => mul(call(Func::Sign, vec![a]), da),
+                    Func::Tanh => mul(sub(num(1.0), pow(call(Func::Tanh, vec![a]), num(2.0))), da),
+                    Func::Min | Func::Max => {
+                        let b = args[1].clone();
+                        let db = b.derivative(var);
+                        let (le, gt) = if *f == Func::Min { (da, db) } else { (db, da) };
+                        if le == gt {
+                            le
+                        } else {
+                            Node::IfLe(Box::new([a, b, le, gt]))
+                        }
+                    }
+                    Func::Sign => num(0.0),
+                }
+            }
+            Node::IfLe(n) => {
+                let (c, d) = (n[2].derivative(var), n[3].derivative(var));
+                if c == d {
+                    c
+                } else {
+                    Node::IfLe(Box::new([n[0].clone(), n[1].clone(), c, d]))
+                }
+            }
+        }
+    }
+}
+
+/// Constructors that fold numbers and the neutral elements (for readable, cheap derivatives).
+mod sym {
+    use super::{Func, Node};
+
+    pub(super) fn num(v: f64) -> Node {
+        Node::Num(v)
+    }
+
+    fn value(n: &Node) -> Option<f64> {
+        match n {
+            Node::Num(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub(super) fn neg(a: Node) -> Node {
+        match a {
+            Node::Num(v) => Node::Num(-v),
+            Node::Neg(x) => *x,
+            a => Node::Neg(Box::new(a)),
+        }
+    }
+
+    pub(super) fn add(a: Node, b: Node) -> Node {
+        match (value(&a), value(&b)) {
+            (Some(x), Some(y)) => Node::Num(x + y),
+            (Some(0.0), _) => b,
+            (_, Some(0.0)) => a,
+            _ => Node::Add(Box::new(a), Box::new(b)),
+        }
+    }
+
+    pub(super) fn sub(a: Node, b: Node) -> Node {
+        match (value(&a), value(&b)) {
+            (Some(x), Some(y)) => Node::Num(x - y),
+            (Some(0.0), _) => neg(b),
+            (_, Some(0.0)) => a,
+            _ => Node::Sub(Box::new(a), Box::new(b)),
+        }
+    }
+
+    pub(super) fn mul(a: Node, b: Node) -> Node {
+        match (value(&a), value(&b)) {
+            (Some(x), Some(y)) => Node::Num(x * y),
+            (Some(0.0), _) => Node::Num(0.0),
+            (_, Some(0.0)) => Node::Num(0.0),
+            (Some(1.0), _) => b,
+            (_, Some(1.0)) => a,
+            _ => Node::Mul(Box::new(a), Box::new(b)),
+        }
+    }
+
+    pub(super) fn div(a: Node, b: Node) -> Node {
+        match (value(&a), value(&b)) {
+            (Some(0.0), _) => Node::Num(0.0),
+            (_, Some(1.0)) => a,
+            _ => Node::Div(Box::new(a), Box::new(b)),
+        }
+    }
+
+    pub(super) fn pow(a: Node, b: Node) -> Node {
+        match value(&b) {
+            Some(1.0) => a,
+            Some(0.0) => Node::Num(1.0),
+            _ => Node::Pow(Box::new(a), Box::new(b)),
+        }
+    }
+
+    pub(super) fn call(f: Func, args: Vec<Node>) -> Node {
+        Node::Call(f, args)
     }
 }
 
@@ -176,7 +359,7 @@ impl Node {
 pub struct Expr {
     root: Node,
     source: String,
-    nvars: usize,
+    vars: Vec<String>,
 }
 
 /// Maximal nesting depth of parentheses, unary operators and powers.
@@ -221,7 +404,7 @@ impl Expr {
         Ok(Self {
             root,
             source: source.to_owned(),
-            nvars: vars.len(),
+            vars: vars.iter().map(|v| v.to_string()).collect(),
         })
     }
 
@@ -230,10 +413,38 @@ impl Expr {
     pub fn eval(&self, vars: &[f64]) -> f64 {
         assert_eq!(
             vars.len(),
-            self.nvars,
+            self.vars.len(),
             "Expr::eval: wrong number of variables"
         );
         self.root.eval(vars)
+    }
+
+    /// Whether the expression depends on the variable `var` (false for a name it was not
+    /// parsed with).
+    pub fn depends_on(&self, var: &str) -> bool {
+        self.vars
+            .iter()
+            .position(|v| v == var)
+            .is_some_and(|i| self.root.depends_on(i))
+    }
+
+    /// The partial derivative with respect to the variable `var`, symbolically (`None` for a
+    /// name it was not parsed with); it takes the same variables. `abs`, `min` and `max` are
+    /// differentiated piecewise (their kinks take one side).
+    ///
+    /// ```
+    /// use mfg_cli::expr::Expr;
+    /// let f = Expr::parse("x*m^2 + ln(m)", &["x", "m"]).unwrap();
+    /// let df = f.derivative("m").unwrap();
+    /// assert!((df.eval(&[3.0, 2.0]) - (2.0 * 3.0 * 2.0 + 0.5)).abs() < 1e-15);
+    /// ```
+    pub fn derivative(&self, var: &str) -> Option<Expr> {
+        let i = self.vars.iter().position(|v| v == var)?;
+        Some(Expr {
+            root: self.root.derivative(i),
+            source: format!("d/d{var}[{}]", self.source),
+            vars: self.vars.clone(),
+        })
     }
 
     /// The source text.
@@ -466,6 +677,39 @@ mod tests {
             6.0
         );
         assert_eq!(ev(".5", 0.0), 0.5);
+    }
+
+    /// Symbolic derivatives against central differences, over every rule.
+    #[test]
+    fn derivatives_match_finite_differences() {
+        let cases = [
+            "x*m^2 + ln(m)",
+            "3*m - 2/m + m/x",
+            "sin(m*x) + cos(2*m) - tan(m/4)",
+            "exp(-m^2) * sqrt(m + x)",
+            "abs(m - 0.3) + tanh(3*m)",
+            "min(m, 0.5) + max(m^2, x)",
+            "m^x + x^m + (m + 1)^(m + 1)",
+            "-(m + x)^3 / (1 + m^2)",
+            "x^2 + sin(x)",
+        ];
+        let h = 1e-6;
+        for source in cases {
+            let f = Expr::parse(source, &["x", "m"]).unwrap();
+            let df = f.derivative("m").unwrap();
+            for &(x, m) in &[(0.7, 0.9), (1.3, 0.2), (0.4, 1.7)] {
+                let fd = (f.eval(&[x, m + h]) - f.eval(&[x, m - h])) / (2.0 * h);
+                let exact = df.eval(&[x, m]);
+                assert!(
+                    (fd - exact).abs() < 1e-6 * (1.0 + exact.abs()),
+                    "{source} at ({x}, {m}): {exact} vs {fd}"
+                );
+            }
+        }
+        let f = Expr::parse("x^2 + sin(x)", &["x", "m"]).unwrap();
+        assert!(!f.depends_on("m") && f.depends_on("x"));
+        assert_eq!(f.derivative("m").unwrap().eval(&[0.3, 0.1]), 0.0);
+        assert!(f.derivative("t").is_none());
     }
 
     #[test]

@@ -233,6 +233,20 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
         (&["--set", "preset=unknown"], "preset"),
         (&["--set", "nokeyvalue"], "--set"),
         (&["--set", "model.hamiltonian=cubic"], "model.hamiltonian"),
+        (&["--set", "model.running_cost=q*m"], "model.running_cost"),
+        (
+            &["--set", "model.running_cost=ln(m-1)"],
+            "model.running_cost",
+        ),
+        (
+            &[
+                "--set",
+                "problem=stationary",
+                "--set",
+                "model.running_cost=t*m",
+            ],
+            "model.running_cost",
+        ),
         (
             &[
                 "--set",
@@ -826,6 +840,35 @@ fn the_hamiltonian_families_solve_from_their_presets_and_their_keys_are_checked(
         ),
         "{err}"
     );
+}
+
+/// `model.running_cost` written as the crowd preset's potential plus its linear coupling gives
+/// the preset's files bit for bit (Newton's Jacobian takes the symbolic m-derivative); the
+/// shortcut keys it replaces are warned about.
+#[test]
+fn a_running_cost_expression_reproduces_the_named_coupling_bit_for_bit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = solve_in(tmp.path(), "named", &["--quiet"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = solve_in(
+        tmp.path(),
+        "expr",
+        &[],
+        &["model.running_cost=0.5*exp(-50*(x-0.5)^2) + 0.3*m"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: model.potential is not read when model.running_cost is set"),
+        "{}",
+        stderr(&o)
+    );
+    for f in ["u.npy", "m.npy"] {
+        let a = std::fs::read(tmp.path().join("named").join(f)).unwrap();
+        let b = std::fs::read(tmp.path().join("expr").join(f)).unwrap();
+        assert!(a == b, "{f} differs");
+    }
+    let s = summary(&tmp.path().join("expr"));
+    assert_eq!(s["model"]["running_cost"]["name"], "expression");
 }
 
 /// The nonlocal coupling from the command line: Newton (the 1D default) and Anderson reach the

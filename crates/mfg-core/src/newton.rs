@@ -331,8 +331,9 @@ impl Linearisation {
         } else {
             for (k, c) in self.coupling.chunks_exact_mut(n).enumerate() {
                 let next = &m[(k + 1) * n..(k + 2) * n];
+                let t = problem.time().t(k + 1);
                 for ((ci, x), mi) in c.iter_mut().zip(grid.coordinates()).zip(next) {
-                    *ci = dt * coupling.dm(x, *mi);
+                    *ci = dt * coupling.dm(t, x, *mi);
                     coupled |= *ci != 0.0;
                 }
             }
@@ -392,9 +393,13 @@ impl Linearisation {
             let vk = &v[(k + 1) * n..(k + 2) * n];
             if self.nonlocal {
                 let mk = &self.coupling[k * n..(k + 1) * n];
-                problem
-                    .coupling()
-                    .derivative_into(grid, mk, vk, &mut self.rhs);
+                problem.coupling().derivative_into(
+                    grid,
+                    problem.time().t(k + 1),
+                    mk,
+                    vk,
+                    &mut self.rhs,
+                );
                 for (r, next) in self.rhs.iter_mut().zip(&tail[..n]) {
                     *r = next + dt * *r;
                 }

@@ -24,7 +24,7 @@
 //! let gauss = Nonlocal::gaussian(2.0, 0.05).unwrap();
 //! // Against the uniform density the convolution is c ∫ K = c (the kernel has unit mass).
 //! let mut f = vec![0.0; grid.len()];
-//! gauss.add_into(&grid, &vec![1.0; grid.len()], &mut f);
+//! gauss.add_into(&grid, 0.0, &vec![1.0; grid.len()], &mut f);
 //! assert!(f.iter().all(|v| (v - 2.0).abs() < 1e-9));
 //! ```
 
@@ -163,13 +163,13 @@ impl RunningCost for Nonlocal {
 
     /// Not a function of `m(x)`: the solvers call [`RunningCost::add_into`]. This is the
     /// local part `c K(0) w m` a point contributes to itself, for reports only.
-    fn value(&self, x: &[f64], m: f64) -> f64 {
+    fn value(&self, _t: f64, x: &[f64], m: f64) -> f64 {
         let zero = [0.0; MAX_DIM];
         self.strength * self.kernel(&zero[..x.len()]) * m
     }
 
     /// See [`Nonlocal::value`]; the solvers call [`RunningCost::derivative_into`].
-    fn dm(&self, x: &[f64], _m: f64) -> f64 {
+    fn dm(&self, _t: f64, x: &[f64], _m: f64) -> f64 {
         let zero = [0.0; MAX_DIM];
         self.strength * self.kernel(&zero[..x.len()])
     }
@@ -178,11 +178,11 @@ impl RunningCost for Nonlocal {
         false
     }
 
-    fn add_into(&self, grid: &Grid, m: &[f64], out: &mut [f64]) {
+    fn add_into(&self, grid: &Grid, _t: f64, m: &[f64], out: &mut [f64]) {
         self.convolve(grid, m, out, true);
     }
 
-    fn derivative_into(&self, grid: &Grid, _m: &[f64], v: &[f64], out: &mut [f64]) {
+    fn derivative_into(&self, grid: &Grid, _t: f64, _m: &[f64], v: &[f64], out: &mut [f64]) {
         self.convolve(grid, v, out, false);
     }
 }
@@ -395,7 +395,7 @@ mod tests {
             let c = Nonlocal::gaussian(1.7, 0.15).unwrap();
             let m = random(grid.len(), g as u64);
             let (mut fft, mut direct) = (vec![0.5; grid.len()], vec![0.0; grid.len()]);
-            c.add_into(grid, &m, &mut fft);
+            c.add_into(grid, 0.0, &m, &mut fft);
             c.convolve_direct(grid, &m, &mut direct);
             let scale = direct.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
             for (f, d) in fft.iter().zip(&direct) {
@@ -406,7 +406,7 @@ mod tests {
             }
             // The derivative is the same operator, without the accumulation.
             let mut dv = vec![9.0; grid.len()];
-            c.derivative_into(grid, &m, &m, &mut dv);
+            c.derivative_into(grid, 0.0, &m, &m, &mut dv);
             for (a, d) in dv.iter().zip(&direct) {
                 assert!((a - d).abs() <= 1e-12 * scale);
             }
@@ -418,7 +418,7 @@ mod tests {
         let c = Nonlocal::gaussian(1.0, 0.05).unwrap();
         let grid = Grid::line(0.0, 1.0, 200, Boundary::Periodic).unwrap();
         let mut f = vec![0.0; 200];
-        c.add_into(&grid, &vec![1.0; 200], &mut f);
+        c.add_into(&grid, 0.0, &vec![1.0; 200], &mut f);
         assert!(f.iter().all(|v| (v - 1.0).abs() < 1e-12), "{:?}", &f[..3]);
         // In 2D as well: ∫ K = 1.
         let g2 = Grid::new(vec![
@@ -426,7 +426,7 @@ mod tests {
             Axis::new(0.0, 1.0, 64, Boundary::Periodic).unwrap(),
         ]);
         let mut f2 = vec![0.0; g2.len()];
-        c.add_into(&g2, &vec![1.0; g2.len()], &mut f2);
+        c.add_into(&g2, 0.0, &vec![1.0; g2.len()], &mut f2);
         assert!(f2.iter().all(|v| (v - 1.0).abs() < 1e-10));
     }
 
@@ -438,11 +438,11 @@ mod tests {
         let walled = Grid::line(0.0, 1.0, 100, Boundary::NoFlux).unwrap();
         let m: Vec<f64> = (0..101).map(|i| if i < 3 { 1.0 } else { 0.0 }).collect();
         let mut f = vec![0.0; 101];
-        c.add_into(&walled, &m, &mut f);
+        c.add_into(&walled, 0.0, &m, &mut f);
         assert!(f[100].abs() < 1e-15 && f[0] > 0.1, "{} {}", f[0], f[100]);
         let periodic = Grid::line(0.0, 1.0, 100, Boundary::Periodic).unwrap();
         let mut fp = vec![0.0; 100];
-        c.add_into(&periodic, &m[..100], &mut fp);
+        c.add_into(&periodic, 0.0, &m[..100], &mut fp);
         assert!(fp[99] > 0.1, "{}", fp[99]);
     }
 

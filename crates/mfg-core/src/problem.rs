@@ -30,8 +30,8 @@ pub const LOG_DENSITY_FLOOR: f64 = 1e-12;
 ///
 /// impl RunningCost for Graded {
 ///     fn name(&self) -> &'static str { "graded" }
-///     fn value(&self, x: &[f64], m: f64) -> f64 { x[0] * m }
-///     fn dm(&self, x: &[f64], _m: f64) -> f64 { x[0] }
+///     fn value(&self, _t: f64, x: &[f64], m: f64) -> f64 { x[0] * m }
+///     fn dm(&self, _t: f64, x: &[f64], _m: f64) -> f64 { x[0] }
 /// }
 ///
 /// let grid = Grid::line(0.0, 1.0, 10, Boundary::NoFlux).unwrap();
@@ -52,11 +52,11 @@ pub trait RunningCost: fmt::Debug + Send + Sync {
         Vec::new()
     }
 
-    /// `F(x, m)`.
-    fn value(&self, x: &[f64], m: f64) -> f64;
+    /// `F(t, x, m)`.
+    fn value(&self, t: f64, x: &[f64], m: f64) -> f64;
 
-    /// `∂F/∂m (x, m)`.
-    fn dm(&self, x: &[f64], m: f64) -> f64;
+    /// `∂F/∂m (t, x, m)`.
+    fn dm(&self, t: f64, x: &[f64], m: f64) -> f64;
 
     /// Check the parameters (called once, when the problem is built).
     fn validate(&self) -> Result<(), ProblemError> {
@@ -71,18 +71,18 @@ pub trait RunningCost: fmt::Debug + Send + Sync {
         true
     }
 
-    /// `out_i += F(x_i, m_i)` at every grid point (for a nonlocal cost `F[m](x_i)`).
-    fn add_into(&self, grid: &Grid, m: &[f64], out: &mut [f64]) {
+    /// `out_i += F(t, x_i, m_i)` at every grid point (for a nonlocal cost `F[m](x_i)`).
+    fn add_into(&self, grid: &Grid, t: f64, m: &[f64], out: &mut [f64]) {
         for (i, (o, mi)) in out.iter_mut().zip(m).enumerate() {
-            *o += self.value(grid.point(i), *mi);
+            *o += self.value(t, grid.point(i), *mi);
         }
     }
 
     /// `out = (∂F/∂m at m) v`, the derivative applied to a direction (Newton's products): for a
     /// local cost `out_i = ∂F/∂m(x_i, m_i) v_i`.
-    fn derivative_into(&self, grid: &Grid, m: &[f64], v: &[f64], out: &mut [f64]) {
+    fn derivative_into(&self, grid: &Grid, t: f64, m: &[f64], v: &[f64], out: &mut [f64]) {
         for (i, ((o, mi), vi)) in out.iter_mut().zip(m).zip(v).enumerate() {
-            *o = self.dm(grid.point(i), *mi) * vi;
+            *o = self.dm(t, grid.point(i), *mi) * vi;
         }
     }
 }
@@ -107,36 +107,36 @@ impl RunningCost for Scaled {
         p
     }
 
-    fn value(&self, x: &[f64], m: f64) -> f64 {
-        self.scale * self.inner.value(x, m)
+    fn value(&self, t: f64, x: &[f64], m: f64) -> f64 {
+        self.scale * self.inner.value(t, x, m)
     }
 
-    fn dm(&self, x: &[f64], m: f64) -> f64 {
-        self.scale * self.inner.dm(x, m)
+    fn dm(&self, t: f64, x: &[f64], m: f64) -> f64 {
+        self.scale * self.inner.dm(t, x, m)
     }
 
     fn is_local(&self) -> bool {
         self.inner.is_local()
     }
 
-    fn add_into(&self, grid: &Grid, m: &[f64], out: &mut [f64]) {
+    fn add_into(&self, grid: &Grid, t: f64, m: &[f64], out: &mut [f64]) {
         if self.inner.is_local() {
             for (i, (o, mi)) in out.iter_mut().zip(m).enumerate() {
-                *o += self.value(grid.point(i), *mi);
+                *o += self.value(t, grid.point(i), *mi);
             }
             return;
         }
         let mut f = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
         f.clear();
         f.resize(out.len(), 0.0);
-        self.inner.add_into(grid, m, &mut f);
+        self.inner.add_into(grid, t, m, &mut f);
         for (o, v) in out.iter_mut().zip(f.iter()) {
             *o += self.scale * v;
         }
     }
 
-    fn derivative_into(&self, grid: &Grid, m: &[f64], v: &[f64], out: &mut [f64]) {
-        self.inner.derivative_into(grid, m, v, out);
+    fn derivative_into(&self, grid: &Grid, t: f64, m: &[f64], v: &[f64], out: &mut [f64]) {
+        self.inner.derivative_into(grid, t, m, v, out);
         out.iter_mut().for_each(|o| *o *= self.scale);
     }
 }
@@ -219,16 +219,16 @@ impl RunningCost for Coupling {
     }
 
     #[inline(always)]
-    fn value(&self, _x: &[f64], m: f64) -> f64 {
+    fn value(&self, _t: f64, _x: &[f64], m: f64) -> f64 {
         self.eval(m)
     }
 
     #[inline(always)]
-    fn dm(&self, _x: &[f64], m: f64) -> f64 {
+    fn dm(&self, _t: f64, _x: &[f64], m: f64) -> f64 {
         self.derivative(m)
     }
 
-    fn add_into(&self, _grid: &Grid, m: &[f64], out: &mut [f64]) {
+    fn add_into(&self, _grid: &Grid, _t: f64, m: &[f64], out: &mut [f64]) {
         if let Coupling::None = self {
             return;
         }
@@ -409,7 +409,8 @@ impl Problem {
     pub fn running_cost_into(&self, level: usize, m: &[f64], out: &mut [f64]) {
         assert!(m.len() == out.len() && out.len() == self.potential.len());
         out.copy_from_slice(&self.potential);
-        self.coupling.add_into(&self.grid, m, out);
+        self.coupling
+            .add_into(&self.grid, self.time.t(level), m, out);
         if let Some(fc) = &self.forcing {
             let row = fc.hjb.row(level);
             for (o, s) in out.iter_mut().zip(row) {

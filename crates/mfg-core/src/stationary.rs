@@ -481,7 +481,11 @@ impl Newton {
                 // λ's column is dense (every HJB row): in K only here, the rest is Woodbury's.
                 push(i, lam, 1.0);
             }
-            push(i, n + i, -coupling.dm(x, s.mu[i] / weights[i]) / weights[i]);
+            push(
+                i,
+                n + i,
+                -coupling.dm(0.0, x, s.mu[i] / weights[i]) / weights[i],
+            );
             // FP: the column of source point i in L(u)ᵀ μ, and its derivative in u.
             for (d, table) in tables.iter().enumerate() {
                 let [l, r] = table[i];

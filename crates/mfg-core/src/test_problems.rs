@@ -606,7 +606,7 @@ impl<H: Hamiltonian + Clone + 'static> StationaryWave<H> {
         let f = if self.nonlocal.is_some() {
             self.nonlocal_cost(s)
         } else {
-            self.coupling.value(x, self.m(x))
+            self.coupling.value(0.0, x, self.m(x))
         };
         -self.nu() * laplacian + self.hamiltonian.value(x, &p[..self.dim]) - f
     }
