@@ -193,7 +193,8 @@ struct Work {
     shape: Vec<usize>,
     /// Spacing and periodicity per axis (the key of the kernel).
     axes: Vec<(f64, bool)>,
-    /// FFT length per axis: the points (periodic), at least `2 len − 1` (walled).
+    /// FFT length per axis: the points (periodic), the first 5-smooth length from `2 len − 1`
+    /// (walled).
     padded: Vec<usize>,
     forward: Vec<Arc<dyn Fft<f64>>>,
     inverse: Vec<Arc<dyn Fft<f64>>>,
@@ -216,7 +217,7 @@ impl Work {
         let padded: Vec<usize> = shape
             .iter()
             .zip(&axes)
-            .map(|(&n, &(_, periodic))| if periodic { n } else { 2 * n })
+            .map(|(&n, &(_, periodic))| if periodic { n } else { fast_length(2 * n - 1) })
             .collect();
         let mut planner = FftPlanner::new();
         let forward: Vec<_> = padded
@@ -247,7 +248,8 @@ impl Work {
             scratch: vec![Complex64::new(0.0, 0.0); scratch_len],
         };
         // K at every padded index: displacement j dx for j < P/2, (j − P) dx above (the
-        // negative displacements of the cyclic embedding).
+        // negative displacements of the cyclic embedding; with P ≥ 2 len − 1 every
+        // displacement between two grid points, −(len − 1) … len − 1, has its own index).
         let mut idx = [0usize; MAX_DIM];
         let mut z = [0.0; MAX_DIM];
         let scale = 1.0 / total as f64;
@@ -328,6 +330,22 @@ impl Work {
         }
         self.data = data;
     }
+}
+
+/// The smallest `2^a 3^b 5^c ≥ n`: a length the FFT factors into small radices (a padded
+/// length with a large prime factor, such as 514 = 2 · 257, measured 2–3× slower per point).
+fn fast_length(n: usize) -> usize {
+    (n..)
+        .find(|&k| {
+            let mut k = k;
+            for p in [2, 3, 5] {
+                while k % p == 0 {
+                    k /= p;
+                }
+            }
+            k == 1
+        })
+        .expect("a 5-smooth number exists above any n")
 }
 
 /// Row-major indices of `flat` in `shape`.
