@@ -842,6 +842,55 @@ fn the_hamiltonian_families_solve_from_their_presets_and_their_keys_are_checked(
     );
 }
 
+/// Every HJB method and every FP method accepts every model family: each pair solves a small
+/// problem with the power and bounded Hamiltonians, the nonlocal coupling and a running-cost
+/// expression (finite u, m ≥ 0, unit mass; converged, or exit 3 with the files flagged).
+#[test]
+fn every_method_accepts_every_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models: [&[&str]; 4] = [
+        &["model.hamiltonian=power", "model.hamiltonian_exponent=3"],
+        &["model.hamiltonian=bounded", "model.control_bound=0.5"],
+        &["model.coupling=nonlocal", "model.coupling_width=0.05"],
+        &["model.running_cost=(x-0.8)^2*(1+t) + 0.3*m^2"],
+    ];
+    for model in models {
+        for (hjb, fp) in [
+            ("fdm", "fdm"),
+            ("weno5", "fdm"),
+            ("fdm", "particle"),
+            ("weno5", "particle"),
+        ] {
+            let mut sets = vec![
+                "grid.nx=40".to_string(),
+                "grid.nt=20".into(),
+                format!("hjb.method={hjb}"),
+                format!("fp.method={fp}"),
+                "iteration.max_iterations=60".into(),
+                "iteration.tolerance=1e-6".into(),
+            ];
+            if fp == "particle" {
+                sets.push("fp.particles=4000".into());
+            }
+            sets.extend(model.iter().map(|s| s.to_string()));
+            let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+            let o = solve_in(tmp.path(), "r", &["--quiet"], &sets);
+            assert!(
+                matches!(o.status.code(), Some(0) | Some(3)),
+                "{model:?} {hjb}/{fp}: {}",
+                stderr(&o)
+            );
+            let u: Array2<f64> = read_npy(tmp.path().join("r/u.npy")).unwrap();
+            let m: Array2<f64> = read_npy(tmp.path().join("r/m.npy")).unwrap();
+            assert!(u.iter().all(|v| v.is_finite()) && m.iter().all(|&v| v >= 0.0));
+            let s = summary(&tmp.path().join("r"));
+            let mass = s["mass_final"].as_f64().unwrap();
+            assert!((mass - 1.0).abs() < 1e-9, "{model:?} {hjb}/{fp}: mass {mass}");
+            eprintln!("{model:?} {hjb}/{fp}: {} after {}", s["termination"], s["iterations"]);
+        }
+    }
+}
+
 /// `model.running_cost` written as the crowd preset's potential plus its linear coupling gives
 /// the preset's files bit for bit (Newton's Jacobian takes the symbolic m-derivative); the
 /// shortcut keys it replaces are warned about.
