@@ -212,13 +212,26 @@ impl FpSolver for FdmFp {
                         residual: e.relative_residual(),
                     })?;
             stats.linear_iterations += out.iterations;
-            project(&w.rhs, &mut w.mass);
+            let scale = if direct {
+                // The exact solve keeps m ≥ 0 (an M-matrix): only its round-off drift is
+                // undone, the scale applied in the copy below (two sums, no extra pass).
+                let (expected, got): (f64, f64) = (w.rhs.iter().sum(), w.mass.iter().sum());
+                if got.is_finite() && got > 0.0 {
+                    expected / got
+                } else {
+                    1.0
+                }
+            } else {
+                project(&w.rhs, &mut w.mass);
+                1.0
+            };
             let mut next = m.row_mut(k + 1);
             let next = next.as_slice_mut().expect("contiguous row");
             let mut mass = 0.0;
-            for ((mi, mu), iw) in next.iter_mut().zip(&w.mass).zip(&w.inv_weights) {
-                *mi = mu * iw;
-                mass += mu;
+            for ((mi, mu), iw) in next.iter_mut().zip(w.mass.iter_mut()).zip(&w.inv_weights) {
+                *mu *= scale;
+                *mi = *mu * iw;
+                mass += *mu;
             }
             if !mass.is_finite() {
                 let index = next.iter().position(|v| !v.is_finite()).unwrap_or(0);

@@ -885,8 +885,14 @@ fn every_method_accepts_every_model() {
             assert!(u.iter().all(|v| v.is_finite()) && m.iter().all(|&v| v >= 0.0));
             let s = summary(&tmp.path().join("r"));
             let mass = s["mass_final"].as_f64().unwrap();
-            assert!((mass - 1.0).abs() < 1e-9, "{model:?} {hjb}/{fp}: mass {mass}");
-            eprintln!("{model:?} {hjb}/{fp}: {} after {}", s["termination"], s["iterations"]);
+            assert!(
+                (mass - 1.0).abs() < 1e-9,
+                "{model:?} {hjb}/{fp}: mass {mass}"
+            );
+            eprintln!(
+                "{model:?} {hjb}/{fp}: {} after {}",
+                s["termination"], s["iterations"]
+            );
         }
     }
 }
@@ -1005,12 +1011,13 @@ fn the_tutorial_preset_converges_to_1e_8_in_a_pinned_number_of_iterations() {
     let last = s["history"].as_array().unwrap().last().unwrap().clone();
     assert!(last["residual_u"].as_f64().unwrap() < 1e-8);
     assert!(last["residual_m"].as_f64().unwrap() < 1e-8);
-    // The 1D default is Newton: 11 evaluations; damped Picard takes 70.
+    // The 1D default is Newton: 10 evaluations (damped steps while the residual is above 0.15,
+    // the game being attractive, then Newton); damped Picard takes 70.
     assert!(s["solver"]["iteration"]["method"]
         .as_str()
         .unwrap()
         .starts_with("Newton"));
-    assert_eq!(s["iterations"], 11, "a change in behaviour: review it");
+    assert_eq!(s["iterations"], 10, "a change in behaviour: review it");
     let o = solve_in(
         tmp.path(),
         "p",

@@ -116,6 +116,23 @@ pub(crate) struct NewtonStepper {
     picard_phase: bool,
 }
 
+/// Whether a local running cost decreases in `m` at some point of the iterate `m` (all
+/// levels): attraction, a game that is not monotone.
+fn attracts(problem: &Problem, m: &[f64]) -> bool {
+    let (coupling, grid) = (problem.coupling(), problem.grid());
+    if !coupling.is_local() {
+        return false;
+    }
+    let n = grid.len();
+    m.chunks_exact(n).enumerate().skip(1).any(|(k, level)| {
+        let t = problem.time().t(k);
+        level
+            .iter()
+            .zip(grid.coordinates())
+            .any(|(mi, x)| coupling.dm(t, x, *mi) < 0.0)
+    })
+}
+
 /// `m ← m + θ (Φ(m) − m)`: a damped Picard step from `m`, whose map value is `phi`.
 fn relax(m: &mut [f64], phi: &[f64], theta: f64) {
     for (mi, p) in m.iter_mut().zip(phi) {
@@ -200,6 +217,19 @@ impl NewtonStepper {
             flat_m.copy_from_slice(&self.base);
             relax(flat_m, &self.base_phi, damping);
             return Ok((StepKind::Fallback, 0));
+        }
+        if iteration == 1 && residual > SWITCH && attracts(problem, flat_m) {
+            // A cold start far from the fixed point of a game with attraction (∂F/∂m < 0
+            // somewhere: not monotone): the first full Newton step was measured to fail there
+            // (the tutorial: r 0.29 → 2.6, then damped steps anyway), so damped steps lead
+            // until the residual is below SWITCH.
+            debug!(
+                iteration,
+                "attraction far from the fixed point: damped steps first"
+            );
+            self.picard_phase = true;
+            relax(flat_m, flat_phi, damping);
+            return Ok((StepKind::Damped, 0));
         }
         let coupled = self.lin.linearise(problem, flat_m, u, phi);
         // b = Φ(m) − m (row 0 is m0 in both).
