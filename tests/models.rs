@@ -219,3 +219,39 @@ fn a_running_cost_expression_in_t_x_and_m_converges_at_first_order() {
     eprintln!("Newton residuals {r:?}");
     assert!(newton.converged() && r.len() <= 8, "{r:?}");
 }
+
+/// Congestion `H = |p|²/(2λ (c₀ + m)^α)` on its exact wave (`test_problems::CongestionWave`):
+/// first order in u and m in 1D and 2D, mass and positivity on every level.
+#[test]
+fn congestion_converges_at_first_order_in_1d_and_2d() {
+    use mfg_rs::core::test_problems::CongestionWave;
+    for (dim, ns) in [(1, [64, 128, 256]), (2, [50, 100, 200])] {
+        let w = CongestionWave::new(
+            1.0,
+            0.5,
+            1.0,
+            0.5,
+            1.0,
+            Coupling::Linear { strength: 1.0 },
+            dim,
+        );
+        let errs: Vec<[f64; 2]> = ns
+            .iter()
+            .map(|&n| {
+                let p = w.problem(n, 0.5, 20);
+                let sol = solve(&p, 1e-10);
+                assert_mass_and_positivity(&p, &sol, "congestion");
+                let g = p.grid();
+                let (mut eu, mut em) = (0.0_f64, 0.0_f64);
+                for k in 0..sol.u.nrows() {
+                    for i in 0..g.len() {
+                        eu = eu.max((sol.u[[k, i]] - w.u(g.point(i))).abs());
+                        em = em.max((sol.m[[k, i]] - w.m(g.point(i))).abs());
+                    }
+                }
+                [eu, em]
+            })
+            .collect();
+        assert_orders(&format!("{dim}D congestion (u, m)"), &errs);
+    }
+}

@@ -146,6 +146,11 @@ impl FpSolver for FdmFp {
         self.accuracy = Some(relative);
     }
 
+    /// Direct (Thomas) solves in 1D; BiCGSTAB and inexact Newton in 2D and 3D.
+    fn inexact_on(&self, grid: &Grid) -> bool {
+        grid.dim() > 1
+    }
+
     fn set_stop(&mut self, stop: Stop) {
         self.stop = stop;
     }
@@ -190,7 +195,9 @@ impl FpSolver for FdmFp {
             self.stop.check(k + 1)?;
             let uk = u.row(k);
             let uk = uk.as_slice().expect("contiguous row");
-            w.op.linearise(h, grid, nu, uk, None);
+            // A density-dependent H: its factor at this level's density (semi-implicit).
+            let mk = m.row(k);
+            w.op.linearise(h, grid, nu, uk, mk.as_slice(), None);
             w.op.assemble(dt, true);
             w.rhs.copy_from_slice(&w.mass);
             if let Some(fc) = problem.forcing() {

@@ -456,6 +456,12 @@ impl FpSolver for ParticleFp {
                 what: "FP source terms (forcing)",
             });
         }
+        if problem.hamiltonian().depends_on_density() {
+            return Err(SolveError::Unsupported {
+                solver: "particle FP",
+                what: "a Hamiltonian that depends on the density (congestion): use the FDM scheme",
+            });
+        }
         let grid = problem.grid();
         let n = grid.len();
         let dim = grid.dim();

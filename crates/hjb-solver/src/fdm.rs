@@ -237,6 +237,11 @@ impl HjbSolver for FdmHjb {
         self.accuracy = Some(relative);
     }
 
+    /// Direct (Thomas) solves in 1D; BiCGSTAB and inexact Newton in 2D and 3D.
+    fn inexact_on(&self, grid: &Grid) -> bool {
+        grid.dim() > 1
+    }
+
     fn set_stop(&mut self, stop: Stop) {
         self.stop = stop;
     }
@@ -293,13 +298,16 @@ impl HjbSolver for FdmHjb {
             } else {
                 uk.copy_from_slice(&w.u_next);
             }
+            // A density-dependent H: its factor at the density f sees (m^{k+1}).
+            let next_density = m.row(k + 1);
+            let density = next_density.as_slice();
             let mut iterations = 0;
             // The round-off scale, computed once per level when first needed (it changes
             // little between Newton steps and costs a pass over the rates).
             let mut level_floor: Option<f64> = None;
             let mut last_residual;
             loop {
-                w.op.linearise(h, grid, nu, uk, Some(&mut w.ham));
+                w.op.linearise(h, grid, nu, uk, density, Some(&mut w.ham));
                 // −G(u) = −(u − u^{k+1} − dt (ν Δ_h u − H_h + f)) into rhs.
                 apply_laplacian(grid, nu, uk, &mut w.rhs);
                 let (mut gmax, mut umax) = (0.0_f64, 0.0_f64);

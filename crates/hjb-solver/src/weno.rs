@@ -409,6 +409,12 @@ impl HjbSolver for WenoHjb {
     ) -> Result<HjbStats, SolveError> {
         check_shape(problem, m.shape(), "m");
         check_shape(problem, u.shape(), "u");
+        if problem.hamiltonian().depends_on_density() {
+            return Err(SolveError::Unsupported {
+                solver: "weno HJB",
+                what: "a Hamiltonian that depends on the density (congestion): use the FDM scheme",
+            });
+        }
         let grid = problem.grid();
         if grid.axes().iter().any(|a| a.len() < MIN_POINTS) {
             return Err(SolveError::Unsupported {

@@ -11,8 +11,9 @@ use crate::expr::Expr;
 use fp_solver::{FdmFp, ParticleFp};
 use hjb_solver::{FdmHjb, NewtonSettings, WenoHjb};
 use mfg_core::{
-    Boundary, Bounded, Continuation, Coupling, FixedPointIterator, FpSolver, Grid, HjbSolver,
-    IterationMethod, IterationSettings, Nonlocal, Power, Problem, ProblemError, TimeGrid,
+    Boundary, Bounded, Congestion, Continuation, Coupling, FixedPointIterator, FpSolver, Grid,
+    HjbSolver, IterationMethod, IterationSettings, Nonlocal, Power, Problem, ProblemError,
+    TimeGrid,
 };
 
 use crate::error::CliError;
@@ -138,6 +139,10 @@ pub struct ModelConfig {
     pub hamiltonian_exponent: f64,
     /// a_max > 0, the bound |a| ≤ a_max on the controls, for `bounded`.
     pub control_bound: f64,
+    /// c₀ > 0 in |p|²/(2λ (c₀ + m)^α), for `congestion`.
+    pub congestion_offset: f64,
+    /// α ∈ [0, 2] in |p|²/(2λ (c₀ + m)^α), for `congestion`.
+    pub congestion_exponent: f64,
     /// V(x).
     pub potential: ExprText,
     /// The kind of F(m).
@@ -165,6 +170,8 @@ impl Default for ModelConfig {
             control_cost: 1.0,
             hamiltonian_exponent: 2.0,
             control_bound: 1.0,
+            congestion_offset: 1.0,
+            congestion_exponent: 1.0,
             potential: ExprText("0".into()),
             coupling: CouplingKind::Linear,
             coupling_strength: 1.0,
@@ -187,6 +194,8 @@ pub enum ModelHamiltonian {
     Power,
     /// Controls bounded by |a| ≤ a_max: |p|²/(2λ) up to |p| = λ a_max, then linear.
     Bounded,
+    /// Congestion: |p|²/(2λ (c₀ + m)^α).
+    Congestion,
 }
 
 /// `model.coupling`.
@@ -716,6 +725,22 @@ impl Config {
                 }
             }
         }
+        if self.model.hamiltonian == ModelHamiltonian::Congestion {
+            let why = "model.hamiltonian = \"congestion\" (H depends on m) is solved by the implicit FDM schemes with Anderson or damped Picard";
+            self.require_fdm(why, "")?;
+            if self.problem == ProblemKind::Stationary {
+                return Err(invalid(
+                    "problem",
+                    format!("problem = \"stationary\" with model.hamiltonian = \"congestion\": {why}; solve a long time-dependent horizon instead"),
+                ));
+            }
+            if self.iteration.method == Some(CouplingMethod::Newton) {
+                return Err(invalid(
+                    "iteration.method",
+                    format!("iteration.method = \"newton\" with model.hamiltonian = \"congestion\": {why}"),
+                ));
+            }
+        }
         if self.problem == ProblemKind::Stationary {
             self.require_fdm(
                 "problem = \"stationary\" is solved by Newton on the finite-difference scheme",
@@ -854,6 +879,10 @@ impl Config {
             ModelHamiltonian::Bounded => builder.hamiltonian(
                 Bounded::try_new(m.control_cost, m.control_bound).map_err(&model_error)?,
             ),
+            ModelHamiltonian::Congestion => builder.hamiltonian(
+                Congestion::new(m.control_cost, m.congestion_offset, m.congestion_exponent)
+                    .map_err(&model_error)?,
+            ),
         };
         let builder = match (running_cost, nonlocal) {
             (Some(f), _) => builder.coupling(f),
@@ -961,6 +990,10 @@ impl Config {
     /// dominate); damped Picard for WENO and particles (Newton cannot differentiate them).
     pub fn default_method(&self) -> CouplingMethod {
         let fdm = self.hjb.method == HjbMethod::Fdm && self.fp.method == FpMethod::Fdm;
+        if self.model.hamiltonian == ModelHamiltonian::Congestion {
+            // Newton has no Jacobian for a density-dependent H.
+            return CouplingMethod::Anderson;
+        }
         match (fdm, self.grid.ny.is_some()) {
             (true, false) => CouplingMethod::Newton,
             (true, true) => CouplingMethod::Anderson,
@@ -1120,6 +1153,16 @@ impl Config {
                 "model.control_bound",
                 self.model.control_bound != model.control_bound,
                 ModelHamiltonian::Bounded,
+            ),
+            (
+                "model.congestion_offset",
+                self.model.congestion_offset != model.congestion_offset,
+                ModelHamiltonian::Congestion,
+            ),
+            (
+                "model.congestion_exponent",
+                self.model.congestion_exponent != model.congestion_exponent,
+                ModelHamiltonian::Congestion,
             ),
         ] {
             if set && self.model.hamiltonian != family {

@@ -125,6 +125,31 @@ initial_density = "exp(-100*(x-0.2)^2)"
 "#,
     },
     Preset {
+        name: "corridor-congestion",
+        description: "a crowd crossing a corridor [0, 1] to an exit region near x = 0.9, where moving through a crowd costs more (congestion H = |p|^2/(2 (0.2 + m)^1)): dense regions slow down, the crowd stretches out",
+        toml: r#"
+[grid]
+x = [0.0, 1.0]
+nx = 100
+t_final = 1.0
+nt = 50
+boundary = "no-flux"
+[model]
+sigma = 0.2
+hamiltonian = "congestion"
+control_cost = 1.0
+congestion_offset = 0.2
+congestion_exponent = 1.0
+potential = "0"
+coupling = "linear"
+coupling_strength = 0.1
+terminal_cost = "3*(x-0.9)^2"
+initial_density = "exp(-100*(x-0.2)^2)"
+[iteration]
+tolerance = 1e-8
+"#,
+    },
+    Preset {
         name: "crowd-2d",
         description: "a room [0, 1]^2 (100 x 100 points): a crowd starts in the corner near (0.15, 0.15) and heads for the target region near (0.8, 0.8), spreading to avoid congestion",
         toml: r#"

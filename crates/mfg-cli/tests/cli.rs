@@ -233,6 +233,51 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
         (&["--set", "preset=unknown"], "preset"),
         (&["--set", "nokeyvalue"], "--set"),
         (&["--set", "model.hamiltonian=cubic"], "model.hamiltonian"),
+        (
+            &[
+                "--set",
+                "model.hamiltonian=congestion",
+                "--set",
+                "model.congestion_exponent=3",
+            ],
+            "model.congestion_exponent",
+        ),
+        (
+            &[
+                "--set",
+                "model.hamiltonian=congestion",
+                "--set",
+                "hjb.method=weno5",
+            ],
+            "hjb.method",
+        ),
+        (
+            &[
+                "--set",
+                "model.hamiltonian=congestion",
+                "--set",
+                "fp.method=particle",
+            ],
+            "fp.method",
+        ),
+        (
+            &[
+                "--set",
+                "model.hamiltonian=congestion",
+                "--set",
+                "iteration.method=newton",
+            ],
+            "iteration.method",
+        ),
+        (
+            &[
+                "--set",
+                "model.hamiltonian=congestion",
+                "--set",
+                "problem=stationary",
+            ],
+            "problem",
+        ),
         (&["--set", "model.running_cost=q*m"], "model.running_cost"),
         (
             &["--set", "model.running_cost=ln(m-1)"],
@@ -842,7 +887,45 @@ fn the_hamiltonian_families_solve_from_their_presets_and_their_keys_are_checked(
     );
 }
 
-/// Every HJB method and every FP method accepts every model family: each pair solves a small
+/// Congestion from its preset (Anderson by default: Newton has no Jacobian for it), and with
+/// α = 0 the quadratic Hamiltonian's files bit for bit.
+#[test]
+fn congestion_solves_from_its_preset_and_alpha_zero_is_the_quadratic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = solve_in(
+        tmp.path(),
+        "c",
+        &["--quiet"],
+        &["preset=corridor-congestion"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&tmp.path().join("c"));
+    assert_eq!(s["model"]["hamiltonian"]["name"], "congestion");
+    assert!(
+        s["solver"]["iteration"]["method"]
+            .to_string()
+            .contains("Anderson"),
+        "{s}"
+    );
+    let q = ["iteration.method=anderson"];
+    let c0 = [
+        "iteration.method=anderson",
+        "model.hamiltonian=congestion",
+        "model.congestion_exponent=0",
+    ];
+    for (out, sets) in [("q", &q[..]), ("c0", &c0[..])] {
+        let o = solve_in(tmp.path(), out, &["--quiet"], sets);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    for f in ["u.npy", "m.npy"] {
+        let a = std::fs::read(tmp.path().join("q").join(f)).unwrap();
+        let b = std::fs::read(tmp.path().join("c0").join(f)).unwrap();
+        assert!(a == b, "{f} differs");
+    }
+}
+
+/// Every HJB method and every FP method accepts every model family (congestion, which the
+/// explicit schemes refuse with exit 2, aside): each pair solves a small
 /// problem with the power and bounded Hamiltonians, the nonlocal coupling and a running-cost
 /// expression (finite u, m ≥ 0, unit mass; converged, or exit 3 with the files flagged).
 #[test]

@@ -157,6 +157,21 @@ pub trait Hamiltonian: fmt::Debug + Send + Sync {
     /// Lax–Friedrichs dissipation and the CFL condition of explicit schemes.
     fn speed_bound(&self, d: usize, lo: &[f64], hi: &[f64]) -> f64;
 
+    /// `s(m) > 0` in `H(x, p, m) = s(m) H(x, p)`: a Hamiltonian that depends on the density
+    /// through a factor (congestion: moving through a crowd costs more). The per-point methods
+    /// above are the `m`-free part; the implicit schemes multiply the upwind speeds and `H_h`
+    /// at every point by `s(m)` (see [`crate::upwind::UpwindOperator::linearise`]). Default 1.
+    fn density_factor(&self, _m: f64) -> f64 {
+        1.0
+    }
+
+    /// Whether [`Hamiltonian::density_factor`] is not identically 1. Solvers that cannot
+    /// account for it (the explicit WENO and particle schemes, Newton on the coupled system,
+    /// the stationary solver) refuse such a Hamiltonian.
+    fn depends_on_density(&self) -> bool {
+        false
+    }
+
     /// Jump rates of the linearised upwind operator `L(u)` along every axis of `grid`, and
     /// `H_h` at every point if `hamiltonian` is given (see [`crate::upwind`]): from point `i`
     /// to its previous neighbour along `d` at rate `ν/dx_d² + speed_prev[d]/dx_d`, to its next

@@ -45,6 +45,7 @@
 //! Anal. 48 (2010) 1136–1162.
 
 pub mod anderson;
+pub mod congestion;
 pub mod error;
 pub mod grid;
 pub mod hamiltonian;
@@ -62,6 +63,7 @@ pub mod test_problems;
 pub mod upwind;
 
 pub use anderson::{Anderson, Safeguard, StepKind};
+pub use congestion::Congestion;
 pub use error::{MfgError, ProblemError, SolveError};
 pub use grid::{Axis, Boundary, Grid, Line, TimeGrid, MAX_DIM};
 pub use hamiltonian::{Hamiltonian, Quadratic};

@@ -519,6 +519,8 @@ struct IterationState {
     since_best: usize,
     /// The larger residual of the last iteration (the inner solves' accuracy request).
     last_worst: f64,
+    /// The relative accuracy the last evaluation's inner solves were asked for (None: exact).
+    last_accuracy: Option<f64>,
     history: Vec<IterationRecord>,
     timings: Timings,
 }
@@ -557,6 +559,16 @@ impl IterationState {
             }
         }
         let both = s.anderson_target == AndersonTarget::ValueAndDensity;
+        if s.method == IterationMethod::Newton && problem.hamiltonian().depends_on_density() {
+            return Err(MfgError::Iteration {
+                iteration: 0,
+                solver: "newton",
+                source: SolveError::Unsupported {
+                    solver: "Newton on the coupled system",
+                    what: "a Hamiltonian that depends on the density (congestion): its Jacobian terms in m are not built; use Anderson or damped Picard",
+                },
+            });
+        }
         let newton = (s.method == IterationMethod::Newton).then(|| NewtonStepper::new(problem));
         let accel = (s.method == IterationMethod::FixedPoint && s.anderson_depth > 0).then(|| {
             let flat = levels * n * if both { 2 } else { 1 };
@@ -594,6 +606,7 @@ impl IterationState {
             best: f64::INFINITY,
             since_best: 0,
             last_worst: 1.0,
+            last_accuracy: None,
             history: Vec::with_capacity(s.max_iterations.min(10_000)),
             timings: Timings::default(),
         })
@@ -614,10 +627,13 @@ impl IterationState {
             IterationMethod::Newton => self.last_worst * self.last_worst,
             IterationMethod::FixedPoint => self.last_worst,
         };
-        if let Some(accuracy) = s.inner_accuracy_for(scale) {
+        let accuracy = s.inner_accuracy_for(scale);
+        if let Some(accuracy) = accuracy {
             hjb.set_accuracy(accuracy);
             fp.set_accuracy(accuracy);
         }
+        let grid = problem.grid();
+        self.last_accuracy = accuracy.filter(|_| hjb.inexact_on(grid) || fp.inexact_on(grid));
         // The last iteration's u becomes `u_prev` (no copy: HJB writes every entry of `u`).
         std::mem::swap(&mut self.u, &mut self.u_prev);
         let t0 = Instant::now();
@@ -696,7 +712,12 @@ impl IterationState {
         } else {
             self.since_best += 1;
         }
-        if r.residual_u < s.tolerance && r.residual_m < s.tolerance {
+        // A residual below the tolerance means convergence only when the inner solves were
+        // asked for at least that accuracy: with an initial guess already within a looser
+        // inner tolerance (a cold start at an exact steady state) they may skip their work
+        // and report no change. Then the next evaluation, asked for the floor, decides.
+        let trusted = self.last_accuracy.is_none_or(|a| a <= s.tolerance);
+        if r.residual_u < s.tolerance && r.residual_m < s.tolerance && trusted {
             Some(TerminationReason::Converged)
         } else if s.stagnation_window > 0 && self.since_best >= s.stagnation_window {
             Some(TerminationReason::Stagnation)

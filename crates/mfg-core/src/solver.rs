@@ -93,6 +93,13 @@ pub trait HjbSolver: Send {
     /// stop those earlier, down to this accuracy; a solver without any ignores it (the default).
     fn set_accuracy(&mut self, _relative: f64) {}
 
+    /// Whether [`Self::set_accuracy`] loosens this solver's solves on `grid` (false: they are
+    /// exact whatever is asked, as direct solves are). The coupling iteration trusts a
+    /// converged verdict from loosened solves only when they were asked for the tolerance.
+    fn inexact_on(&self, _grid: &Grid) -> bool {
+        false
+    }
+
     /// When to stop the next solves early: a wall-clock deadline and a cancel flag (see
     /// [`Stop`]). A solver that supports it calls [`Stop::check`] inside its time loop and
     /// returns [`SolveError::TimeLimit`] or [`SolveError::Interrupted`]. The default ignores it
@@ -127,6 +134,13 @@ pub trait FpSolver: Send {
     /// [`crate::IterationSettings::inner_accuracy`]). Solvers with iterative inner solves may
     /// stop those earlier, down to this accuracy; a solver without any ignores it (the default).
     fn set_accuracy(&mut self, _relative: f64) {}
+
+    /// Whether [`Self::set_accuracy`] loosens this solver's solves on `grid` (false: they are
+    /// exact whatever is asked, as direct solves are). The coupling iteration trusts a
+    /// converged verdict from loosened solves only when they were asked for the tolerance.
+    fn inexact_on(&self, _grid: &Grid) -> bool {
+        false
+    }
 
     /// When to stop the next solves early: a wall-clock deadline and a cancel flag (see
     /// [`Stop`]). A solver that supports it calls [`Stop::check`] inside its time loop and

@@ -162,6 +162,16 @@ impl StationarySolver {
     /// Solve `problem`'s stationary system (its time grid, terminal cost and forcing are not
     /// read; its initial density is Newton's first guess for `m`, with `u = 0`, `λ = 0`).
     pub fn solve(&self, problem: &Problem) -> Result<StationarySolution, MfgError> {
+        if problem.hamiltonian().depends_on_density() {
+            return Err(MfgError::Iteration {
+                iteration: 0,
+                solver: "stationary",
+                source: SolveError::Unsupported {
+                    solver: "the stationary Newton solver",
+                    what: "a Hamiltonian that depends on the density (congestion): its Jacobian terms in m are not built; solve a long horizon time-dependent problem instead",
+                },
+            });
+        }
         if !problem.coupling().is_local() {
             return Err(MfgError::Iteration {
                 iteration: 0,

@@ -146,14 +146,17 @@ impl UpwindOperator {
     }
 
     /// Linearise at `u`: the jump rates of `L(u)` from the Hamiltonian, and `H_h(u)` into
-    /// `hamiltonian` if given.
+    /// `hamiltonian` if given. With a density-dependent Hamiltonian
+    /// ([`Hamiltonian::depends_on_density`]) and the density `m` at every point, the upwind
+    /// speeds and `H_h` are multiplied by `s(m_i)` (the diffusion part of the rates is not).
     pub fn linearise(
         &mut self,
         h: &dyn Hamiltonian,
         grid: &Grid,
         nu: f64,
         u: &[f64],
-        hamiltonian: Option<&mut [f64]>,
+        density: Option<&[f64]>,
+        mut hamiltonian: Option<&mut [f64]>,
     ) {
         h.upwind_rates(
             grid,
@@ -161,8 +164,29 @@ impl UpwindOperator {
             u,
             &mut self.to_prev,
             &mut self.to_next,
-            hamiltonian,
+            hamiltonian.as_deref_mut(),
         );
+        let Some(m) = density.filter(|_| h.depends_on_density()) else {
+            return;
+        };
+        for d in 0..grid.dim() {
+            let dx = grid.axis(d).dx();
+            let diff = nu / (dx * dx);
+            for ((p, q), mi) in self.to_prev[d]
+                .iter_mut()
+                .zip(self.to_next[d].iter_mut())
+                .zip(m)
+            {
+                let s = h.density_factor(*mi);
+                *p = diff + s * (*p - diff);
+                *q = diff + s * (*q - diff);
+            }
+        }
+        if let Some(hv) = hamiltonian {
+            for (v, mi) in hv.iter_mut().zip(m) {
+                *v *= h.density_factor(*mi);
+            }
+        }
     }
 
     /// `out = L u` for the last linearisation ([`apply_generator`]).

@@ -62,7 +62,12 @@ def test_presets_and_two_dimensional_shapes():
 
 
 def test_the_hamiltonian_families_are_reachable_by_key_and_checked():
-    for preset, family in (("crowd-power", "power"), ("crowd-speed-limit", "bounded")):
+    for preset, family in (
+        ("crowd-power", "power"),
+        ("crowd-speed-limit", "bounded"),
+        ("corridor-congestion", "congestion"),
+        ("torus-nonlocal", "nonlocal"),
+    ):
         sol = mfg_rs.solve(preset=preset)
         assert sol.converged and (sol.m >= 0).all()
         assert family in json.dumps(sol.summary)
