@@ -21,18 +21,43 @@ fn wave<H: Hamiltonian + Clone + 'static>(h: H, dim: usize) -> StationaryWave<H>
 
 /// Max-norm errors in u and m over every level of a time-dependent solve.
 fn time_errors<H: Hamiltonian + Clone + 'static>(w: &StationaryWave<H>, p: &Problem) -> [f64; 2] {
+    exact_errors(p, |_, x| w.u(x), |x| w.m(x))
+}
+
+/// Solve `p` (Anderson to 1e-10), check mass and positivity on every level, and return the
+/// max-norm errors over all levels against `u(t, x)` and `m(x)`.
+fn exact_errors(
+    p: &Problem,
+    u: impl Fn(f64, &[f64]) -> f64,
+    m: impl Fn(&[f64]) -> f64,
+) -> [f64; 2] {
     let sol = solve(p, 1e-10);
-    assert_mass_and_positivity(p, &sol, "wave");
+    assert_mass_and_positivity(p, &sol, "exact solution");
     let g = p.grid();
     let (mut eu, mut em) = (0.0_f64, 0.0_f64);
     for k in 0..sol.u.nrows() {
+        let t = p.time().t(k);
         for i in 0..g.len() {
             let x = g.point(i);
-            eu = eu.max((sol.u[[k, i]] - w.u(x)).abs());
-            em = em.max((sol.m[[k, i]] - w.m(x)).abs());
+            eu = eu.max((sol.u[[k, i]] - u(t, x)).abs());
+            em = em.max((sol.m[[k, i]] - m(x)).abs());
         }
     }
     [eu, em]
+}
+
+/// Newton on the coupled system to 1e-10: the solution and its residuals in m.
+fn newton(p: &Problem) -> (mfg_rs::core::MfgSolution, Vec<f64>) {
+    let sol = common::run(
+        p,
+        IterationSettings {
+            method: IterationMethod::Newton,
+            tolerance: 1e-10,
+            ..Default::default()
+        },
+    );
+    let r = sol.history.iter().map(|h| h.residual_m).collect();
+    (sol, r)
 }
 
 fn orders<const K: usize>(errs: &[[f64; K]]) -> Vec<[f64; K]> {
@@ -136,17 +161,9 @@ fn the_nonlocal_coupling_converges_at_first_order_in_1d_and_2d() {
 fn newton_handles_the_nonlocal_coupling() {
     let w = wave(Quadratic::new(1.0), 1).with_nonlocal(2.0, 0.08);
     let p = w.problem(128, 0.5, 20);
-    let newton = common::run(
-        &p,
-        IterationSettings {
-            method: IterationMethod::Newton,
-            tolerance: 1e-10,
-            ..Default::default()
-        },
-    );
+    let (newton, r) = newton(&p);
     assert!(newton.converged(), "{newton}");
     let anderson = solve(&p, 1e-10);
-    let r: Vec<f64> = newton.history.iter().map(|h| h.residual_m).collect();
     eprintln!("Newton residuals {r:?}");
     assert!(r.len() <= 10, "{r:?}");
     assert!(common::rel_l2(&newton.m, &anderson.m) < 1e-8);
@@ -189,33 +206,10 @@ fn a_running_cost_expression_in_t_x_and_m_converges_at_first_order() {
     };
     let errs: Vec<[f64; 2]> = [64, 128, 256]
         .iter()
-        .map(|&n| {
-            let p = problem(n);
-            let sol = solve(&p, 1e-10);
-            assert_mass_and_positivity(&p, &sol, "running cost");
-            let g = p.grid();
-            let (mut eu, mut em) = (0.0_f64, 0.0_f64);
-            for k in 0..sol.u.nrows() {
-                let t = p.time().t(k);
-                for i in 0..g.len() {
-                    eu = eu.max((sol.u[[k, i]] - exact_u(t, g.point(i))).abs());
-                    em = em.max((sol.m[[k, i]] - w.m(g.point(i))).abs());
-                }
-            }
-            [eu, em]
-        })
+        .map(|&n| exact_errors(&problem(n), exact_u, |x| w.m(x)))
         .collect();
     assert_orders("running cost f(t, x, m) (u, m)", &errs);
-    let p = problem(128);
-    let newton = common::run(
-        &p,
-        IterationSettings {
-            method: IterationMethod::Newton,
-            tolerance: 1e-10,
-            ..Default::default()
-        },
-    );
-    let r: Vec<f64> = newton.history.iter().map(|h| h.residual_m).collect();
+    let (newton, r) = newton(&problem(128));
     eprintln!("Newton residuals {r:?}");
     assert!(newton.converged() && r.len() <= 8, "{r:?}");
 }
@@ -237,20 +231,7 @@ fn congestion_converges_at_first_order_in_1d_and_2d() {
         );
         let errs: Vec<[f64; 2]> = ns
             .iter()
-            .map(|&n| {
-                let p = w.problem(n, 0.5, 20);
-                let sol = solve(&p, 1e-10);
-                assert_mass_and_positivity(&p, &sol, "congestion");
-                let g = p.grid();
-                let (mut eu, mut em) = (0.0_f64, 0.0_f64);
-                for k in 0..sol.u.nrows() {
-                    for i in 0..g.len() {
-                        eu = eu.max((sol.u[[k, i]] - w.u(g.point(i))).abs());
-                        em = em.max((sol.m[[k, i]] - w.m(g.point(i))).abs());
-                    }
-                }
-                [eu, em]
-            })
+            .map(|&n| exact_errors(&w.problem(n, 0.5, 20), |_, x| w.u(x), |x| w.m(x)))
             .collect();
         assert_orders(&format!("{dim}D congestion (u, m)"), &errs);
     }

@@ -518,8 +518,41 @@ impl Hamiltonian for Quadratic {
     }
 }
 
+/// Test helpers shared by the Hamiltonians' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Hamiltonian;
+
+    /// A Hamiltonian with everything but the speed Jacobian from `0`: the trait's
+    /// central-difference default, to compare an exact `upwind_speed_jacobian` with.
+    #[derive(Debug)]
+    pub(crate) struct ByDefault<'a>(pub(crate) &'a dyn Hamiltonian);
+
+    impl Hamiltonian for ByDefault<'_> {
+        fn name(&self) -> &'static str {
+            "by-default"
+        }
+        fn value(&self, x: &[f64], p: &[f64]) -> f64 {
+            self.0.value(x, p)
+        }
+        fn dp(&self, x: &[f64], p: &[f64], out: &mut [f64]) {
+            self.0.dp(x, p, out)
+        }
+        fn upwind(&self, x: &[f64], b: &[f64], f: &[f64], sp: &mut [f64], sn: &mut [f64]) -> f64 {
+            self.0.upwind(x, b, f, sp, sn)
+        }
+        fn godunov(&self, x: &[f64], a: &[f64], b: &[f64]) -> f64 {
+            self.0.godunov(x, a, b)
+        }
+        fn speed_bound(&self, d: usize, lo: &[f64], hi: &[f64]) -> f64 {
+            self.0.speed_bound(d, lo, hi)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::testing::ByDefault;
     use super::*;
 
     const X: [f64; 1] = [0.0];
@@ -591,37 +624,8 @@ mod tests {
     /// from the kinks (a user Hamiltonian gets the latter).
     #[test]
     fn the_speed_jacobian_matches_its_finite_difference_default() {
-        #[derive(Debug)]
-        struct ByDefault(Quadratic);
-        impl Hamiltonian for ByDefault {
-            fn name(&self) -> &'static str {
-                "by-default"
-            }
-            fn value(&self, x: &[f64], p: &[f64]) -> f64 {
-                self.0.value(x, p)
-            }
-            fn dp(&self, x: &[f64], p: &[f64], out: &mut [f64]) {
-                self.0.dp(x, p, out)
-            }
-            fn upwind(
-                &self,
-                x: &[f64],
-                b: &[f64],
-                f: &[f64],
-                sp: &mut [f64],
-                sn: &mut [f64],
-            ) -> f64 {
-                self.0.upwind(x, b, f, sp, sn)
-            }
-            fn godunov(&self, x: &[f64], a: &[f64], b: &[f64]) -> f64 {
-                self.0.godunov(x, a, b)
-            }
-            fn speed_bound(&self, d: usize, lo: &[f64], hi: &[f64]) -> f64 {
-                self.0.speed_bound(d, lo, hi)
-            }
-        }
         let q = Quadratic::new(0.7);
-        let by_default = ByDefault(q);
+        let by_default = ByDefault(&q);
         let (mut exact, mut fd) = ([0.0; 16], [0.0; 16]);
         for (back, fwd) in [([0.4, -0.3], [-0.2, 0.5]), ([-1.0, 2.0], [1.5, -0.1])] {
             q.upwind_speed_jacobian(&X, &back, &fwd, &mut exact);

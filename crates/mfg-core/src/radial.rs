@@ -378,6 +378,7 @@ radial_hamiltonian!(Bounded, "bounded");
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hamiltonian::testing::ByDefault;
     use crate::hamiltonian::Quadratic;
 
     const X: [f64; 2] = [0.0, 0.0];
@@ -477,35 +478,6 @@ mod tests {
     /// The exact speed Jacobian equals the trait's central-difference default.
     #[test]
     fn the_speed_jacobian_matches_finite_differences() {
-        #[derive(Debug)]
-        struct ByDefault<'a>(&'a dyn Hamiltonian);
-        impl Hamiltonian for ByDefault<'_> {
-            fn name(&self) -> &'static str {
-                "by-default"
-            }
-            fn value(&self, x: &[f64], p: &[f64]) -> f64 {
-                self.0.value(x, p)
-            }
-            fn dp(&self, x: &[f64], p: &[f64], out: &mut [f64]) {
-                self.0.dp(x, p, out)
-            }
-            fn upwind(
-                &self,
-                x: &[f64],
-                b: &[f64],
-                f: &[f64],
-                sp: &mut [f64],
-                sn: &mut [f64],
-            ) -> f64 {
-                self.0.upwind(x, b, f, sp, sn)
-            }
-            fn godunov(&self, x: &[f64], a: &[f64], b: &[f64]) -> f64 {
-                self.0.godunov(x, a, b)
-            }
-            fn speed_bound(&self, d: usize, lo: &[f64], hi: &[f64]) -> f64 {
-                self.0.speed_bound(d, lo, hi)
-            }
-        }
         for h in family() {
             let by_default = ByDefault(h.as_ref());
             let (mut exact, mut fd) = ([0.0; 16], [0.0; 16]);
