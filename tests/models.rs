@@ -236,3 +236,30 @@ fn congestion_converges_at_first_order_in_1d_and_2d() {
         assert_orders(&format!("{dim}D congestion (u, m)"), &errs);
     }
 }
+
+/// Newton on the coupled system with congestion: the density factor's Jacobian terms (the
+/// HJB's `−dt s'(m) H₀_h`, the FP's own-density term, the two systems' own rates) make it
+/// converge fast, to the fixed point Anderson finds, in 1D (direct level solves) and 2D
+/// (BiCGSTAB).
+#[test]
+fn newton_handles_congestion_in_1d_and_2d() {
+    use mfg_rs::core::test_problems::CongestionWave;
+    for (dim, n) in [(1, 128), (2, 40)] {
+        let w = CongestionWave::new(
+            1.0,
+            0.5,
+            1.0,
+            0.5,
+            1.0,
+            Coupling::Linear { strength: 1.0 },
+            dim,
+        );
+        let p = w.problem(n, 0.5, 20);
+        let (newton, r) = newton(&p);
+        eprintln!("{dim}D congestion: Newton residuals {r:?}");
+        assert!(newton.converged() && r.len() <= 10, "{dim}D: {r:?}");
+        let anderson = solve(&p, 1e-10);
+        let diff = common::rel_l2(&newton.m, &anderson.m);
+        assert!(diff < 1e-8, "{dim}D: {diff}");
+    }
+}

@@ -726,18 +726,12 @@ impl Config {
             }
         }
         if self.model.hamiltonian == ModelHamiltonian::Congestion {
-            let why = "model.hamiltonian = \"congestion\" (H depends on m) is solved by the implicit FDM schemes with Anderson or damped Picard";
+            let why = "model.hamiltonian = \"congestion\" (H depends on m) is solved by the implicit FDM schemes";
             self.require_fdm(why, "")?;
             if self.problem == ProblemKind::Stationary {
                 return Err(invalid(
                     "problem",
                     format!("problem = \"stationary\" with model.hamiltonian = \"congestion\": {why}; solve a long time-dependent horizon instead"),
-                ));
-            }
-            if self.iteration.method == Some(CouplingMethod::Newton) {
-                return Err(invalid(
-                    "iteration.method",
-                    format!("iteration.method = \"newton\" with model.hamiltonian = \"congestion\": {why}"),
                 ));
             }
         }
@@ -990,10 +984,6 @@ impl Config {
     /// dominate); damped Picard for WENO and particles (Newton cannot differentiate them).
     pub fn default_method(&self) -> CouplingMethod {
         let fdm = self.hjb.method == HjbMethod::Fdm && self.fp.method == FpMethod::Fdm;
-        if self.model.hamiltonian == ModelHamiltonian::Congestion {
-            // Newton has no Jacobian for a density-dependent H.
-            return CouplingMethod::Anderson;
-        }
         match (fdm, self.grid.ny.is_some()) {
             (true, false) => CouplingMethod::Newton,
             (true, true) => CouplingMethod::Anderson,

@@ -265,15 +265,6 @@ fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
                 "--set",
                 "model.hamiltonian=congestion",
                 "--set",
-                "iteration.method=newton",
-            ],
-            "iteration.method",
-        ),
-        (
-            &[
-                "--set",
-                "model.hamiltonian=congestion",
-                "--set",
                 "problem=stationary",
             ],
             "problem",
@@ -887,8 +878,8 @@ fn the_hamiltonian_families_solve_from_their_presets_and_their_keys_are_checked(
     );
 }
 
-/// Congestion from its preset (Anderson by default: Newton has no Jacobian for it), and with
-/// α = 0 the quadratic Hamiltonian's files bit for bit.
+/// Congestion from its preset (Newton, the 1D default, with the density factor's Jacobian
+/// terms), and with α = 0 the quadratic Hamiltonian's files bit for bit.
 #[test]
 fn congestion_solves_from_its_preset_and_alpha_zero_is_the_quadratic() {
     let tmp = tempfile::tempdir().unwrap();
@@ -904,7 +895,7 @@ fn congestion_solves_from_its_preset_and_alpha_zero_is_the_quadratic() {
     assert!(
         s["solver"]["iteration"]["method"]
             .to_string()
-            .contains("Anderson"),
+            .contains("Newton"),
         "{s}"
     );
     let q = ["iteration.method=anderson"];

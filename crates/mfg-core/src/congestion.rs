@@ -6,9 +6,9 @@
 //!
 //! The implicit FDM schemes take the factor at every point: the HJB at level `k` at the
 //! density `m^{k+1}` its running cost sees, the FP step `k → k+1` at its own `m^k`
-//! (semi-implicit in the density; consistent to first order). The explicit WENO and particle
-//! schemes, Newton on the coupled system and the stationary solver do not account for it and
-//! refuse the problem.
+//! (semi-implicit in the density; consistent to first order). Newton on the coupled system
+//! differentiates both (`density_factor_dm`). The explicit WENO and particle schemes and the
+//! stationary solver do not account for it and refuse the problem.
 //!
 //! ```
 //! use mfg_core::{Congestion, Hamiltonian, Quadratic};
@@ -119,6 +119,15 @@ impl Hamiltonian for Congestion {
         }
     }
 
+    #[inline]
+    fn density_factor_dm(&self, m: f64) -> f64 {
+        if self.exponent == 0.0 || m <= 0.0 {
+            0.0
+        } else {
+            -self.exponent * (self.offset + m).powf(-self.exponent - 1.0)
+        }
+    }
+
     fn depends_on_density(&self) -> bool {
         self.exponent != 0.0
     }
@@ -149,6 +158,10 @@ mod tests {
                 assert!((drift + fd).abs() < 1e-8, "{p:?} {m}: {drift} vs {}", -fd);
             }
             assert!((c.density_factor(m) * c.value(&[0.0, 0.0], &p) - full(&p, m)).abs() < 1e-14);
+            if m > 0.0 {
+                let fd = (c.density_factor(m + h) - c.density_factor(m - h)) / (2.0 * h);
+                assert!((fd - c.density_factor_dm(m)).abs() < 1e-8);
+            }
         }
     }
 

@@ -165,9 +165,14 @@ pub trait Hamiltonian: fmt::Debug + Send + Sync {
         1.0
     }
 
+    /// `s'(m)`, for Newton's Jacobian. Default 0.
+    fn density_factor_dm(&self, _m: f64) -> f64 {
+        0.0
+    }
+
     /// Whether [`Hamiltonian::density_factor`] is not identically 1. Solvers that cannot
-    /// account for it (the explicit WENO and particle schemes, Newton on the coupled system,
-    /// the stationary solver) refuse such a Hamiltonian.
+    /// account for it (the explicit WENO and particle schemes, the stationary solver) refuse
+    /// such a Hamiltonian.
     fn depends_on_density(&self) -> bool {
         false
     }

@@ -86,6 +86,8 @@ struct Linearisation {
     /// A nonlocal running cost: `coupling` then holds `m^{k+1}` of every level, and the
     /// products apply [`crate::RunningCost::derivative_into`] (a convolution) instead.
     nonlocal: bool,
+    /// A density-dependent Hamiltonian (congestion): its extra Jacobian terms.
+    congestion: Option<Congested>,
     /// `u` at the iterate, flat (levels × n).
     u: Vec<f64>,
     /// `μ = w Φ(m)`, flat (levels × n).
@@ -96,6 +98,48 @@ struct Linearisation {
     dmu: Vec<f64>,
     rhs: Vec<f64>,
     level: Vec<f64>,
+}
+
+/// The Jacobian terms of a density-dependent Hamiltonian `s(m) H₀` ([`Hamiltonian::density_factor`]):
+/// the HJB at level `k` sees `s(m^{k+1})` of the iterate, the FP step `k → k+1` `s(m^k)` of its
+/// own solution, so the levels' HJB and FP systems have their own rates, the HJB rows a term in
+/// `m^{k+1}` (`−dt s'(m) H₀_h(u^k)`), and the FP rows one in their own density (the rates' `m`
+/// derivative `s'(m_i) × speed`).
+struct Congested {
+    /// The FP step's rates per level (`rates` holds the HJB's).
+    fp_rates: Vec<LevelRates>,
+    /// The unscaled speed parts `rate − ν/dx²` per level and axis.
+    speed: Vec<LevelRates>,
+    /// `dt s'(m^{k+1}) H₀_h(u^k)` per level (flat, nt × n).
+    hjb_m: Vec<f64>,
+    /// `s(m^k)` and `s'(m^k)` of the FP's own density per level (flat, nt × n).
+    s_own: Vec<f64>,
+    ds_own: Vec<f64>,
+    /// Work: one level's `H₀_h`, and `μ^{k+1} s(m^k)`.
+    h0: Vec<f64>,
+    mu_scaled: Vec<f64>,
+}
+
+impl Congested {
+    fn new(nt: usize, n: usize, dim: usize) -> Self {
+        let rates = || {
+            (0..nt)
+                .map(|_| LevelRates {
+                    to_prev: vec![vec![0.0; n]; dim],
+                    to_next: vec![vec![0.0; n]; dim],
+                })
+                .collect()
+        };
+        Self {
+            fp_rates: rates(),
+            speed: rates(),
+            hjb_m: vec![0.0; nt * n],
+            s_own: vec![0.0; nt * n],
+            ds_own: vec![0.0; nt * n],
+            h0: vec![0.0; n],
+            mu_scaled: vec![0.0; n],
+        }
+    }
 }
 
 /// The Newton step's storage, allocated once per solve.
@@ -331,6 +375,7 @@ impl Linearisation {
             factors: Vec::new(),
             coupling: vec![0.0; nt * n],
             nonlocal: false,
+            congestion: None,
             u: vec![0.0; flat],
             mu: vec![0.0; flat],
             inv_weights: grid.weights().iter().map(|w| 1.0 / w).collect(),
@@ -355,7 +400,7 @@ impl Linearisation {
         let (n, nu, dt) = (self.n, problem.nu(), self.dt);
         let coupling = problem.coupling();
         self.nonlocal = !coupling.is_local();
-        let mut coupled = self.nonlocal;
+        let mut coupled = self.nonlocal || problem.hamiltonian().depends_on_density();
         if self.nonlocal {
             self.coupling.copy_from_slice(&m[n..]);
         } else {
@@ -382,9 +427,66 @@ impl Linearisation {
             *mu = w * p;
         }
         let h = problem.hamiltonian();
-        for (k, r) in self.rates.iter_mut().enumerate() {
-            let uk = &self.u[k * n..(k + 1) * n];
-            h.upwind_rates(grid, nu, uk, &mut r.to_prev, &mut r.to_next, None);
+        if h.depends_on_density() {
+            let c = self
+                .congestion
+                .get_or_insert_with(|| Congested::new(self.nt, n, grid.dim()));
+            let flat_phi = phi.as_slice().expect("standard layout");
+            for (k, r) in self.rates.iter_mut().enumerate() {
+                let uk = &self.u[k * n..(k + 1) * n];
+                h.upwind_rates(
+                    grid,
+                    nu,
+                    uk,
+                    &mut r.to_prev,
+                    &mut r.to_next,
+                    Some(&mut c.h0),
+                );
+                let (next, own) = (&m[(k + 1) * n..(k + 2) * n], &flat_phi[k * n..(k + 1) * n]);
+                let level = k * n..(k + 1) * n;
+                for ((((hm, s), ds), h0), (mn, mo)) in c.hjb_m[level.clone()]
+                    .iter_mut()
+                    .zip(&mut c.s_own[level.clone()])
+                    .zip(&mut c.ds_own[level])
+                    .zip(&c.h0)
+                    .zip(next.iter().zip(own))
+                {
+                    *hm = dt * h.density_factor_dm(*mn) * h0;
+                    *s = h.density_factor(*mo);
+                    *ds = h.density_factor_dm(*mo);
+                }
+                let (sp, fp) = (&mut c.speed[k], &mut c.fp_rates[k]);
+                for d in 0..grid.dim() {
+                    let dx = grid.axis(d).dx();
+                    let diff = nu / (dx * dx);
+                    let own_factors = &c.s_own[k * n..(k + 1) * n];
+                    for (i, (mn, &s_own)) in next.iter().zip(own_factors).enumerate() {
+                        let s_next = h.density_factor(*mn);
+                        for (rate, speed, fp_rate) in [
+                            (
+                                &mut r.to_prev[d][i],
+                                &mut sp.to_prev[d][i],
+                                &mut fp.to_prev[d][i],
+                            ),
+                            (
+                                &mut r.to_next[d][i],
+                                &mut sp.to_next[d][i],
+                                &mut fp.to_next[d][i],
+                            ),
+                        ] {
+                            *speed = *rate - diff;
+                            *rate = diff + s_next * *speed;
+                            *fp_rate = diff + s_own * *speed;
+                        }
+                    }
+                }
+            }
+        } else {
+            self.congestion = None;
+            for (k, r) in self.rates.iter_mut().enumerate() {
+                let uk = &self.u[k * n..(k + 1) * n];
+                h.upwind_rates(grid, nu, uk, &mut r.to_prev, &mut r.to_next, None);
+            }
         }
         // A direct backend's factorisations, once per Newton step for all its products
         // (storage allocated at the first step).
@@ -394,10 +496,13 @@ impl Linearisation {
                 let empty = || Tridiagonal::new(n.max(3), false).factor();
                 self.factors = (0..levels).map(|_| (empty(), empty())).collect();
             }
-            for (r, (plain, transposed)) in self.rates.iter().zip(self.factors.iter_mut()) {
+            for (k, (r, (plain, transposed))) in
+                self.rates.iter().zip(self.factors.iter_mut()).enumerate()
+            {
                 self.backend.assemble(dt, &r.to_prev, &r.to_next, false);
                 self.backend.factorise_into(plain);
-                self.backend.assemble(dt, &r.to_prev, &r.to_next, true);
+                let fp = self.congestion.as_ref().map_or(r, |c| &c.fp_rates[k]);
+                self.backend.assemble(dt, &fp.to_prev, &fp.to_next, true);
                 self.backend.factorise_into(transposed);
             }
         }
@@ -444,6 +549,17 @@ impl Linearisation {
                     *r = next + c * vi;
                 }
             }
+            if let Some(c) = &self.congestion {
+                // −dt s'(m^{k+1}) H₀_h(u^k) δm^{k+1}: the HJB's factor moves with the iterate.
+                for ((r, hm), vi) in self
+                    .rhs
+                    .iter_mut()
+                    .zip(&c.hjb_m[k * n..(k + 1) * n])
+                    .zip(vk)
+                {
+                    *r -= hm * vi;
+                }
+            }
             let x = &mut head[k * n..];
             if let Some((plain, _)) = self.factors.get(k) {
                 x.copy_from_slice(&self.rhs);
@@ -465,13 +581,47 @@ impl Linearisation {
         out[..n].copy_from_slice(&v[..n]);
         self.dmu.iter_mut().for_each(|x| *x = 0.0);
         for k in 0..nt {
+            let mu_next = &self.mu[(k + 1) * n..(k + 2) * n];
+            let level = k * n..(k + 1) * n;
+            // With congestion the FP step's speeds carry s(m^k) of its own density: scale μ,
+            // the speeds' u-derivative is linear in it.
+            let mu_used = match &mut self.congestion {
+                Some(c) => {
+                    for ((ms, mu), s) in c
+                        .mu_scaled
+                        .iter_mut()
+                        .zip(mu_next)
+                        .zip(&c.s_own[level.clone()])
+                    {
+                        *ms = mu * s;
+                    }
+                    &c.mu_scaled[..]
+                }
+                None => mu_next,
+            };
             h.transpose_generator_derivative(
                 grid,
-                &self.u[k * n..(k + 1) * n],
-                &self.mu[(k + 1) * n..(k + 2) * n],
-                &self.du[k * n..(k + 1) * n],
+                &self.u[level.clone()],
+                mu_used,
+                &self.du[level.clone()],
                 &mut self.level,
             );
+            if let Some(c) = &self.congestion {
+                // ∂_{m^k}(L(u^k, m^k)ᵀ μ^{k+1}) δm^k, δm^k = δμ^k / w: the rates out of point i
+                // move with s'(m_i) × their speed part.
+                for d in 0..grid.dim() {
+                    let (sp, sn) = (&c.speed[k].to_prev[d], &c.speed[k].to_next[d]);
+                    for (i, [l, r]) in grid.neighbour_table(d).iter().enumerate() {
+                        let coef =
+                            mu_next[i] * c.ds_own[k * n + i] * self.dmu[i] * self.inv_weights[i];
+                        if coef != 0.0 {
+                            self.level[*l] += coef * sp[i];
+                            self.level[*r] += coef * sn[i];
+                            self.level[i] -= coef * (sp[i] + sn[i]);
+                        }
+                    }
+                }
+            }
             for ((r, d), l) in self
                 .rhs
                 .iter_mut()
@@ -484,7 +634,10 @@ impl Linearisation {
                 self.dmu.copy_from_slice(&self.rhs);
                 transposed.solve_in_place(&mut self.dmu);
             } else {
-                let r = &self.rates[k];
+                let r = self
+                    .congestion
+                    .as_ref()
+                    .map_or(&self.rates[k], |c| &c.fp_rates[k]);
                 self.backend.assemble(dt, &r.to_prev, &r.to_next, true);
                 self.backend
                     .solve(&self.rhs, &mut self.dmu, level_tol)

@@ -559,16 +559,6 @@ impl IterationState {
             }
         }
         let both = s.anderson_target == AndersonTarget::ValueAndDensity;
-        if s.method == IterationMethod::Newton && problem.hamiltonian().depends_on_density() {
-            return Err(MfgError::Iteration {
-                iteration: 0,
-                solver: "newton",
-                source: SolveError::Unsupported {
-                    solver: "Newton on the coupled system",
-                    what: "a Hamiltonian that depends on the density (congestion): its Jacobian terms in m are not built; use Anderson or damped Picard",
-                },
-            });
-        }
         let newton = (s.method == IterationMethod::Newton).then(|| NewtonStepper::new(problem));
         let accel = (s.method == IterationMethod::FixedPoint && s.anderson_depth > 0).then(|| {
             let flat = levels * n * if both { 2 } else { 1 };
