@@ -214,21 +214,25 @@ fn a_running_cost_expression_in_t_x_and_m_converges_at_first_order() {
     assert!(newton.converged() && r.len() <= 8, "{r:?}");
 }
 
+/// The congestion wave of the tests: λ = 1, c₀ = 0.5, α = 1, ε = 0.5, σ = 1, `F = m`.
+fn congestion_wave(dim: usize) -> mfg_rs::core::test_problems::CongestionWave {
+    mfg_rs::core::test_problems::CongestionWave::new(
+        1.0,
+        0.5,
+        1.0,
+        0.5,
+        1.0,
+        Coupling::Linear { strength: 1.0 },
+        dim,
+    )
+}
+
 /// Congestion `H = |p|²/(2λ (c₀ + m)^α)` on its exact wave (`test_problems::CongestionWave`):
 /// first order in u and m in 1D and 2D, mass and positivity on every level.
 #[test]
 fn congestion_converges_at_first_order_in_1d_and_2d() {
-    use mfg_rs::core::test_problems::CongestionWave;
     for (dim, ns) in [(1, [64, 128, 256]), (2, [50, 100, 200])] {
-        let w = CongestionWave::new(
-            1.0,
-            0.5,
-            1.0,
-            0.5,
-            1.0,
-            Coupling::Linear { strength: 1.0 },
-            dim,
-        );
+        let w = congestion_wave(dim);
         let errs: Vec<[f64; 2]> = ns
             .iter()
             .map(|&n| exact_errors(&w.problem(n, 0.5, 20), |_, x| w.u(x), |x| w.m(x)))
@@ -243,17 +247,8 @@ fn congestion_converges_at_first_order_in_1d_and_2d() {
 /// (BiCGSTAB).
 #[test]
 fn newton_handles_congestion_in_1d_and_2d() {
-    use mfg_rs::core::test_problems::CongestionWave;
     for (dim, n) in [(1, 128), (2, 40)] {
-        let w = CongestionWave::new(
-            1.0,
-            0.5,
-            1.0,
-            0.5,
-            1.0,
-            Coupling::Linear { strength: 1.0 },
-            dim,
-        );
+        let w = congestion_wave(dim);
         let p = w.problem(n, 0.5, 20);
         let (newton, r) = newton(&p);
         eprintln!("{dim}D congestion: Newton residuals {r:?}");
