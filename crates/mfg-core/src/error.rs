@@ -66,6 +66,12 @@ pub enum ProblemError {
     /// The initial density integrates to zero (or less).
     #[error("the initial density has zero (or negligible, below 1e-290) mass on the grid: make it positive somewhere inside the domain, of a normal size (it is normalised to unit mass)")]
     ZeroMass,
+    /// Exits or obstacles that cannot be used.
+    #[error("invalid geometry: {hint}")]
+    Geometry {
+        /// What is wrong and what to change.
+        hint: String,
+    },
     /// An array handed in has the wrong length.
     #[error("{field} has {got} values but the grid has {expected} points")]
     Length {

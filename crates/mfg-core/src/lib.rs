@@ -65,7 +65,7 @@ pub mod upwind;
 pub use anderson::{Anderson, Safeguard, StepKind};
 pub use congestion::Congestion;
 pub use error::{MfgError, ProblemError, SolveError};
-pub use grid::{Axis, Boundary, Grid, Line, TimeGrid, MAX_DIM};
+pub use grid::{Axis, Boundary, Grid, Line, PointKind, TimeGrid, MAX_DIM};
 pub use hamiltonian::{Hamiltonian, Quadratic};
 pub use linalg::{backend_for, backend_name, LinearBackend, PreconditionerKind};
 pub use nonlocal::Nonlocal;

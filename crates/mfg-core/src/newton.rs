@@ -488,6 +488,17 @@ impl Linearisation {
                 h.upwind_rates(grid, nu, uk, &mut r.to_prev, &mut r.to_next, None);
             }
         }
+        if grid.has_geometry() {
+            // Exits and obstacles: their rows of L are zero (as in `UpwindOperator`).
+            for r in &mut self.rates {
+                grid.mask_rates(&mut r.to_prev, &mut r.to_next);
+            }
+            if let Some(c) = &mut self.congestion {
+                for r in c.speed.iter_mut().chain(c.fp_rates.iter_mut()) {
+                    grid.mask_rates(&mut r.to_prev, &mut r.to_next);
+                }
+            }
+        }
         // A direct backend's factorisations, once per Newton step for all its products
         // (storage allocated at the first step).
         if self.backend.is_direct() {
@@ -560,6 +571,8 @@ impl Linearisation {
                     *r -= hm * vi;
                 }
             }
+            // u does not move at exits and obstacles.
+            grid.zero_fixed(&mut self.rhs);
             let x = &mut head[k * n..];
             if let Some((plain, _)) = self.factors.get(k) {
                 x.copy_from_slice(&self.rhs);

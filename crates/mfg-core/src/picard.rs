@@ -562,8 +562,9 @@ impl IterationState {
         let newton = (s.method == IterationMethod::Newton).then(|| NewtonStepper::new(problem));
         let accel = (s.method == IterationMethod::FixedPoint && s.anderson_depth > 0).then(|| {
             let flat = levels * n * if both { 2 } else { 1 };
-            let weights = grid.weights();
-            // The quadrature weights repeated on every level (and for u's levels).
+            let weights = grid.norm_weights();
+            // The quadrature weights repeated on every level (and for u's levels); zero at
+            // exits and obstacles, which are not unknowns.
             let w: Vec<f64> = weights.iter().copied().cycle().take(flat).collect();
             Accelerator {
                 mixer: Safeguard::new(
@@ -647,7 +648,7 @@ impl IterationState {
         self.timings.hjb += hjb_s;
         self.timings.fp += fp_s;
 
-        let weights = problem.grid().weights();
+        let weights = problem.grid().norm_weights();
         let residual_m = relative_change(&self.phi, &self.m, weights);
         let residual_u = if iteration == 1 {
             1.0
@@ -751,7 +752,7 @@ impl IterationState {
                     self.m.as_slice_mut().expect("standard layout"),
                     self.phi.as_slice().expect("standard layout"),
                 );
-                let norm = weighted_distance(phi, m, grid.weights());
+                let norm = weighted_distance(phi, m, grid.norm_weights());
                 let kind = a.mixer.step_in_place(m, phi, norm, theta);
                 if kind == StepKind::Accelerated {
                     project_density(&mut self.m, grid);
@@ -770,7 +771,7 @@ impl IterationState {
                     a.x[mn..].copy_from_slice(a.u_iter.as_slice().expect("standard layout"));
                     a.g[mn..].copy_from_slice(self.u.as_slice().expect("standard layout"));
                 }
-                let norm = weighted_distance(&a.g, &a.x, grid.weights());
+                let norm = weighted_distance(&a.g, &a.x, grid.norm_weights());
                 let kind = a.mixer.step(&a.x, &a.g, norm, theta, &mut a.out);
                 self.m
                     .as_slice_mut()
@@ -806,7 +807,20 @@ impl IterationState {
     }
 
     /// The solution: u of the last HJB solve and m = Φ of the last iterate.
-    fn finish(self, grid: &Grid, termination: TerminationReason) -> MfgSolution {
+    ///
+    /// With exits, the exit points of Φ hold the mass that has left by each level: it moves to
+    /// `mass_exited` and m is zero there (the absorbing boundary).
+    fn finish(mut self, grid: &Grid, termination: TerminationReason) -> MfgSolution {
+        let mut mass_exited = Vec::new();
+        if !grid.exit_points().is_empty() {
+            for mut row in self.phi.rows_mut() {
+                let row = row.as_slice_mut().expect("contiguous");
+                mass_exited.push(grid.exit_mass(row));
+                for &i in grid.exit_points() {
+                    row[i] = 0.0;
+                }
+            }
+        }
         let last = self.phi.nrows() - 1;
         let mass_initial = grid.integrate(self.phi.row(0).as_slice().expect("contiguous"));
         let mass_final = grid.integrate(self.phi.row(last).as_slice().expect("contiguous"));
@@ -818,6 +832,7 @@ impl IterationState {
             timings: self.timings,
             mass_initial,
             mass_final,
+            mass_exited,
             continuation: Vec::new(),
         }
     }

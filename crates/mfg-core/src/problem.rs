@@ -417,6 +417,8 @@ impl Problem {
                 *o += s;
             }
         }
+        // Exits and obstacles: u does not move there.
+        self.grid.zero_fixed(out);
     }
 }
 
@@ -551,13 +553,21 @@ impl ProblemBuilder {
                 value: self.initial_density[i],
             });
         }
-        let mass = self.grid.integrate(&self.initial_density);
+        let mut initial_density = self.initial_density;
+        let mut terminal_cost = self.terminal_cost;
+        // Exits and obstacles: nobody starts there; u is 0 inside obstacles, and the
+        // terminal cost at an exit is the exit's value of u at every time.
+        self.grid.zero_fixed(&mut initial_density);
+        for &i in self.grid.solid_points() {
+            terminal_cost[i] = 0.0;
+        }
+        let mass = self.grid.integrate(&initial_density);
         // Below 1e-290 the values are (near) subnormal and normalising them is inexact
         // (1e-320 (1 + x) came out with mass 1.00033).
         if !(mass > 1e-290 && mass.is_finite()) {
             return Err(ProblemError::ZeroMass);
         }
-        let mut m0 = self.initial_density;
+        let mut m0 = initial_density;
         m0.iter_mut().for_each(|v| *v /= mass);
         if let Some(fc) = &self.forcing {
             let shape = [self.time.levels(), n];
@@ -585,7 +595,7 @@ impl ProblemBuilder {
             hamiltonian: self.hamiltonian,
             coupling: self.coupling,
             potential: self.potential,
-            terminal_cost: self.terminal_cost,
+            terminal_cost,
             initial_density: m0,
             initial_mass_raw: mass,
             forcing: self.forcing,

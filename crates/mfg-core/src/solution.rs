@@ -83,8 +83,11 @@ pub struct MfgSolution {
     pub timings: Timings,
     /// Mass of m at t = 0.
     pub mass_initial: f64,
-    /// Mass of m at t = T.
+    /// Mass of m at t = T (in the domain: without what has left through exits).
     pub mass_final: f64,
+    /// With exits ([`crate::PointKind::Exit`]): the mass that has left by each time level
+    /// (`mass in the domain + mass_exited = 1` at every level); empty without exits.
+    pub mass_exited: Vec<f64>,
     /// The continuation path, when the solve went along one ([`crate::Continuation`]): every
     /// problem tried, in order (`history` is the last one's). Empty otherwise.
     pub continuation: Vec<ContinuationStep>,

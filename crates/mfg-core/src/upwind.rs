@@ -35,6 +35,19 @@ use crate::linalg::{backend_for, LinearBackend, LinearError, LinearInfo, Precond
 /// is written by one task in a fixed order: the same bits on any number of threads).
 pub fn apply_laplacian(grid: &Grid, nu: f64, u: &[f64], out: &mut [f64]) {
     out.iter_mut().for_each(|v| *v = 0.0);
+    if grid.has_geometry() {
+        // Exits and obstacles: the neighbour tables (reflections at the obstacles), zero at
+        // the fixed points.
+        for d in 0..grid.dim() {
+            let dx = grid.axis(d).dx();
+            let c = nu / (dx * dx);
+            for (i, (o, &[l, r])) in out.iter_mut().zip(grid.neighbour_table(d)).enumerate() {
+                *o += c * (u[l] - 2.0 * u[i] + u[r]);
+            }
+        }
+        grid.zero_fixed(out);
+        return;
+    }
     let periodic = grid.boundary() == Boundary::Periodic;
     let parallel = u.len() >= kernels::PARALLEL_MIN;
     for d in 0..grid.dim() {
@@ -110,7 +123,7 @@ pub struct UpwindOperator {
     to_prev: Vec<Vec<f64>>,
     to_next: Vec<Vec<f64>>,
     backend: Box<dyn LinearBackend>,
-    key: (usize, usize, Boundary, Option<PreconditionerKind>),
+    key: (usize, usize, Boundary, Option<PreconditionerKind>, u64),
 }
 
 impl UpwindOperator {
@@ -125,14 +138,21 @@ impl UpwindOperator {
             to_prev: vec![vec![0.0; n]; dim],
             to_next: vec![vec![0.0; n]; dim],
             backend: backend_for(grid, preconditioner, max_iterations),
-            key: (n, dim, grid.boundary(), preconditioner),
+            key: (n, dim, grid.boundary(), preconditioner, grid.geometry_id()),
         }
     }
 
     /// Whether this operator was built for a grid of this size and walls, and this
     /// preconditioner.
     pub fn fits(&self, grid: &Grid, preconditioner: Option<PreconditionerKind>) -> bool {
-        self.key == (grid.len(), grid.dim(), grid.boundary(), preconditioner)
+        self.key
+            == (
+                grid.len(),
+                grid.dim(),
+                grid.boundary(),
+                preconditioner,
+                grid.geometry_id(),
+            )
     }
 
     /// Whether the backend solves exactly (see [`LinearBackend::is_direct`]).
@@ -166,9 +186,26 @@ impl UpwindOperator {
             &mut self.to_next,
             hamiltonian.as_deref_mut(),
         );
-        let Some(m) = density.filter(|_| h.depends_on_density()) else {
-            return;
-        };
+        if let Some(m) = density.filter(|_| h.depends_on_density()) {
+            self.apply_density_factor(h, grid, nu, m, hamiltonian.as_deref_mut());
+        }
+        if grid.has_geometry() {
+            grid.mask_rates(&mut self.to_prev, &mut self.to_next);
+            if let Some(hv) = hamiltonian {
+                grid.zero_fixed(hv);
+            }
+        }
+    }
+
+    /// Multiply the upwind speeds and `H_h` by the density factor `s(m_i)`.
+    fn apply_density_factor(
+        &mut self,
+        h: &dyn Hamiltonian,
+        grid: &Grid,
+        nu: f64,
+        m: &[f64],
+        hamiltonian: Option<&mut [f64]>,
+    ) {
         for d in 0..grid.dim() {
             let dx = grid.axis(d).dx();
             let diff = nu / (dx * dx);

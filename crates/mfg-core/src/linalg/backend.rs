@@ -85,6 +85,8 @@ pub fn backend_for(
 pub struct TridiagonalBackend {
     matrix: Tridiagonal,
     no_flux: bool,
+    /// With exits or obstacles: the grid's neighbour table (reflections at obstacles).
+    neighbours: Option<Vec<[usize; 2]>>,
 }
 
 impl TridiagonalBackend {
@@ -98,6 +100,9 @@ impl TridiagonalBackend {
         Self {
             matrix: Tridiagonal::new(grid.len(), periodic),
             no_flux: !periodic,
+            neighbours: grid
+                .has_geometry()
+                .then(|| grid.neighbour_table(0).to_vec()),
         }
     }
 }
@@ -116,12 +121,31 @@ impl LinearBackend for TridiagonalBackend {
         let (tp, tn) = (&to_prev[0], &to_next[0]);
         let n = a.len();
         assert!(tp.len() == n && tn.len() == n, "assemble: wrong lengths");
-        for i in 0..n {
-            a.sub[i] = -dt * tp[i];
-            a.sup[i] = -dt * tn[i];
-            a.diag[i] = 1.0 + dt * (tp[i] + tn[i]);
+        if let Some(table) = &self.neighbours {
+            // Exits and obstacles: each rate to the neighbour the table names (the rates of
+            // fixed points and to the point itself were dropped by `Grid::mask_rates`).
+            for (i, &[p, q]) in table.iter().enumerate() {
+                a.sub[i] = 0.0;
+                a.sup[i] = 0.0;
+                a.diag[i] = 1.0 + dt * (tp[i] + tn[i]);
+                for (rate, j) in [(tp[i], p), (tn[i], q)] {
+                    if j + 1 == i {
+                        a.sub[i] -= dt * rate;
+                    } else if j == i + 1 {
+                        a.sup[i] -= dt * rate;
+                    } else {
+                        a.diag[i] -= dt * rate;
+                    }
+                }
+            }
+        } else {
+            for i in 0..n {
+                a.sub[i] = -dt * tp[i];
+                a.sup[i] = -dt * tn[i];
+                a.diag[i] = 1.0 + dt * (tp[i] + tn[i]);
+            }
         }
-        if self.no_flux {
+        if self.no_flux && self.neighbours.is_none() {
             // Reflection: both rates of a wall point lead to its inner neighbour.
             a.sup[0] += a.sub[0];
             a.sub[0] = 0.0;

@@ -124,16 +124,35 @@ impl GridMatrix {
         let dim = grid.dim();
         let mut indptr = Vec::with_capacity(n + 1);
         let mut indices = Vec::with_capacity(n * (2 * dim + 1));
+        // With exits and obstacles the neighbour relation is not symmetric (an exit has no
+        // neighbours, a point next to an obstacle names its other neighbour twice): the
+        // pattern holds both directions, so that the transpose fits it too. Every entry is a
+        // point and its direct grid neighbours, at most 2d + 1.
+        let reverse: Vec<Vec<usize>> = if grid.has_geometry() {
+            let mut r = vec![Vec::new(); n];
+            for i in 0..n {
+                for d in 0..dim {
+                    let (p, q) = grid.neighbours(i, d);
+                    r[p].push(i);
+                    r[q].push(i);
+                }
+            }
+            r
+        } else {
+            Vec::new()
+        };
         indptr.push(0);
         for i in 0..n {
             let start = indices.len();
             indices.push(i);
-            for d in 0..dim {
+            let forward = (0..dim).flat_map(|d| {
                 let (p, q) = grid.neighbours(i, d);
-                for c in [p, q] {
-                    if !indices[start..].contains(&c) {
-                        indices.push(c);
-                    }
+                [p, q]
+            });
+            let back = reverse.get(i).into_iter().flatten().copied();
+            for c in forward.chain(back) {
+                if !indices[start..].contains(&c) {
+                    indices.push(c);
                 }
             }
             indices[start..].sort_unstable();
