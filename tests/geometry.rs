@@ -241,3 +241,60 @@ fn newton_anderson_and_picard_find_the_same_fixed_point_with_an_exit() {
         "{newton}\n{anderson}"
     );
 }
+
+#[test]
+fn particles_never_enter_an_obstacle_and_leave_through_the_doors() {
+    use mfg_rs::core::FpSolver;
+    use mfg_rs::fp::{ParticleFp, ParticleSettings};
+    let p = room(30, 20);
+    let fdm = common::solve(&p, 1e-8);
+    let mut fp = ParticleFp::new(ParticleSettings {
+        particles: 20_000,
+        ..Default::default()
+    })
+    .unwrap()
+    .record_positions();
+    let mut m = Array2::zeros(fdm.u.raw_dim());
+    fp.solve_into(&p, fdm.u.view(), m.view_mut()).unwrap();
+    let g = p.grid();
+    let levels = fp.recorded_positions();
+    assert_eq!(levels.len(), p.time().levels());
+    let dx = g.axis(0).dx();
+    let mut gone = 0;
+    for (k, pos) in levels.iter().enumerate() {
+        gone = 0;
+        for q in pos.chunks_exact(2) {
+            if q[0].is_nan() {
+                gone += 1;
+                continue;
+            }
+            // The nearest node of every particle inside is open (an obstacle's cell is the
+            // half step around its solid nodes).
+            let idx: Vec<usize> = q.iter().map(|x| (x / dx + 0.5).floor() as usize).collect();
+            let kind = g.kind(g.flat_index(&idx));
+            assert_eq!(kind, PointKind::Open, "level {k}: a particle at {q:?}");
+        }
+        // The density: inside + exited (held at the exit nodes during the solve) is 1.
+        let total = g.integrate(m.row(k).as_slice().unwrap());
+        assert!((total - 1.0).abs() < 1e-12, "level {k}: {total}");
+        let held = g.exit_mass(m.row(k).as_slice().unwrap());
+        assert!((held - gone as f64 / 20_000.0).abs() < 1e-12);
+    }
+    // Through both doors, as many as the finite-difference solution lets out.
+    let share = gone as f64 / 20_000.0;
+    let fdm_share = fdm.mass_exited.last().unwrap();
+    assert!((share - fdm_share).abs() < 0.05, "{share} vs {fdm_share}");
+    let held = |left: bool| -> f64 {
+        let row = m.row(p.time().nt());
+        g.exit_points()
+            .iter()
+            .filter(|&&i| (g.point(i)[0] < 0.5) == left)
+            .map(|&i| g.weights()[i] * row[i])
+            .sum()
+    };
+    let (left, right) = (held(true), held(false));
+    assert!(
+        (left - right).abs() < 0.2 * (left + right),
+        "{left} vs {right}"
+    );
+}

@@ -11,8 +11,8 @@ use mfg_core::grid::Corners;
 
 use mfg_core::solver::{check_shape, Stop};
 use mfg_core::{
-    Axis, Boundary, Description, FpSolver, FpStats, Grid, Problem, ProblemError, Setting,
-    SolveError,
+    Axis, Boundary, Description, FpSolver, FpStats, Grid, PointKind, Problem, ProblemError,
+    Setting, SolveError,
 };
 
 use crate::kde::{cell, iqr_of_masses, Bandwidth, GridKde};
@@ -169,6 +169,55 @@ impl AxisUnits {
     }
 }
 
+/// Exits and obstacles as the particles see them: a position belongs to its nearest node's
+/// dual cell (the box of half a step around it); a particle never enters the cell of a solid
+/// node (it is reflected at the cell's face, or stays where it was), and one that enters the
+/// cell of an exit node has left (absorbed).
+#[derive(Debug, Clone, Copy)]
+struct Geo<'a, const D: usize> {
+    kinds: &'a [PointKind],
+    strides: [usize; D],
+    last: [f64; D],
+}
+
+impl<const D: usize> Geo<'_, D> {
+    /// The flat index of the node nearest to `q` (grid units).
+    #[inline(always)]
+    fn node(&self, q: &[f64]) -> usize {
+        (0..D)
+            .map(|d| ((q[d] + 0.5).floor().clamp(0.0, self.last[d]) as usize) * self.strides[d])
+            .sum()
+    }
+
+    #[inline(always)]
+    fn solid(&self, q: &[f64]) -> bool {
+        self.kinds[self.node(q)] == PointKind::Solid
+    }
+
+    /// Move coordinate `d` of `p` to `to` unless that enters an obstacle's cell: then reflect
+    /// it at the face of that cell it crossed, or (still inside) keep it.
+    #[inline(always)]
+    fn move_axis(&self, p: &mut [f64], d: usize, to: f64) {
+        let from = p[d];
+        p[d] = to;
+        if !self.solid(p) {
+            return;
+        }
+        let c = (to + 0.5).floor();
+        let face = if to > from { c - 0.5 } else { c + 0.5 };
+        p[d] = (2.0 * face - to).clamp(0.0, self.last[d]);
+        if self.solid(p) {
+            p[d] = from;
+        }
+    }
+}
+
+/// Marks an exited particle: its first coordinate is `−1 − exit node` (positions are ≥ 0).
+#[inline(always)]
+fn exited_at(node: usize) -> f64 {
+    -1.0 - node as f64
+}
+
 /// Work arrays, kept while the key (sizes, seed, geometry, m0) is unchanged.
 #[derive(Debug, Clone)]
 struct Work {
@@ -186,6 +235,8 @@ struct Work {
     line_out: Vec<f64>,
     marginal: Vec<Vec<f64>>,
     kde: Vec<GridKde>,
+    /// With exits: the particles that have left through each node.
+    exited: Vec<f64>,
 }
 
 /// The particle FP solver, in one, two and three dimensions.
@@ -240,6 +291,8 @@ pub struct ParticleFp {
     settings: ParticleSettings,
     work: Option<Work>,
     stop: Stop,
+    /// With `record_positions`: the positions after every time level of the last solve.
+    trace: Option<Vec<Vec<f64>>>,
 }
 
 impl ParticleFp {
@@ -250,7 +303,21 @@ impl ParticleFp {
             settings,
             work: None,
             stop: Stop::never(),
+            trace: None,
         })
+    }
+
+    /// Keep the positions (coordinates, as [`ParticleFp::positions`]) after every time level
+    /// of each solve, for [`ParticleFp::recorded_positions`] (tests, pictures of paths).
+    pub fn record_positions(mut self) -> Self {
+        self.trace = Some(Vec::new());
+        self
+    }
+
+    /// The positions after levels 0, 1, …, nt of the last solve, if recording
+    /// ([`ParticleFp::record_positions`]); empty otherwise.
+    pub fn recorded_positions(&self) -> &[Vec<f64>] {
+        self.trace.as_deref().unwrap_or(&[])
     }
 
     /// The settings.
@@ -259,7 +326,7 @@ impl ParticleFp {
     }
 
     /// The particle positions after the last solve (at `T`), interleaved per particle
-    /// (`x0, y0, x1, y1, …` in 2D).
+    /// (`x0, y0, x1, y1, …` in 2D); NaN for a particle that has left through an exit.
     pub fn positions(&self) -> &[f64] {
         self.work.as_ref().map_or(&[], |w| &w.pos)
     }
@@ -293,6 +360,22 @@ fn sample_initial(grid: &Grid, m0: &[f64], ax: &[AxisUnits], seed: u64, pos: &mu
                         a.fold::<false>(grid.axis_index(idx, d) as f64 + s + t - 1.0)
                     };
                 }
+                // An offset into an obstacle's or an exit's cell: the node itself instead.
+                if let Some(kinds) = grid.kinds() {
+                    let near: usize = p
+                        .iter()
+                        .enumerate()
+                        .map(|(d, x)| {
+                            let last = (grid.axis(d).len() - 1) as f64;
+                            ((x + 0.5).floor().clamp(0.0, last) as usize) * grid.stride(d)
+                        })
+                        .sum();
+                    if kinds[near] != PointKind::Open {
+                        for (d, x) in p.iter_mut().enumerate() {
+                            *x = grid.axis_index(idx, d) as f64;
+                        }
+                    }
+                }
             }
         });
 }
@@ -304,6 +387,7 @@ fn sample_initial(grid: &Grid, m0: &[f64], ax: &[AxisUnits], seed: u64, pos: &mu
 #[allow(clippy::too_many_arguments)]
 fn step_chunk<const D: usize, const PERIODIC: bool>(
     corners: Corners<D>,
+    geo: Option<Geo<'_, D>>,
     ax: &[AxisUnits; D],
     drift: &[[f64; D]],
     noise: &[f64; D],
@@ -314,7 +398,11 @@ fn step_chunk<const D: usize, const PERIODIC: bool>(
 ) {
     hist.iter_mut().for_each(|v| *v = 0.0);
     let mut cell = [(0usize, 0usize, 0.0f64); D];
-    for p in xs.chunks_exact_mut(D) {
+    'particles: for p in xs.chunks_exact_mut(D) {
+        if p[0] < 0.0 {
+            // Left through an exit.
+            continue;
+        }
         for d in 0..D {
             cell[d] = ax[d].locate(p[d]);
         }
@@ -334,7 +422,21 @@ fn step_chunk<const D: usize, const PERIODIC: bool>(
             let b1 = corners.interpolate(&predicted, drift);
             for d in 0..D {
                 let b = 0.5 * (b0[d] + b1[d]);
-                p[d] = ax[d].fold::<PERIODIC>(p[d] + b + noise[d] * z[d]);
+                let to = ax[d].fold::<PERIODIC>(p[d] + b + noise[d] * z[d]);
+                match &geo {
+                    // Axis by axis, so that no coordinate move enters an obstacle.
+                    Some(g) => g.move_axis(p, d, to),
+                    None => p[d] = to,
+                }
+            }
+            if let Some(g) = &geo {
+                let node = g.node(p);
+                if g.kinds[node] == PointKind::Exit {
+                    p[0] = exited_at(node);
+                    continue 'particles;
+                }
+            }
+            for d in 0..D {
                 cell[d] = ax[d].locate(p[d]);
             }
         }
@@ -384,6 +486,11 @@ fn step_all<const D: usize>(
     hist: &mut [f64],
 ) {
     let corners = grid.corners::<D>();
+    let geo = grid.kinds().map(|kinds| Geo::<D> {
+        kinds,
+        strides: std::array::from_fn(|d| grid.stride(d)),
+        last: std::array::from_fn(|d| (grid.axis(d).len() - 1) as f64),
+    });
     let ax: &[AxisUnits; D] = ax.try_into().expect("one unit per axis");
     let noise: &[f64; D] = noise.try_into().expect("one noise per axis");
     let (drift, _) = drift.as_chunks::<D>();
@@ -393,9 +500,9 @@ fn step_all<const D: usize>(
     let step = |(c, (xs, hist)): (usize, (&mut [f64], &mut [f64]))| {
         let rng = stream(seed, c, k as u64);
         if periodic {
-            step_chunk::<D, true>(corners, ax, drift, noise, substeps, rng, xs, hist)
+            step_chunk::<D, true>(corners, geo, ax, drift, noise, substeps, rng, xs, hist)
         } else {
-            step_chunk::<D, false>(corners, ax, drift, noise, substeps, rng, xs, hist)
+            step_chunk::<D, false>(corners, geo, ax, drift, noise, substeps, rng, xs, hist)
         }
     };
     if pos.len() > D * CHUNK {
@@ -475,7 +582,7 @@ impl FpSolver for ParticleFp {
             seed,
             np,
             grid.boundary(),
-            ax.iter().fold(0u64, |h, a| {
+            ax.iter().fold(splitmix(grid.geometry_id()), |h, a| {
                 splitmix(h ^ a.lo.to_bits() ^ a.dx.to_bits().rotate_left(7) ^ a.n as u64)
             }),
             m0.iter().fold(0u64, |h, v| splitmix(h ^ v.to_bits())),
@@ -503,6 +610,7 @@ impl FpSolver for ParticleFp {
                         GridKde::new(&w, axis.dx(), axis.boundary() == Boundary::Periodic)
                     })
                     .collect(),
+                exited: vec![0.0; if grid.exit_points().is_empty() { 0 } else { n }],
             });
         }
         let w = self.work.as_mut().expect("allocated above");
@@ -612,6 +720,9 @@ impl FpSolver for ParticleFp {
                     next[r].iter_mut().for_each(|v| *v *= inv);
                 }
             }
+            if grid.has_geometry() {
+                absorb_and_mask(grid, &w.pos, &mut w.exited, next);
+            }
             let mass: f64 = next.iter().zip(weights).map(|(v, q)| v * q).sum();
             if !mass.is_finite() {
                 return Err(SolveError::NonFinite {
@@ -621,13 +732,57 @@ impl FpSolver for ParticleFp {
                 });
             }
             stats.max_mass_drift = stats.max_mass_drift.max((mass - 1.0).abs());
-        }
-        // Back to coordinates for `positions()`.
-        for p in w.pos.chunks_exact_mut(dim) {
-            for (x, a) in p.iter_mut().zip(&ax) {
-                *x = a.lo + *x * a.dx;
+            if let Some(trace) = self.trace.as_mut() {
+                if k == 0 {
+                    trace.clear();
+                    trace.push(coordinates(&w.pos0, &ax));
+                }
+                trace.push(coordinates(&w.pos, &ax));
             }
         }
+        // Back to coordinates for `positions()`.
+        w.pos = coordinates(&w.pos, &ax);
         Ok(stats)
+    }
+}
+
+/// Positions in grid units to coordinates (NaN for the particles that have left).
+fn coordinates(pos: &[f64], ax: &[AxisUnits]) -> Vec<f64> {
+    let mut out = pos.to_vec();
+    for p in out.chunks_exact_mut(ax.len()) {
+        let gone = p[0] < 0.0;
+        for (x, a) in p.iter_mut().zip(ax) {
+            *x = if gone { f64::NAN } else { a.lo + *x * a.dx };
+        }
+    }
+    out
+}
+
+/// With exits and obstacles, after the density of a level: count the particles that have left
+/// by each exit node (`exited`), set the density to zero at the exits and obstacles (the
+/// kernel spreads into them), rescale the rest to the mass of the particles still inside, and
+/// put the mass that has left at its exit nodes (as the finite-difference scheme holds it
+/// during a solve, [`mfg_core::PointKind::Exit`]): the level's total is 1 to round-off.
+fn absorb_and_mask(grid: &Grid, pos: &[f64], exited: &mut [f64], next: &mut [f64]) {
+    let dim = grid.dim();
+    let np = pos.len() / dim;
+    exited.iter_mut().for_each(|v| *v = 0.0);
+    let mut gone = 0usize;
+    for p in pos.chunks_exact(dim) {
+        if p[0] < 0.0 {
+            exited[(-p[0] - 1.0) as usize] += 1.0;
+            gone += 1;
+        }
+    }
+    grid.zero_fixed(next);
+    let inside = grid.integrate(next);
+    let target = (np - gone) as f64 / np as f64;
+    if inside > 0.0 {
+        let scale = target / inside;
+        next.iter_mut().for_each(|v| *v *= scale);
+    }
+    let weights = grid.weights();
+    for &i in grid.exit_points() {
+        next[i] = exited[i] / np as f64 / weights[i];
     }
 }

@@ -416,6 +416,12 @@ impl HjbSolver for WenoHjb {
             });
         }
         let grid = problem.grid();
+        if grid.has_geometry() {
+            return Err(SolveError::Unsupported {
+                solver: "weno HJB",
+                what: "exits and obstacles (its stencils reach across them): use the FDM scheme",
+            });
+        }
         if grid.axes().iter().any(|a| a.len() < MIN_POINTS) {
             return Err(SolveError::Unsupported {
                 solver: "weno HJB",

@@ -172,6 +172,16 @@ impl StationarySolver {
                 },
             });
         }
+        if problem.grid().has_geometry() {
+            return Err(MfgError::Iteration {
+                iteration: 0,
+                solver: "stationary",
+                source: SolveError::Unsupported {
+                    solver: "the stationary Newton solver",
+                    what: "exits and obstacles (an exit drains the mass a stationary density must keep); solve a time-dependent problem instead",
+                },
+            });
+        }
         if !problem.coupling().is_local() {
             return Err(MfgError::Iteration {
                 iteration: 0,
