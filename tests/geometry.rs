@@ -260,28 +260,29 @@ fn particles_never_enter_an_obstacle_and_leave_through_the_doors() {
     let levels = fp.recorded_positions();
     assert_eq!(levels.len(), p.time().levels());
     let dx = g.axis(0).dx();
-    let mut gone = 0;
     for (k, pos) in levels.iter().enumerate() {
-        gone = 0;
+        let mut gone = 0;
         for q in pos.chunks_exact(2) {
             if q[0].is_nan() {
                 gone += 1;
                 continue;
             }
-            // The nearest node of every particle inside is open (an obstacle's cell is the
-            // half step around its solid nodes).
+            // The nearest node of every particle inside is not in an obstacle (whose cell is
+            // the half step around its solid nodes).
             let idx: Vec<usize> = q.iter().map(|x| (x / dx + 0.5).floor() as usize).collect();
             let kind = g.kind(g.flat_index(&idx));
-            assert_eq!(kind, PointKind::Open, "level {k}: a particle at {q:?}");
+            assert_ne!(kind, PointKind::Solid, "level {k}: a particle at {q:?}");
         }
         // The density: inside + exited (held at the exit nodes during the solve) is 1.
         let total = g.integrate(m.row(k).as_slice().unwrap());
         assert!((total - 1.0).abs() < 1e-12, "level {k}: {total}");
+        // What has left: at least the particles wholly gone (the others may have lost part
+        // of their weight where their paths may have crossed a door).
         let held = g.exit_mass(m.row(k).as_slice().unwrap());
-        assert!((held - gone as f64 / 20_000.0).abs() < 1e-12);
+        assert!(held >= gone as f64 / 20_000.0 - 1e-12, "level {k}: {held}");
     }
     // Through both doors, as many as the finite-difference solution lets out.
-    let share = gone as f64 / 20_000.0;
+    let share = g.exit_mass(m.row(p.time().nt()).as_slice().unwrap());
     let fdm_share = fdm.mass_exited.last().unwrap();
     assert!((share - fdm_share).abs() < 0.05, "{share} vs {fdm_share}");
     let held = |left: bool| -> f64 {

@@ -176,6 +176,8 @@ impl AxisUnits {
 #[derive(Debug, Clone, Copy)]
 struct Geo<'a, const D: usize> {
     kinds: &'a [PointKind],
+    /// Whether there are exits (their test draws a uniform every sub-step).
+    exits: bool,
     strides: [usize; D],
     last: [f64; D],
 }
@@ -212,6 +214,64 @@ impl<const D: usize> Geo<'_, D> {
     }
 }
 
+impl<const D: usize> Geo<'_, D> {
+    /// The part of a particle that leaves during a sub-step from `start` to `end` (inside
+    /// the box): the Brownian bridge between the two ends crosses a face at distances `a`,
+    /// `b` from it with probability `exp(−2ab/(σ²h))` (`σ²h = noise²` in grid units); where
+    /// the face is an exit, that share of the particle's weight leaves there (a continuous
+    /// function of the path: Φ stays as smooth in u as without exits, and as `end` reaches
+    /// the face the share reaches 1). An exit node off the faces takes the whole particle
+    /// whose nearest node it is. True when nothing is left.
+    #[inline(always)]
+    fn leave(
+        &self,
+        start: &[f64; D],
+        end: &mut [f64],
+        ax: &[AxisUnits; D],
+        noise: &[f64; D],
+        weight: &mut f64,
+        exited: &mut [f64],
+    ) -> bool {
+        let node = self.node(end);
+        if self.kinds[node] == PointKind::Exit && !self.on_face(end) {
+            exited[node] += *weight;
+            *weight = 0.0;
+            return true;
+        }
+        for d in 0..D {
+            let span = ax[d].span;
+            for (a, b, face) in [
+                (start[d], end[d], 0.0),
+                (span - start[d], span - end[d], span),
+            ] {
+                let x = 2.0 * a * b / (noise[d] * noise[d]);
+                if x >= 40.0 {
+                    continue;
+                }
+                let keep = end[d];
+                end[d] = face;
+                let at = self.node(end);
+                end[d] = keep;
+                if self.kinds[at] == PointKind::Exit {
+                    let share = *weight * (-x).exp();
+                    exited[at] += share;
+                    *weight -= share;
+                }
+            }
+        }
+        false
+    }
+
+    /// Whether the node nearest to `q` is on a face of the box.
+    #[inline(always)]
+    fn on_face(&self, q: &[f64]) -> bool {
+        (0..D).any(|d| {
+            let k = (q[d] + 0.5).floor().clamp(0.0, self.last[d]);
+            k == 0.0 || k == self.last[d]
+        })
+    }
+}
+
 /// Marks an exited particle: its first coordinate is `−1 − exit node` (positions are ≥ 0).
 #[inline(always)]
 fn exited_at(node: usize) -> f64 {
@@ -235,8 +295,12 @@ struct Work {
     line_out: Vec<f64>,
     marginal: Vec<Vec<f64>>,
     kde: Vec<GridKde>,
-    /// With exits: the particles that have left through each node.
+    /// With exits: the mass that has left through each node so far.
     exited: Vec<f64>,
+    /// With exits: every particle's weight (1 at the start, less as parts of it leave).
+    weights: Vec<f64>,
+    /// With exits: per chunk, the weight that left through each node this step.
+    exit_hist: Vec<f64>,
 }
 
 /// The particle FP solver, in one, two and three dimensions.
@@ -393,20 +457,37 @@ fn step_chunk<const D: usize, const PERIODIC: bool>(
     noise: &[f64; D],
     substeps: usize,
     mut rng: Xoshiro256PlusPlus,
-    xs: &mut [f64],
-    hist: &mut [f64],
+    part: Chunk<'_>,
 ) {
+    let Chunk {
+        xs,
+        hist,
+        weights,
+        exited,
+    } = part;
     hist.iter_mut().for_each(|v| *v = 0.0);
+    exited.iter_mut().for_each(|v| *v = 0.0);
     let mut cell = [(0usize, 0usize, 0.0f64); D];
-    'particles: for p in xs.chunks_exact_mut(D) {
+    // With exits a particle that has left still draws its numbers (D normals a sub-step):
+    // whether one particle leaves does not shift the stream of the others.
+    let exits = geo.is_some_and(|g| g.exits);
+    let burn = |rng: &mut Xoshiro256PlusPlus, steps: usize| {
+        for _ in 0..steps * D {
+            let _: f64 = StandardNormal.sample(rng);
+        }
+    };
+    'particles: for (j, p) in xs.chunks_exact_mut(D).enumerate() {
         if p[0] < 0.0 {
             // Left through an exit.
+            if exits {
+                burn(&mut rng, substeps);
+            }
             continue;
         }
         for d in 0..D {
             cell[d] = ax[d].locate(p[d]);
         }
-        for _ in 0..substeps {
+        for step in 0..substeps {
             // Stochastic Heun (weak order 2 for additive noise): an Euler–Maruyama predictor,
             // then the drift averaged between the start and the predicted point, with the same
             // increment of the Brownian motion.
@@ -415,33 +496,66 @@ fn step_chunk<const D: usize, const PERIODIC: bool>(
             for zd in z.iter_mut() {
                 *zd = StandardNormal.sample(&mut rng);
             }
+            let rest = substeps - step - 1;
             let mut predicted = cell;
             for d in 0..D {
                 predicted[d] = ax[d].locate(ax[d].fold::<PERIODIC>(p[d] + b0[d] + noise[d] * z[d]));
             }
             let b1 = corners.interpolate(&predicted, drift);
-            for d in 0..D {
-                let b = 0.5 * (b0[d] + b1[d]);
-                let to = ax[d].fold::<PERIODIC>(p[d] + b + noise[d] * z[d]);
-                match &geo {
-                    // Axis by axis, so that no coordinate move enters an obstacle.
-                    Some(g) => g.move_axis(p, d, to),
-                    None => p[d] = to,
+            match &geo {
+                None => {
+                    for d in 0..D {
+                        let b = 0.5 * (b0[d] + b1[d]);
+                        p[d] = ax[d].fold::<PERIODIC>(p[d] + b + noise[d] * z[d]);
+                    }
                 }
-            }
-            if let Some(g) = &geo {
-                let node = g.node(p);
-                if g.kinds[node] == PointKind::Exit {
-                    p[0] = exited_at(node);
-                    continue 'particles;
+                Some(g) => {
+                    let start: [f64; D] = std::array::from_fn(|d| p[d]);
+                    for d in 0..D {
+                        let raw = p[d] + 0.5 * (b0[d] + b1[d]) + noise[d] * z[d];
+                        if !(0.0..=ax[d].span).contains(&raw) {
+                            // Out through a face: through an exit if the face is one there.
+                            let from = p[d];
+                            p[d] = raw.clamp(0.0, ax[d].span);
+                            let node = g.node(p);
+                            if g.kinds[node] == PointKind::Exit {
+                                exited[node] += weights[j];
+                                weights[j] = 0.0;
+                                p[0] = exited_at(node);
+                                burn(&mut rng, rest);
+                                continue 'particles;
+                            }
+                            p[d] = from;
+                        }
+                        // Axis by axis, so that no coordinate move enters an obstacle.
+                        g.move_axis(p, d, ax[d].fold::<PERIODIC>(raw));
+                    }
+                    if exits && g.leave(&start, p, ax, noise, &mut weights[j], exited) {
+                        p[0] = exited_at(g.node(p));
+                        burn(&mut rng, rest);
+                        continue 'particles;
+                    }
                 }
             }
             for d in 0..D {
                 cell[d] = ax[d].locate(p[d]);
             }
         }
-        corners.for_each(&cell, |i, w| hist[i] += w);
+        if exits {
+            let wt = weights[j];
+            corners.for_each(&cell, |i, w| hist[i] += w * wt);
+        } else {
+            corners.for_each(&cell, |i, w| hist[i] += w);
+        }
     }
+}
+
+/// One chunk's particles and outputs (see [`step_all`]).
+struct Chunk<'a> {
+    xs: &'a mut [f64],
+    hist: &'a mut [f64],
+    weights: &'a mut [f64],
+    exited: &'a mut [f64],
 }
 
 /// The largest rate of change of the drift along its own axis, `max_{d, i} |b_d(x_i + e_d) −
@@ -461,11 +575,37 @@ fn drift_rate(grid: &Grid, drift: &[Vec<f64>]) -> f64 {
             };
             for k in first..last {
                 let (i, j) = (line.index(k), line.index((k + 1) % line.len));
+                // Pairs with an obstacle point are walls too (zero drift inside).
+                if grid.kind(i) == PointKind::Solid || grid.kind(j) == PointKind::Solid {
+                    continue;
+                }
                 rate = rate.max((b[j] - b[i]).abs() * inv_dx);
             }
         }
     }
     rate
+}
+
+/// The drift at an exit node on a face: its inner neighbour's (the drift there has no
+/// neighbours to difference; the particles between the two nodes keep moving out).
+fn drift_into_exits(grid: &Grid, drift: &mut [Vec<f64>]) {
+    for &i in grid.exit_points() {
+        let inner = (0..grid.dim()).find_map(|d| {
+            let (k, n, s) = (grid.axis_index(i, d), grid.axis(d).len(), grid.stride(d));
+            if k == 0 {
+                Some(i + s)
+            } else if k + 1 == n {
+                Some(i - s)
+            } else {
+                None
+            }
+        });
+        if let Some(j) = inner {
+            for b in drift.iter_mut() {
+                b[i] = b[j];
+            }
+        }
+    }
 }
 
 /// At most this drift rate × sub-step: Heun's stationary bias on an Ornstein–Uhlenbeck process
@@ -482,12 +622,13 @@ fn step_all<const D: usize>(
     drift: &[f64],
     noise: &[f64],
     (seed, k, substeps): (u64, usize, usize),
-    pos: &mut [f64],
-    hist: &mut [f64],
+    (pos, hist): (&mut [f64], &mut [f64]),
+    (weights, exit_hist): (&mut [f64], &mut [f64]),
 ) {
     let corners = grid.corners::<D>();
     let geo = grid.kinds().map(|kinds| Geo::<D> {
         kinds,
+        exits: !grid.exit_points().is_empty(),
         strides: std::array::from_fn(|d| grid.stride(d)),
         last: std::array::from_fn(|d| (grid.axis(d).len() - 1) as f64),
     });
@@ -497,24 +638,44 @@ fn step_all<const D: usize>(
     let n = grid.len();
     // The wall treatment as a constant, so the fold's branch leaves the particle loop.
     let periodic = grid.boundary() == Boundary::Periodic;
-    let step = |(c, (xs, hist)): (usize, (&mut [f64], &mut [f64]))| {
+    // Per chunk: positions, histogram, and with exits the particles' weights and the mass
+    // that left per node (empty slices without exits).
+    let chunks = pos.len().div_ceil(D * CHUNK);
+    let exits = geo.is_some_and(|g| g.exits);
+    let (mut wts, mut ehs): (Vec<&mut [f64]>, Vec<&mut [f64]>) = if exits {
+        (
+            weights.chunks_mut(CHUNK).collect(),
+            exit_hist.chunks_mut(n).collect(),
+        )
+    } else {
+        (
+            (0..chunks).map(|_| <&mut [f64]>::default()).collect(),
+            (0..chunks).map(|_| <&mut [f64]>::default()).collect(),
+        )
+    };
+    let parts: Vec<_> = pos
+        .chunks_mut(D * CHUNK)
+        .zip(hist.chunks_mut(n))
+        .zip(wts.drain(..).zip(ehs.drain(..)))
+        .map(|((xs, h), (w, e))| Chunk {
+            xs,
+            hist: h,
+            weights: w,
+            exited: e,
+        })
+        .collect();
+    let step = |(c, part): (usize, Chunk<'_>)| {
         let rng = stream(seed, c, k as u64);
         if periodic {
-            step_chunk::<D, true>(corners, geo, ax, drift, noise, substeps, rng, xs, hist)
+            step_chunk::<D, true>(corners, geo, ax, drift, noise, substeps, rng, part)
         } else {
-            step_chunk::<D, false>(corners, geo, ax, drift, noise, substeps, rng, xs, hist)
+            step_chunk::<D, false>(corners, geo, ax, drift, noise, substeps, rng, part)
         }
     };
-    if pos.len() > D * CHUNK {
-        pos.par_chunks_mut(D * CHUNK)
-            .zip(hist.par_chunks_mut(n))
-            .enumerate()
-            .for_each(step);
+    if chunks > 1 {
+        parts.into_par_iter().enumerate().for_each(step);
     } else {
-        pos.chunks_mut(D * CHUNK)
-            .zip(hist.chunks_mut(n))
-            .enumerate()
-            .for_each(step);
+        parts.into_iter().enumerate().for_each(step);
     }
 }
 
@@ -587,6 +748,7 @@ impl FpSolver for ParticleFp {
             }),
             m0.iter().fold(0u64, |h, v| splitmix(h ^ v.to_bits())),
         );
+        let exits = !grid.exit_points().is_empty();
         if self.work.as_ref().map(|w| w.key) != Some(key) {
             let mut pos0 = vec![0.0; dim * np];
             sample_initial(grid, m0, &ax, seed, &mut pos0);
@@ -610,11 +772,15 @@ impl FpSolver for ParticleFp {
                         GridKde::new(&w, axis.dx(), axis.boundary() == Boundary::Periodic)
                     })
                     .collect(),
-                exited: vec![0.0; if grid.exit_points().is_empty() { 0 } else { n }],
+                exited: vec![0.0; if exits { n } else { 0 }],
+                weights: vec![0.0; if exits { np } else { 0 }],
+                exit_hist: vec![0.0; if exits { np.div_ceil(CHUNK) * n } else { 0 }],
             });
         }
         let w = self.work.as_mut().expect("allocated above");
         w.pos.copy_from_slice(&w.pos0);
+        w.weights.fill(1.0);
+        w.exited.fill(0.0);
         let nt = problem.time().nt();
         let dt = problem.time().dt();
         let sigma = problem.sigma();
@@ -636,6 +802,9 @@ impl FpSolver for ParticleFp {
             // the change of the drift from one node to the next per unit length. Split the step
             // so that the drift changes by at most RATE_STEP_MAX of its own displacement across
             // a cell; refuse what would need more than MAX_SUBSTEPS.
+            if !grid.exit_points().is_empty() {
+                drift_into_exits(grid, &mut w.drift);
+            }
             let rate_dt = drift_rate(grid, &w.drift) * dt;
             let mut substeps = (rate_dt / RATE_STEP_MAX).ceil().max(1.0);
             if substeps > MAX_SUBSTEPS as f64 || !substeps.is_finite() {
@@ -665,13 +834,23 @@ impl FpSolver for ParticleFp {
             let substeps = substeps as usize;
             stats.substeps = stats.substeps.max(substeps);
             let (nodes, pos, hist) = (&w.nodes, &mut w.pos, &mut w.hist);
+            let out = (&mut w.weights[..], &mut w.exit_hist[..]);
             let at = (seed, k, substeps);
             match dim {
-                1 => step_all::<1>(grid, &ax, nodes, &noise, at, pos, hist),
-                2 => step_all::<2>(grid, &ax, nodes, &noise, at, pos, hist),
-                _ => step_all::<3>(grid, &ax, nodes, &noise, at, pos, hist),
+                1 => step_all::<1>(grid, &ax, nodes, &noise, at, (pos, hist), out),
+                2 => step_all::<2>(grid, &ax, nodes, &noise, at, (pos, hist), out),
+                _ => step_all::<3>(grid, &ax, nodes, &noise, at, (pos, hist), out),
             }
             combine_chunks(&w.hist, np, &mut w.mu);
+            if exits {
+                // The weight that left this step, chunk by chunk in order, as mass.
+                let inv = 1.0 / np as f64;
+                for h in w.exit_hist.chunks(n) {
+                    for &i in grid.exit_points() {
+                        w.exited[i] += h[i] * inv;
+                    }
+                }
+            }
             // Per-axis bandwidths from the marginal node masses (binning keeps the mean and
             // adds at most dx²/4 to the variance).
             for marginal in w.marginal.iter_mut() {
@@ -721,7 +900,7 @@ impl FpSolver for ParticleFp {
                 }
             }
             if grid.has_geometry() {
-                absorb_and_mask(grid, &w.pos, &mut w.exited, next);
+                absorb_and_mask(grid, &w.exited, next);
             }
             let mass: f64 = next.iter().zip(weights).map(|(v, q)| v * q).sum();
             if !mass.is_finite() {
@@ -758,31 +937,21 @@ fn coordinates(pos: &[f64], ax: &[AxisUnits]) -> Vec<f64> {
     out
 }
 
-/// With exits and obstacles, after the density of a level: count the particles that have left
-/// by each exit node (`exited`), set the density to zero at the exits and obstacles (the
-/// kernel spreads into them), rescale the rest to the mass of the particles still inside, and
-/// put the mass that has left at its exit nodes (as the finite-difference scheme holds it
-/// during a solve, [`mfg_core::PointKind::Exit`]): the level's total is 1 to round-off.
-fn absorb_and_mask(grid: &Grid, pos: &[f64], exited: &mut [f64], next: &mut [f64]) {
-    let dim = grid.dim();
-    let np = pos.len() / dim;
-    exited.iter_mut().for_each(|v| *v = 0.0);
-    let mut gone = 0usize;
-    for p in pos.chunks_exact(dim) {
-        if p[0] < 0.0 {
-            exited[(-p[0] - 1.0) as usize] += 1.0;
-            gone += 1;
-        }
-    }
+/// With exits and obstacles, after the density of a level: set it to zero at the exits and
+/// obstacles (the kernel spreads into them), rescale the rest to the mass still inside
+/// (1 − what has left, `exited` per node), and put the mass that has left at its exit nodes
+/// (as the finite-difference scheme holds it during a solve, [`mfg_core::PointKind::Exit`]):
+/// the level's total is 1 to round-off.
+fn absorb_and_mask(grid: &Grid, exited: &[f64], next: &mut [f64]) {
     grid.zero_fixed(next);
     let inside = grid.integrate(next);
-    let target = (np - gone) as f64 / np as f64;
+    let gone: f64 = grid.exit_points().iter().map(|&i| exited[i]).sum();
     if inside > 0.0 {
-        let scale = target / inside;
+        let scale = (1.0 - gone).max(0.0) / inside;
         next.iter_mut().for_each(|v| *v *= scale);
     }
     let weights = grid.weights();
     for &i in grid.exit_points() {
-        next[i] = exited[i] / np as f64 / weights[i];
+        next[i] = exited[i] / weights[i];
     }
 }

@@ -12,8 +12,8 @@ use fp_solver::{FdmFp, ParticleFp};
 use hjb_solver::{FdmHjb, NewtonSettings, WenoHjb};
 use mfg_core::{
     Boundary, Bounded, Congestion, Continuation, Coupling, FixedPointIterator, FpSolver, Grid,
-    HjbSolver, IterationMethod, IterationSettings, Nonlocal, Power, Problem, ProblemError,
-    TimeGrid,
+    HjbSolver, IterationMethod, IterationSettings, Nonlocal, PointKind, Power, Problem,
+    ProblemError, TimeGrid,
 };
 
 use crate::error::CliError;
@@ -38,6 +38,8 @@ pub struct Config {
     pub grid: GridConfig,
     /// `[model]`.
     pub model: ModelConfig,
+    /// `[geometry]`: obstacles and exits.
+    pub geometry: GeometryConfig,
     /// `[hjb]`.
     pub hjb: HjbConfig,
     /// `[fp]`.
@@ -53,6 +55,7 @@ impl Default for Config {
             problem: ProblemKind::TimeDependent,
             grid: GridConfig::default(),
             model: ModelConfig::default(),
+            geometry: GeometryConfig::default(),
             hjb: HjbConfig::default(),
             fp: FpConfig::default(),
             iteration: IterationConfig::default(),
@@ -94,8 +97,109 @@ pub struct GridConfig {
     pub t_final: f64,
     /// Time intervals.
     pub nt: usize,
-    /// Walls.
+    /// Walls (every face not set below).
     pub boundary: BoundaryKind,
+    /// The face x = x[0] (default: `boundary`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x_min: Option<FaceKind>,
+    /// The face x = x[1].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x_max: Option<FaceKind>,
+    /// The face y = y[0] (2D, 3D).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y_min: Option<FaceKind>,
+    /// The face y = y[1].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y_max: Option<FaceKind>,
+    /// The face z = z[0] (3D).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub z_min: Option<FaceKind>,
+    /// The face z = z[1].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub z_max: Option<FaceKind>,
+}
+
+/// `grid.x_min`, …: what one face of the box is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaceKind {
+    /// A reflecting wall.
+    NoFlux,
+    /// Periodic (with the opposite face).
+    Periodic,
+    /// A wall with exits where `geometry.exit` says (all of it by default): u = the exit cost,
+    /// the crowd leaves.
+    Exit,
+    /// u given (`geometry.dirichlet`) on the whole face, the density absorbed.
+    Dirichlet,
+}
+
+/// The names of the face keys, axis by axis: `[lower, upper]`.
+pub const FACE_KEYS: [[&str; 2]; 3] = [
+    ["grid.x_min", "grid.x_max"],
+    ["grid.y_min", "grid.y_max"],
+    ["grid.z_min", "grid.z_max"],
+];
+
+/// `[geometry]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeometryConfig {
+    /// Obstacles: the points where this expression of x (y, z) is > 0 are inside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obstacle: Option<ExprText>,
+    /// Where on the `exit` faces the exits are: an expression (> 0 on an exit) or intervals
+    /// of the face's coordinate (2D: y on the x faces, x on the y faces). Default: all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ExitSpec>,
+    /// u at the exits (an expression; default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_cost: Option<ExprText>,
+    /// u on the `dirichlet` faces (an expression; default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dirichlet: Option<ExprText>,
+}
+
+/// `geometry.exit`: an expression, or intervals along the face.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ExitSpec {
+    /// Intervals `[a, b]` of the face's coordinate.
+    Intervals(Vec<[f64; 2]>),
+    /// An expression: an exit where it is > 0.
+    Expr(ExprText),
+}
+
+impl<'de> Deserialize<'de> for ExitSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = toml::Value::deserialize(d)?;
+        match v {
+            toml::Value::Array(items) => items
+                .into_iter()
+                .map(|item| {
+                    let pair: Option<[f64; 2]> = match &item {
+                        toml::Value::Array(a) if a.len() == 2 => {
+                            let num = |x: &toml::Value| {
+                                x.as_float().or_else(|| x.as_integer().map(|i| i as f64))
+                            };
+                            num(&a[0]).zip(num(&a[1])).map(|(a, b)| [a, b])
+                        }
+                        _ => None,
+                    };
+                    pair.filter(|[a, b]| a.is_finite() && b.is_finite() && a < b)
+                        .ok_or_else(|| {
+                            serde::de::Error::custom(format!(
+                                "{item} is not an interval: give [[lo, hi], ...] with lo < hi, or an expression"
+                            ))
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(ExitSpec::Intervals),
+            other => ExprText::deserialize(other)
+                .map(ExitSpec::Expr)
+                .map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 impl Default for GridConfig {
@@ -110,6 +214,12 @@ impl Default for GridConfig {
             t_final: 1.0,
             nt: 50,
             boundary: BoundaryKind::NoFlux,
+            x_min: None,
+            x_max: None,
+            y_min: None,
+            y_max: None,
+            z_min: None,
+            z_max: None,
         }
     }
 }
@@ -706,6 +816,24 @@ impl Config {
             }
             (Some(_), Some(_)) => {}
         }
+        self.check_faces()?;
+        if self.has_geometry() {
+            if self.hjb.method != HjbMethod::Fdm {
+                return Err(invalid(
+                    "hjb.method",
+                    format!(
+                        "exits and obstacles (grid.x_min, ..., geometry.obstacle) are solved by the implicit scheme: set hjb.method = \"fdm\" (here \"{}\"; the WENO stencils would reach across walls and doors)",
+                        serde_name(&self.hjb.method)
+                    ),
+                ));
+            }
+            if self.problem == ProblemKind::Stationary {
+                return Err(invalid(
+                    "problem",
+                    "problem = \"stationary\" with exits or obstacles: an exit drains the mass a stationary density keeps; solve problem = \"time-dependent\"",
+                ));
+            }
+        }
         if self.hjb.method != HjbMethod::Fdm {
             let min =
                 hjb_solver::MIN_POINTS - usize::from(self.grid.boundary == BoundaryKind::NoFlux);
@@ -761,6 +889,181 @@ impl Config {
         Ok(())
     }
 
+    /// The grid's dimension (1 to 3).
+    pub fn dim(&self) -> usize {
+        1 + usize::from(self.grid.ny.is_some()) + usize::from(self.grid.nz.is_some())
+    }
+
+    /// What every face of the box is, axis by axis `[lower, upper]`: the face's key, else
+    /// `grid.boundary`.
+    pub fn faces(&self) -> Vec<[FaceKind; 2]> {
+        let g = &self.grid;
+        let all = match g.boundary {
+            BoundaryKind::NoFlux => FaceKind::NoFlux,
+            BoundaryKind::Periodic => FaceKind::Periodic,
+        };
+        [[g.x_min, g.x_max], [g.y_min, g.y_max], [g.z_min, g.z_max]][..self.dim()]
+            .iter()
+            .map(|pair| pair.map(|f| f.unwrap_or(all)))
+            .collect()
+    }
+
+    /// Whether the problem has exits, Dirichlet faces or obstacles.
+    pub fn has_geometry(&self) -> bool {
+        self.geometry.obstacle.is_some()
+            || self
+                .faces()
+                .iter()
+                .flatten()
+                .any(|f| matches!(f, FaceKind::Exit | FaceKind::Dirichlet))
+    }
+
+    /// Faces of axes the grid does not have, and periodic faces that are not the whole box.
+    fn check_faces(&self) -> Result<(), CliError> {
+        let g = &self.grid;
+        let set = [[g.x_min, g.x_max], [g.y_min, g.y_max], [g.z_min, g.z_max]];
+        for (d, pair) in set.iter().enumerate().skip(self.dim()) {
+            for (key, face) in FACE_KEYS[d].iter().zip(pair) {
+                if face.is_some() {
+                    return Err(invalid(
+                        *key,
+                        format!(
+                            "{key} is set but the grid has {} axes: remove it, or add the axis",
+                            self.dim()
+                        ),
+                    ));
+                }
+            }
+        }
+        let faces = self.faces();
+        let periodic = faces
+            .iter()
+            .flatten()
+            .filter(|f| **f == FaceKind::Periodic)
+            .count();
+        if periodic > 0 && periodic < 2 * faces.len() {
+            let (d, side) = faces
+                .iter()
+                .enumerate()
+                .find_map(|(d, pair)| {
+                    pair.iter()
+                        .position(|f| *f == FaceKind::Periodic)
+                        .map(|side| (d, side))
+                })
+                .expect("a periodic face");
+            let key = if set[d][side].is_some() {
+                FACE_KEYS[d][side]
+            } else {
+                "grid.boundary"
+            };
+            return Err(invalid(
+                key,
+                "periodic faces and walls in one box are not supported: make every face periodic (grid.boundary = \"periodic\", no face keys) or none (grid.boundary = \"no-flux\" and exit, dirichlet or no-flux faces)",
+            ));
+        }
+        if periodic > 0 && self.geometry.obstacle.is_some() {
+            return Err(invalid(
+                "geometry.obstacle",
+                "obstacles need walls: set grid.boundary = \"no-flux\" (the box is periodic here)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The kind of every point and, at exits and Dirichlet faces, the value of u there.
+    fn point_kinds(&self, grid: &Grid) -> Result<(Vec<PointKind>, Vec<f64>), CliError> {
+        let vars = &["x", "y", "z"][..grid.dim()];
+        let parse = |key: &'static str, text: Option<&ExprText>| {
+            text.map(|t| {
+                Expr::parse(&t.0, vars)
+                    .map_err(|e| invalid(key, format!("'{}': {e}", truncated(&t.0, 80))))
+            })
+            .transpose()
+        };
+        let obstacle = parse("geometry.obstacle", self.geometry.obstacle.as_ref())?;
+        let exit_cost = parse("geometry.exit_cost", self.geometry.exit_cost.as_ref())?;
+        let dirichlet = parse("geometry.dirichlet", self.geometry.dirichlet.as_ref())?;
+        let exit_expr = match &self.geometry.exit {
+            Some(ExitSpec::Expr(t)) => parse("geometry.exit", Some(t))?,
+            _ => None,
+        };
+        if let Some(ExitSpec::Intervals(_)) = &self.geometry.exit {
+            if grid.dim() != 2 {
+                return Err(invalid(
+                    "geometry.exit",
+                    format!(
+                        "intervals along a face need a 2D grid (here {}D): give geometry.exit as an expression, an exit where it is > 0",
+                        grid.dim()
+                    ),
+                ));
+            }
+        }
+        let faces = self.faces();
+        let value = |e: &Option<Expr>, x: &[f64]| e.as_ref().map_or(0.0, |e| e.eval(x));
+        let mut kinds = vec![PointKind::Open; grid.len()];
+        let mut values = vec![0.0; grid.len()];
+        let mut on_exit_faces = 0usize;
+        for (i, x) in grid.coordinates().enumerate() {
+            if obstacle.as_ref().is_some_and(|e| e.eval(x) > 0.0) {
+                kinds[i] = PointKind::Solid;
+                continue;
+            }
+            for (d, pair) in faces.iter().enumerate() {
+                let k = grid.axis_index(i, d);
+                let side = if k == 0 {
+                    0
+                } else if k + 1 == grid.axis(d).len() {
+                    1
+                } else {
+                    continue;
+                };
+                match pair[side] {
+                    FaceKind::Dirichlet => {
+                        kinds[i] = PointKind::Exit;
+                        values[i] = value(&dirichlet, x);
+                    }
+                    FaceKind::Exit => {
+                        on_exit_faces += 1;
+                        let open = match &self.geometry.exit {
+                            None => true,
+                            Some(ExitSpec::Expr(_)) => value(&exit_expr, x) > 0.0,
+                            Some(ExitSpec::Intervals(iv)) => {
+                                // The face's coordinate: the other axis.
+                                let c = x[1 - d];
+                                iv.iter().any(|[a, b]| c >= *a && c <= *b)
+                            }
+                        };
+                        if open && kinds[i] != PointKind::Exit {
+                            kinds[i] = PointKind::Exit;
+                            values[i] = value(&exit_cost, x);
+                        }
+                    }
+                    FaceKind::NoFlux | FaceKind::Periodic => {}
+                }
+            }
+        }
+        if on_exit_faces > 0 && !kinds.contains(&PointKind::Exit) {
+            return Err(invalid(
+                "geometry.exit",
+                "selects no grid point of the exit faces: widen the intervals or the expression's positive part (at least one grid point)",
+            ));
+        }
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(invalid(
+                if faces.iter().flatten().any(|f| *f == FaceKind::Dirichlet) {
+                    "geometry.dirichlet"
+                } else {
+                    "geometry.exit_cost"
+                },
+                format!(
+                    "is not finite at x = {:?}: check the expression there",
+                    grid.point(i)
+                ),
+            ));
+        }
+        Ok((kinds, values))
+    }
+
     /// Refuse (exit 2, naming `hjb.method` or `fp.method`) anything but the finite-difference
     /// HJB and FP schemes, for a capability that differentiates them: `why` says which.
     fn require_fdm(&self, why: &str, fix: &str) -> Result<(), CliError> {
@@ -807,9 +1110,10 @@ impl Config {
                 ),
             ));
         }
-        let boundary = match self.grid.boundary {
-            BoundaryKind::NoFlux => Boundary::NoFlux,
-            BoundaryKind::Periodic => Boundary::Periodic,
+        let boundary = if self.faces()[0][0] == FaceKind::Periodic {
+            Boundary::Periodic
+        } else {
+            Boundary::NoFlux
         };
         let g = &self.grid;
         let grid = match (g.y, g.ny, g.z, g.nz) {
@@ -820,6 +1124,22 @@ impl Config {
             _ => Grid::line(g.x[0], g.x[1], g.nx, boundary),
         }
         .map_err(from_problem(Section::Problem))?;
+        let (grid, exit_values) = if self.has_geometry() {
+            let (kinds, values) = self.point_kinds(&grid)?;
+            let grid = grid.with_geometry(kinds).map_err(|e| {
+                invalid(
+                    if self.geometry.obstacle.is_some() {
+                        "geometry.obstacle"
+                    } else {
+                        "geometry.exit"
+                    },
+                    e.to_string(),
+                )
+            })?;
+            (grid, Some(values))
+        } else {
+            (grid, None)
+        };
         let time = TimeGrid::new(self.grid.t_final, self.grid.nt)
             .map_err(from_problem(Section::Problem))?;
         let vars = &["x", "y", "z"][..grid.dim()];
@@ -885,8 +1205,21 @@ impl Config {
                 .coupling(coupling)
                 .potential_fn(|x| potential.eval(x)),
         };
+        let builder = builder.terminal_cost_fn(|x| terminal.eval(x));
+        // At exits and Dirichlet faces the terminal cost is u's given value (held at every time).
+        let builder = match exit_values {
+            Some(values) => {
+                let mut g = builder.terminal_values().to_vec();
+                for (i, v) in values.into_iter().enumerate() {
+                    if builder.grid().kind(i) == PointKind::Exit {
+                        g[i] = v;
+                    }
+                }
+                builder.terminal_cost(g)
+            }
+            None => builder,
+        };
         builder
-            .terminal_cost_fn(|x| terminal.eval(x))
             .initial_density_fn(|x| initial.eval(x))
             .build()
             .map_err(from_problem(Section::Problem))

@@ -78,6 +78,31 @@ initial_density = "exp(-10*(x+0.4)^2)"
 "#,
     },
     Preset {
+        name: "exit-1d",
+        description: "a corridor [0, 1] with a wall at x = 0 and an exit at x = 1: a crowd starting near x = 0.3 leaves, paying for time inside (1) and for crowding (m); exited mass and the 50/90/99 % times in summary.json",
+        toml: r#"
+[grid]
+x = [0.0, 1.0]
+nx = 100
+t_final = 1.5
+nt = 50
+boundary = "no-flux"
+x_max = "exit"
+[geometry]
+exit_cost = "0"
+[model]
+sigma = 0.2
+control_cost = 1.0
+potential = "1"
+coupling = "linear"
+coupling_strength = 1.0
+terminal_cost = "2"
+initial_density = "exp(-100*(x-0.3)^2)"
+[iteration]
+tolerance = 1e-8
+"#,
+    },
+    Preset {
         name: "crowd-power",
         description: "the crowd of `crowd` paying a cubic effort |a|^3/3 for speed a (power Hamiltonian H = |p|^1.5/1.5, as aerodynamic drag: power grows with speed^3): slow moves are cheap, fast ones dear",
         toml: r#"
@@ -169,6 +194,36 @@ coupling = "linear"
 coupling_strength = 0.3
 terminal_cost = "2*(1 - exp(-10*((x-0.8)^2 + (y-0.8)^2)))"
 initial_density = "exp(-80*((x-0.15)^2 + (y-0.15)^2))"
+[iteration]
+tolerance = 1e-6
+anderson_depth = 5
+"#,
+    },
+    Preset {
+        name: "evacuation-2d",
+        description: "a room [0, 1]^2 (100 x 100 points) with two doors in its top wall and a pillar between the crowd and the doors: the crowd (near (0.5, 0.25)) splits around the pillar and leaves by both doors, paying for time inside and for crowding",
+        toml: r#"
+[grid]
+x = [0.0, 1.0]
+y = [0.0, 1.0]
+nx = 99
+ny = 99
+t_final = 2.0
+nt = 50
+boundary = "no-flux"
+y_max = "exit"
+[geometry]
+obstacle = "0.15^2 - (x-0.5)^2 - (y-0.6)^2"
+exit = [[0.15, 0.3], [0.7, 0.85]]
+exit_cost = "0"
+[model]
+sigma = 0.2
+control_cost = 1.0
+potential = "1"
+coupling = "linear"
+coupling_strength = 1.0
+terminal_cost = "3"
+initial_density = "exp(-60*((x-0.5)^2 + (y-0.25)^2))"
 [iteration]
 tolerance = 1e-6
 anderson_depth = 5

@@ -371,6 +371,15 @@ pub fn write(
                 }
             }
             stage_axes(&mut staged, format, grid, Some(computed.problem.time()))?;
+            if grid.has_geometry() {
+                let codes = kind_codes(grid);
+                match format {
+                    output::Format::Npy => {
+                        staged.npy_shaped("geometry.npy", &codes, &grid.shape())?
+                    }
+                    output::Format::Csv => staged.csv1("geometry.csv", &codes)?,
+                }
+            }
         }
         Solved::Stationary(sol) => {
             let u = Array1::from(sol.u.clone());
@@ -521,6 +530,62 @@ fn stage_axes(
     Ok(())
 }
 
+/// With exits: the first time level by which 50 %, 90 % and 99 % of the crowd has left (null
+/// when it has not by T).
+fn evacuation_summary(problem: &Problem, sol: &MfgSolution) -> serde_json::Value {
+    if sol.mass_exited.is_empty() {
+        return serde_json::Value::Null;
+    }
+    let first = |share: f64| {
+        sol.mass_exited
+            .iter()
+            .position(|&e| e >= share)
+            .map(|k| problem.time().t(k))
+    };
+    json!({
+        "exited_at_t_final": sol.mass_exited.last(),
+        "t_50": first(0.5),
+        "t_90": first(0.9),
+        "t_99": first(0.99),
+    })
+}
+
+/// The faces, obstacles and exits (null without).
+fn geometry_summary(config: &Config, grid: &mfg_core::Grid) -> serde_json::Value {
+    if !grid.has_geometry() {
+        return serde_json::Value::Null;
+    }
+    let mut faces = serde_json::Map::new();
+    for (d, pair) in config.faces().iter().enumerate() {
+        for (key, face) in config::FACE_KEYS[d].iter().zip(pair) {
+            let name = key.trim_start_matches("grid.");
+            faces.insert(name.into(), json!(face));
+        }
+    }
+    let g = &config.geometry;
+    json!({
+        "faces": faces,
+        "obstacle": g.obstacle.as_ref().map(|e| e.0.clone()),
+        "exit": g.exit,
+        "exit_cost": g.exit_cost.as_ref().map(|e| e.0.clone()),
+        "dirichlet": g.dirichlet.as_ref().map(|e| e.0.clone()),
+        "exit_points": grid.exit_points().len(),
+        "solid_points": grid.solid_points().len(),
+        "file": "geometry: 0 open, 1 exit (or Dirichlet), 2 inside an obstacle, per point",
+    })
+}
+
+/// The kind of every point as a number (0 open, 1 exit, 2 solid) for `geometry.npy`.
+fn kind_codes(grid: &mfg_core::Grid) -> Array1<f64> {
+    (0..grid.len())
+        .map(|i| match grid.kind(i) {
+            mfg_core::PointKind::Open => 0.0,
+            mfg_core::PointKind::Exit => 1.0,
+            mfg_core::PointKind::Solid => 2.0,
+        })
+        .collect()
+}
+
 /// `summary.json` of a time-dependent solve (without `files`).
 fn time_dependent_summary(
     config: &Config,
@@ -563,6 +628,9 @@ fn time_dependent_summary(
         "history": history,
         "mass_initial": sol.mass_initial,
         "mass_final": sol.mass_final,
+        "mass_exited": (!sol.mass_exited.is_empty()).then_some(&sol.mass_exited),
+        "evacuation": evacuation_summary(problem, sol),
+        "geometry": geometry_summary(config, grid),
         "mass_quadrature": quadrature_name(grid),
         "timings_s": {
             "total": sol.timings.total,

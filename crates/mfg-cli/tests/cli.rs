@@ -1772,3 +1772,129 @@ fn a_stationary_problem_writes_spatial_fields_and_the_ergodic_constant() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("grid.nt is not read"), "{}", stderr(&o));
 }
+
+/// Exits and obstacles from the command line: the presets solve, `summary.json` holds the
+/// exited mass per level and the evacuation times, the files balance (in the domain from
+/// `m.npy` + exited = 1 on every level), `geometry.npy` marks the points, and every bad
+/// geometry key exits 2 naming it.
+#[test]
+fn exits_and_obstacles_solve_from_their_presets_and_their_keys_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (preset, sets) in [
+        ("exit-1d", &[][..]),
+        (
+            "exit-1d",
+            &[
+                "iteration.method=anderson",
+                "fp.method=particle",
+                "iteration.tolerance=1e-4",
+                "fp.particles=20000",
+            ][..],
+        ),
+        (
+            "evacuation-2d",
+            &["grid.nx=39", "grid.ny=39", "grid.nt=20"][..],
+        ),
+    ] {
+        let mut all = vec![format!("preset={preset}")];
+        all.extend(sets.iter().map(|s| s.to_string()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let o = solve_in(tmp.path(), preset, &["--quiet"], &all);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{preset} {sets:?}: {}",
+            stderr(&o)
+        );
+        let dir = tmp.path().join(preset);
+        let s = summary(&dir);
+        let exited: Vec<f64> = s["mass_exited"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let m: ndarray::ArrayD<f64> = read_npy(dir.join("m.npy")).unwrap();
+        let geometry: ndarray::ArrayD<f64> = read_npy(dir.join("geometry.npy")).unwrap();
+        assert_eq!(geometry.shape(), &m.shape()[1..]);
+        let levels = m.shape()[0];
+        assert_eq!(exited.len(), levels);
+        // The quadrature weights of the grid with its geometry, from the library.
+        let config =
+            mfg_cli::config::resolve(None, &all.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        let problem = config.problem().unwrap();
+        let w = problem.grid().weights();
+        let flat = m.into_shape_with_order((levels, w.len())).unwrap();
+        for (k, row) in flat.rows().into_iter().enumerate() {
+            let inside: f64 = row.iter().zip(w).map(|(a, b)| a * b).sum();
+            assert!(
+                (inside + exited[k] - 1.0).abs() < 1e-12,
+                "{preset} level {k}"
+            );
+            assert!(row.iter().all(|v| *v >= 0.0));
+        }
+        assert!(exited[levels - 1] > 0.9, "{preset}: {exited:?}");
+        let t50 = s["evacuation"]["t_50"].as_f64().unwrap();
+        let t90 = s["evacuation"]["t_90"].as_f64().unwrap();
+        assert!(t50 > 0.0 && t50 < t90, "{s}");
+        let codes: Vec<f64> = geometry.iter().copied().collect();
+        assert!(codes.contains(&1.0));
+        assert_eq!(codes.contains(&2.0), preset == "evacuation-2d");
+    }
+    let refused: &[(&[&str], &str)] = &[
+        (&["preset=exit-1d", "grid.y_max=exit"], "grid.y_max"),
+        (&["preset=exit-1d", "grid.x_min=periodic"], "grid.x_min"),
+        (&["preset=torus-2d", "grid.x_max=exit"], "grid.boundary"),
+        (
+            &["preset=torus-2d", "geometry.obstacle=x-0.5"],
+            "geometry.obstacle",
+        ),
+        (&["preset=exit-1d", "hjb.method=weno5"], "hjb.method"),
+        (&["preset=exit-1d", "problem=stationary"], "problem"),
+        (
+            &["preset=evacuation-2d", "geometry.exit=[[2.0, 3.0]]"],
+            "geometry.exit",
+        ),
+        (
+            &["preset=evacuation-2d", "geometry.exit=[[0.5]]"],
+            "geometry.exit",
+        ),
+        (
+            &["preset=exit-1d", "geometry.exit=[[0.1, 0.2]]"],
+            "geometry.exit",
+        ),
+        (
+            &["preset=exit-1d", "geometry.exit_cost=log(x-2)"],
+            "geometry.exit_cost",
+        ),
+        (
+            &["preset=evacuation-2d", "geometry.obstacle=1"],
+            "geometry.obstacle",
+        ),
+        (
+            &["preset=evacuation-2d", "geometry.obstacle=foo"],
+            "geometry.obstacle",
+        ),
+        (&["preset=exit-1d", "grid.x_max=door"], "grid.x_max"),
+    ];
+    for (sets, key) in refused {
+        let out = tmp.path().join("refused");
+        let o = solve_in(tmp.path(), "refused", &["--quiet"], sets);
+        assert_refused(&o, key, &out);
+    }
+    // A Dirichlet face: u takes the given value there at every time.
+    let o = solve_in(
+        tmp.path(),
+        "dirichlet",
+        &["--quiet"],
+        &[
+            "preset=exit-1d",
+            "grid.x_max=dirichlet",
+            "geometry.dirichlet=0.5",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let u: Array2<f64> = read_npy(tmp.path().join("dirichlet/u.npy")).unwrap();
+    assert!(u.column(u.ncols() - 1).iter().all(|v| *v == 0.5));
+}

@@ -501,6 +501,16 @@ impl ProblemBuilder {
         self
     }
 
+    /// The grid the problem is built on.
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    /// The terminal cost given so far (zeros if none).
+    pub fn terminal_values(&self) -> &[f64] {
+        &self.terminal_cost
+    }
+
     /// Source terms (see [`Forcing`]).
     pub fn forcing(mut self, forcing: Forcing) -> Self {
         self.forcing = Some(forcing);
