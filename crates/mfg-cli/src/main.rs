@@ -42,9 +42,12 @@ enum Command {
         /// Override one key, e.g. --set grid.nx=200 or --set preset=lq-gaussian.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
-        /// Also write density.png, value.png and convergence.png.
+        /// Also write density.png, value.png and convergence.png (and exited.png with exits).
         #[arg(long)]
         plot: bool,
+        /// Also write density.gif, the density over time (implies --plot).
+        #[arg(long)]
+        animate: bool,
         /// Array file format.
         #[arg(long, value_enum, default_value_t = Format::Npy)]
         format: Format,
@@ -56,10 +59,14 @@ enum Command {
         #[arg(long, value_parser = parse_bytes)]
         max_memory: Option<u64>,
     },
-    /// Draw density.png, value.png and convergence.png for an existing result directory.
+    /// Draw density.png, value.png and convergence.png (and exited.png with exits) for an
+    /// existing result directory.
     Plot {
         /// A directory written by `mfg-cli solve`.
         dir: PathBuf,
+        /// Also write density.gif, the density over time.
+        #[arg(long)]
+        animate: bool,
     },
     /// Validate a config (with --set overrides) and print it fully resolved; exit 0 or 2.
     Check {
@@ -141,7 +148,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
-        Command::Plot { dir } => match plot::plot_dir(&dir) {
+        Command::Plot { dir, animate } => match plot::plot_dir(&dir, animate) {
             Ok(files) => {
                 for f in files {
                     eprintln!("wrote {}", f.display());
@@ -155,6 +162,7 @@ fn main() -> ExitCode {
             out,
             sets,
             plot: want_plot,
+            animate,
             format,
             quiet,
             max_memory,
@@ -198,8 +206,8 @@ fn main() -> ExitCode {
                             opts.out.display()
                         );
                     }
-                    if want_plot {
-                        match plot::plot_dir(&opts.out) {
+                    if want_plot || animate {
+                        match plot::plot_dir(&opts.out, animate) {
                             Ok(files) if !quiet => {
                                 eprintln!(
                                     "wrote {} pictures to {}",

@@ -51,6 +51,10 @@ pub struct Results {
     /// A stationary result (`problem = "stationary"`): `u` and `m` hold one row, `t` is `[0]`,
     /// and `history` the Newton residuals (HJB, FP).
     pub stationary: bool,
+    /// With exits or obstacles (`geometry.npy`): per point 0 open, 1 exit, 2 solid.
+    pub geometry: Option<Vec<f64>>,
+    /// With exits: the mass that has left by each time level (`summary.json`).
+    pub mass_exited: Option<Vec<f64>>,
 }
 
 impl Results {
@@ -142,6 +146,23 @@ impl Results {
                 )));
             }
         }
+        let geometry = if summary["geometry"].is_null() {
+            None
+        } else {
+            let g = set.read_2d("geometry").map_err(bad)?;
+            if g.len() != points {
+                return Err(bad("geometry does not match x, y and z".into()));
+            }
+            Some(g.iter().copied().collect())
+        };
+        let mass_exited = summary["mass_exited"].as_array().map(|a| {
+            a.iter()
+                .map(|v| v.as_f64().unwrap_or(f64::NAN))
+                .collect::<Vec<_>>()
+        });
+        if mass_exited.as_ref().is_some_and(|e| e.len() != t.len()) {
+            return Err(bad("mass_exited does not match t".into()));
+        }
         Ok(Self {
             u,
             m,
@@ -152,12 +173,16 @@ impl Results {
             history,
             termination,
             stationary,
+            geometry,
+            mass_exited,
         })
     }
 }
 
-/// Write the three pictures into `dir`; returns their paths.
-pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
+/// Write the pictures into `dir` (`density.png`, `value.png`, `convergence.png`, and with
+/// exits `exited.png`); with `animate` also `density.gif` (the density over time). Returns
+/// their paths.
+pub fn plot_dir(dir: &Path, animate: bool) -> Result<Vec<PathBuf>, CliError> {
     font();
     let r = Results::load(dir)?;
     let (titles, labels) = if r.stationary {
@@ -189,7 +214,288 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
         convergence(tmp, &r.history, &r.termination, labels)
     })?;
     done.push(path);
+    if let Some(exited) = &r.mass_exited {
+        let path = dir.join("exited.png");
+        atomically(&path, |tmp| exited_curve(tmp, &r.t, exited))?;
+        done.push(path);
+    }
+    if animate && !r.stationary {
+        let path = dir.join("density.gif");
+        atomically(&path, |tmp| animation(tmp, &r))?;
+        done.push(path);
+    }
     Ok(done)
+}
+
+/// The mass that has left over time, with the times by which 50, 90 and 99 % have left.
+fn exited_curve(path: &Path, t: &Array1<f64>, exited: &[f64]) -> Result<(), CliError> {
+    let err = draw_err(path);
+    let root = BitMapBackend::new(path, (960, 640)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err(path))?;
+    let n = t.len();
+    let mut chart = ChartBuilder::on(&root)
+        .caption("mass that has left through the exits", ("sans-serif", 26))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(80)
+        .build_cartesian_2d(t[0]..t[n - 1], 0.0..1.05)
+        .map_err(draw_err(path))?;
+    chart
+        .configure_mesh()
+        .x_desc("t")
+        .y_desc("exited")
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 20))
+        .draw()
+        .map_err(draw_err(path))?;
+    let points: Vec<(f64, f64)> = t
+        .iter()
+        .zip(exited)
+        .filter(|(_, v)| v.is_finite())
+        .map(|(&a, &v)| (a, v.clamp(0.0, 1.05)))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(points, BLUE.stroke_width(3)))
+        .map_err(draw_err(path))?;
+    for share in [0.5, 0.9, 0.99] {
+        chart
+            .draw_series(LineSeries::new(
+                [(t[0], share), (t[n - 1], share)],
+                BLACK.mix(0.3).stroke_width(1),
+            ))
+            .map_err(draw_err(path))?;
+        if let Some(k) = exited.iter().position(|&e| e >= share) {
+            // The label left of the point in the right third of the picture.
+            let right = t[k] > t[0] + 0.66 * (t[n - 1] - t[0]);
+            let at = if right {
+                t[k] - 0.3 * (t[n - 1] - t[0])
+            } else {
+                t[k] + 0.01 * (t[n - 1] - t[0])
+            };
+            chart
+                .draw_series([
+                    Circle::new((t[k], exited[k].min(1.05)), 6, RED.filled()).into_dyn(),
+                    Text::new(
+                        format!("{:.0} % by t = {:.3}", 100.0 * share, t[k]),
+                        (at, share - 0.03),
+                        ("sans-serif", 16),
+                    )
+                    .into_dyn(),
+                ])
+                .map_err(draw_err(path))?;
+        }
+    }
+    root.present().map_err(err)
+}
+
+/// `density.gif`: one frame per time level (at most [`MAX_FRAMES`], evenly spaced), one colour
+/// scale; 1D the profile m(x), 2D the map over (x, y), 3D the mid-plane; obstacles and exits
+/// drawn.
+fn animation(path: &Path, r: &Results) -> Result<(), CliError> {
+    let levels = r.t.len();
+    let step = levels.div_ceil(MAX_FRAMES).max(1);
+    let frames: Vec<usize> = (0..levels).step_by(step).collect();
+    let delay = (4000 / frames.len().max(1)).clamp(40, 250) as u32;
+    let (field, kinds) = plane_of(r, &r.m);
+    let (lo, hi) = value_range(&field);
+    let (w, h) = if r.y.is_some() {
+        (760, 700)
+    } else {
+        (900, 600)
+    };
+    let root = BitMapBackend::gif(path, (w, h), delay)
+        .map_err(draw_err(path))?
+        .into_drawing_area();
+    for &k in &frames {
+        root.fill(&WHITE).map_err(draw_err(path))?;
+        let caption = format!("density m at t = {:.3}", r.t[k]);
+        match &r.y {
+            Some(y) => {
+                let (main, bar) = root.split_horizontally(w - 110);
+                map_panel(
+                    &main,
+                    field.row(k),
+                    &r.x,
+                    y,
+                    kinds.as_deref(),
+                    (lo, hi),
+                    &caption,
+                    22,
+                )
+                .map_err(draw_err(path))?;
+                colour_bar(&bar, lo, hi, "m").map_err(draw_err(path))?;
+            }
+            None => profile_frame(
+                &root,
+                &r.x,
+                field.row(k),
+                kinds.as_deref(),
+                (lo, hi),
+                &caption,
+            )
+            .map_err(draw_err(path))?,
+        }
+        root.present().map_err(draw_err(path))?;
+    }
+    Ok(())
+}
+
+/// Most frames of `density.gif`.
+const MAX_FRAMES: usize = 101;
+
+/// The field on the plane drawn (1D, 2D: itself; 3D: the mid-plane z = z[nz/2]) and the point
+/// kinds there.
+fn plane_of(r: &Results, field: &Array2<f64>) -> (Array2<f64>, Option<Vec<f64>>) {
+    let (Some(y), Some(z)) = (&r.y, &r.z) else {
+        return (field.clone(), r.geometry.clone());
+    };
+    let (nx, ny, nz) = (r.x.len(), y.len(), z.len());
+    let plane = field
+        .view()
+        .into_shape_with_order((field.nrows(), nx, ny, nz))
+        .expect("shape checked on load")
+        .slice(ndarray::s![.., .., .., nz / 2])
+        .to_owned()
+        .into_shape_with_order((field.nrows(), nx * ny))
+        .expect("contiguous");
+    let kinds = r.geometry.as_ref().map(|g| {
+        (0..nx * ny)
+            .map(|ij| g[ij * nz + nz / 2])
+            .collect::<Vec<_>>()
+    });
+    (plane, kinds)
+}
+
+/// The colour of an obstacle's cells.
+const SOLID: RGBColor = RGBColor(70, 70, 70);
+/// The colour of the exits.
+const DOOR: RGBColor = RGBColor(230, 30, 30);
+
+/// One map over (x, y) of a level (values in x-major order), obstacles grey and exits red.
+#[allow(clippy::too_many_arguments)]
+fn map_panel(
+    area: &Area<'_>,
+    level: ndarray::ArrayView1<'_, f64>,
+    x: &Array1<f64>,
+    y: &Array1<f64>,
+    kinds: Option<&[f64]>,
+    (lo, hi): (f64, f64),
+    caption: &str,
+    font_size: u32,
+) -> Result<(), Box<dyn std::error::Error + 'static>> {
+    let (nx, ny) = (x.len(), y.len());
+    let dx = (x[nx - 1] - x[0]) / (nx - 1).max(1) as f64;
+    let dy = (y[ny - 1] - y[0]) / (ny - 1).max(1) as f64;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", font_size))
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(44)
+        .build_cartesian_2d(x[0]..x[nx - 1], y[0]..y[ny - 1])
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("x")
+        .y_desc("y")
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 16))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let cell = |i: usize, j: usize| {
+        let (xa, xb) = (
+            (x[i] - 0.5 * dx).max(x[0]),
+            (x[i] + 0.5 * dx).min(x[nx - 1]),
+        );
+        let (ya, yb) = (
+            (y[j] - 0.5 * dy).max(y[0]),
+            (y[j] + 0.5 * dy).min(y[ny - 1]),
+        );
+        [(xa, ya), (xb, yb)]
+    };
+    let kind = |i: usize, j: usize| kinds.map_or(0.0, |k| k[i * ny + j]);
+    chart
+        .draw_series(
+            (0..nx)
+                .flat_map(|i| (0..ny).map(move |j| (i, j)))
+                .map(|(i, j)| {
+                    let c = if kind(i, j) == 2.0 {
+                        SOLID
+                    } else {
+                        colour(level[i * ny + j], lo, hi)
+                    };
+                    Rectangle::new(cell(i, j), c.filled())
+                }),
+        )
+        .map_err(|e| e.to_string())?;
+    if kinds.is_some() {
+        // The exits, drawn over their cells and a little beyond, so that a door on a wall
+        // shows as a red stroke.
+        chart
+            .draw_series(
+                (0..nx)
+                    .flat_map(|i| (0..ny).map(move |j| (i, j)))
+                    .filter(|&(i, j)| kind(i, j) == 1.0)
+                    .map(|(i, j)| {
+                        let [(xa, ya), (xb, yb)] = cell(i, j);
+                        let (cx, cy) = (0.5 * (xa + xb), 0.5 * (ya + yb));
+                        let (hx, hy) = (0.75 * dx, 0.75 * dy);
+                        Rectangle::new([(cx - hx, cy - hy), (cx + hx, cy + hy)], DOOR.filled())
+                    }),
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// One frame of a 1D animation: the profile of a level, exits red, obstacles grey.
+fn profile_frame(
+    area: &Area<'_>,
+    x: &Array1<f64>,
+    level: ndarray::ArrayView1<'_, f64>,
+    kinds: Option<&[f64]>,
+    (lo, hi): (f64, f64),
+    caption: &str,
+) -> Result<(), Box<dyn std::error::Error + 'static>> {
+    let n = x.len();
+    let pad = 0.05 * (hi - lo);
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 24))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x[0]..x[n - 1], (lo - pad)..(hi + pad))
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("x")
+        .y_desc("m")
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 20))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    if let Some(k) = kinds {
+        let dx = (x[n - 1] - x[0]) / (n - 1).max(1) as f64;
+        chart
+            .draw_series((0..n).filter(|&i| k[i] != 0.0).map(|i| {
+                let c = if k[i] == 1.0 { DOOR } else { SOLID };
+                Rectangle::new(
+                    [(x[i] - 0.5 * dx, lo - pad), (x[i] + 0.5 * dx, hi + pad)],
+                    c.filled(),
+                )
+            }))
+            .map_err(|e| e.to_string())?;
+    }
+    let points: Vec<(f64, f64)> = x
+        .iter()
+        .zip(level.iter())
+        .filter(|(_, v)| v.is_finite())
+        .map(|(&a, &v)| (a, v.clamp(lo, hi)))
+        .collect();
+    chart
+        .draw_series(LineSeries::new(points, BLUE.stroke_width(2)))
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// A field over time: 1D a heat map over (x, t); 2D snapshots at four times; 3D the same
@@ -203,28 +509,26 @@ fn draw_time_dependent(
 ) -> Result<(), CliError> {
     match (&r.y, &r.z) {
         (None, _) => atomically(path, |tmp| {
-            heatmap(tmp, field, (&r.x, &r.t), title, symbol, "t")
+            heatmap(tmp, field, (&r.x, &r.t), title, symbol, "t")?;
+            Ok(())
         }),
-        (Some(y), None) => {
-            let title = title.replace("(t, x)", "(t, x, y)");
+        (Some(y), z) => {
+            let (plane, kinds) = plane_of(r, field);
+            let title = match z {
+                None => title.replace("(t, x)", "(t, x, y)"),
+                Some(z) => {
+                    title.replace("(t, x)", &format!("(t, x, y, z = {:.3})", z[z.len() / 2]))
+                }
+            };
             atomically(path, |tmp| {
-                snapshots(tmp, field, &r.x, y, &r.t, &title, symbol)
-            })
-        }
-        (Some(y), Some(z)) => {
-            let (nx, ny, nz) = (r.x.len(), y.len(), z.len());
-            let cube = field
-                .view()
-                .into_shape_with_order((r.t.len(), nx, ny, nz))
-                .expect("shape checked on load");
-            let plane = cube
-                .slice(ndarray::s![.., .., .., nz / 2])
-                .to_owned()
-                .into_shape_with_order((r.t.len(), nx * ny))
-                .expect("contiguous");
-            let title = title.replace("(t, x)", &format!("(t, x, y, z = {:.3})", z[nz / 2]));
-            atomically(path, |tmp| {
-                snapshots(tmp, &plane, &r.x, y, &r.t, &title, symbol)
+                snapshots(
+                    tmp,
+                    &plane,
+                    (&r.x, y, &r.t),
+                    kinds.as_deref(),
+                    &title,
+                    symbol,
+                )
             })
         }
     }
@@ -306,7 +610,8 @@ fn atomically(
     draw: impl FnOnce(&Path) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plot");
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp.png", std::process::id()));
+    let ext = path.extension().and_then(|s| s.to_str()).unwrap_or("png");
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp.{ext}", std::process::id()));
     if let Err(e) = draw(&tmp) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
@@ -375,13 +680,12 @@ fn heatmap(
 }
 
 /// 2D (and the mid-plane of 3D): four snapshots (t = 0, T/3, 2T/3, T) of `f` over (x, y), one
-/// colour scale.
+/// colour scale; obstacles grey, exits red.
 fn snapshots(
     path: &Path,
     f: &Array2<f64>,
-    x: &Array1<f64>,
-    y: &Array1<f64>,
-    t: &Array1<f64>,
+    (x, y, t): (&Array1<f64>, &Array1<f64>, &Array1<f64>),
+    kinds: Option<&[f64]>,
     title: &str,
     symbol: &str,
 ) -> Result<(), CliError> {
@@ -392,50 +696,12 @@ fn snapshots(
         .titled(title, ("sans-serif", 26))
         .map_err(draw_err(path))?;
     let (panels, bar) = root.split_horizontally(880);
-    let (nx, ny, nt1) = (x.len(), y.len(), t.len());
+    let nt1 = t.len();
     let (lo, hi) = value_range(f);
-    let dx = (x[nx - 1] - x[0]) / (nx - 1).max(1) as f64;
-    let dy = (y[ny - 1] - y[0]) / (ny - 1).max(1) as f64;
     let levels = [0, (nt1 - 1) / 3, 2 * (nt1 - 1) / 3, nt1 - 1];
     for (area, &k) in panels.split_evenly((2, 2)).iter().zip(&levels) {
-        let mut chart = ChartBuilder::on(area)
-            .caption(format!("t = {:.3}", t[k]), ("sans-serif", 18))
-            .margin(8)
-            .x_label_area_size(36)
-            .y_label_area_size(44)
-            .build_cartesian_2d(x[0]..x[nx - 1], y[0]..y[ny - 1])
-            .map_err(draw_err(path))?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_desc("x")
-            .y_desc("y")
-            .label_style(("sans-serif", 13))
-            .axis_desc_style(("sans-serif", 16))
-            .draw()
-            .map_err(draw_err(path))?;
-        let plane = f
-            .row(k)
-            .into_shape_with_order((nx, ny))
-            .expect("a level holds nx * ny values");
-        chart
-            .draw_series(
-                (0..nx)
-                    .flat_map(|i| (0..ny).map(move |j| (i, j)))
-                    .map(|(i, j)| {
-                        let c = colour(plane[[i, j]], lo, hi);
-                        let (xa, xb) = (
-                            (x[i] - 0.5 * dx).max(x[0]),
-                            (x[i] + 0.5 * dx).min(x[nx - 1]),
-                        );
-                        let (ya, yb) = (
-                            (y[j] - 0.5 * dy).max(y[0]),
-                            (y[j] + 0.5 * dy).min(y[ny - 1]),
-                        );
-                        Rectangle::new([(xa, ya), (xb, yb)], c.filled())
-                    }),
-            )
-            .map_err(draw_err(path))?;
+        let caption = format!("t = {:.3}", t[k]);
+        map_panel(area, f.row(k), x, y, kinds, (lo, hi), &caption, 18).map_err(draw_err(path))?;
     }
     colour_bar(&bar, lo, hi, symbol).map_err(draw_err(path))?;
     root.present().map_err(err)

@@ -201,14 +201,14 @@ anderson_depth = 5
     },
     Preset {
         name: "evacuation-2d",
-        description: "a room [0, 1]^2 (100 x 100 points) with two doors in its top wall and a pillar between the crowd and the doors: the crowd (near (0.5, 0.25)) splits around the pillar and leaves by both doors, paying for time inside and for crowding",
+        description: "a room [0, 1]^2 (100 x 100 points) with two doors in its top wall and a pillar between the crowd and the doors: the crowd (around (0.5, 0.22)) splits around the pillar and leaves by both doors, paying for time inside and for crowding",
         toml: r#"
 [grid]
 x = [0.0, 1.0]
 y = [0.0, 1.0]
 nx = 99
 ny = 99
-t_final = 2.0
+t_final = 1.0
 nt = 50
 boundary = "no-flux"
 y_max = "exit"
@@ -223,7 +223,7 @@ potential = "1"
 coupling = "linear"
 coupling_strength = 1.0
 terminal_cost = "3"
-initial_density = "exp(-60*((x-0.5)^2 + (y-0.25)^2))"
+initial_density = "exp(-25*((x-0.5)^2 + (y-0.22)^2))"
 [iteration]
 tolerance = 1e-6
 anderson_depth = 5

@@ -575,8 +575,9 @@ fn geometry_summary(config: &Config, grid: &mfg_core::Grid) -> serde_json::Value
     })
 }
 
-/// The kind of every point as a number (0 open, 1 exit, 2 solid) for `geometry.npy`.
-fn kind_codes(grid: &mfg_core::Grid) -> Array1<f64> {
+/// The kind of every point as a number (0 open, 1 exit, 2 solid) for `geometry.npy` (and
+/// the Python package's `Solution.geometry`).
+pub fn kind_codes(grid: &mfg_core::Grid) -> Array1<f64> {
     (0..grid.len())
         .map(|i| match grid.kind(i) {
             mfg_core::PointKind::Open => 0.0,

@@ -1842,6 +1842,35 @@ fn exits_and_obstacles_solve_from_their_presets_and_their_keys_are_checked() {
         assert!(codes.contains(&1.0));
         assert_eq!(codes.contains(&2.0), preset == "evacuation-2d");
     }
+    // Pictures: the obstacle and doors on the snapshots, the exited mass, the animation (a
+    // GIF with one frame per level), from `solve --animate` and from `plot --animate`.
+    let o = solve_in(
+        tmp.path(),
+        "pictures",
+        &["--quiet", "--animate"],
+        &[
+            "preset=evacuation-2d",
+            "grid.nx=29",
+            "grid.ny=29",
+            "grid.nt=10",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let pictures = tmp.path().join("pictures");
+    for name in ["density.png", "value.png", "convergence.png", "exited.png"] {
+        assert!(is_png(&pictures.join(name)), "{name}");
+    }
+    let gif = std::fs::read(pictures.join("density.gif")).unwrap();
+    assert!(gif.starts_with(b"GIF89a"), "not a GIF");
+    // One image descriptor (0x2C after a graphic control extension) per level, at least.
+    let frames = gif.windows(2).filter(|w| w == &[0x00, 0x2C]).count();
+    assert!(frames >= 11, "{frames} frames");
+    let o = mfg(&["plot", "--animate", "exit-1d"], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::read(tmp.path().join("exit-1d/density.gif"))
+        .unwrap()
+        .starts_with(b"GIF89a"));
+    assert!(is_png(&tmp.path().join("exit-1d/exited.png")));
     let refused: &[(&[&str], &str)] = &[
         (&["preset=exit-1d", "grid.y_max=exit"], "grid.y_max"),
         (&["preset=exit-1d", "grid.x_min=periodic"], "grid.x_min"),

@@ -141,6 +141,10 @@ fn result_dict<'py>(
             d.set_item("stationary", true)?;
         }
     }
+    if grid.has_geometry() {
+        let (codes, _) = mfg_cli::run::kind_codes(grid).into_raw_vec_and_offset();
+        d.set_item("geometry", field(codes, None).into_pyarray(py))?;
+    }
     d.set_item("summary_json", computed.summary.to_string())?;
     let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     d.set_item("files", files)?;

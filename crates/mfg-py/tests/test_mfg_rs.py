@@ -379,3 +379,25 @@ def test_a_sweep_on_a_two_worker_local_cluster_survives_a_killed_worker():
     for point, sol in zip(result.points, result):
         direct = mfg_rs.solve(base, **point)
         assert sol.m.tobytes() == direct.m.tobytes()
+
+
+def test_exits_and_obstacles_from_python():
+    room = mfg_rs.solve(preset="evacuation-2d", **{"grid.nx": 39, "grid.ny": 39, "grid.nt": 20})
+    assert room.converged
+    assert room.geometry.shape == room.m.shape[1:]
+    assert set(np.unique(room.geometry)) == {0.0, 1.0, 2.0}
+    assert np.all(room.m[:, room.geometry != 0] == 0)  # no density at exits or in the pillar
+    exited = room.mass_exited
+    assert exited.shape == (21,) and exited[0] == 0 and exited[-1] > 0.9
+    assert np.all(np.diff(exited) >= -1e-15)
+    assert 0 < room.evacuation["t_50"] < room.evacuation["t_90"]
+    corridor = mfg_rs.solve(preset="exit-1d")
+    # The mass inside (trapezoid at the wall, the exit point holds none) plus what has left is 1.
+    w = np.full(corridor.x.size, corridor.x[1] - corridor.x[0])
+    w[0] *= 0.5
+    w[-1] *= 0.5
+    assert np.allclose(corridor.m @ w + corridor.mass_exited, 1.0, atol=1e-12)
+    with pytest.raises(mfg_rs.ConfigError, match="grid.x_max"):
+        mfg_rs.solve(preset="exit-1d", **{"grid.x_max": "door"})
+    with pytest.raises(mfg_rs.ConfigError, match="hjb.method"):
+        mfg_rs.solve(preset="exit-1d", **{"hjb.method": "weno5"})

@@ -81,6 +81,22 @@ class Solution:
     z: Optional[np.ndarray] = None
     files: List[str] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
+    geometry: Optional[np.ndarray] = None
+    """With exits or obstacles: per grid point 0 open, 1 exit (or Dirichlet face), 2 inside an
+    obstacle (the grid's shape)."""
+
+    @property
+    def mass_exited(self) -> Optional[np.ndarray]:
+        """With exits: the mass that has left by each time level (``m``'s mass inside the
+        domain plus this is 1 on every level); None without exits."""
+        values = self.summary.get("mass_exited")
+        return None if values is None else np.asarray(values, dtype=float)
+
+    @property
+    def evacuation(self) -> Optional[Dict[str, Any]]:
+        """With exits: ``t_50``, ``t_90``, ``t_99`` (the first time level by which that share
+        has left, None if not by T) and ``exited_at_t_final``."""
+        return self.summary.get("evacuation")
 
     @property
     def converged(self) -> bool:
@@ -192,6 +208,7 @@ def solve(
         config_toml=result["config_toml"],
         files=list(result["files"]),
         warnings=list(result["warnings"]),
+        geometry=result.get("geometry"),
     )
     if not solution.converged:
         warnings.warn(
