@@ -81,6 +81,19 @@ fn presets_2d(c: &mut Criterion) {
     bench_presets(c, "preset-2d", &["crowd-2d", "torus-2d"], 10, 30);
 }
 
+/// Rooms with exits and obstacles (issue 15): `evacuation-2d` (100 × 100 points, two doors, a
+/// pillar, nt = 50, to 1e-6; the target is ≤ 5 s) and `exit-1d`, with `crowd-2d` in the same
+/// run for the ratio (the same grid without geometry).
+fn geometry(c: &mut Criterion) {
+    bench_presets(
+        c,
+        "geometry",
+        &["exit-1d", "evacuation-2d", "crowd-2d"],
+        10,
+        20,
+    );
+}
+
 /// The preconditioners of BiCGSTAB, per dimension and wall type: `crowd-2d` (100 × 100,
 /// no-flux, nt = 50), `torus-2d` (64 × 64, periodic) and `crowd-3d` (25³, no-flux): one cold
 /// HJB solve (Newton from u^{k+1} at every level) and one FP solve at the converged solution,
@@ -353,6 +366,7 @@ criterion_group!(
     scale,
     linear_kernels,
     components,
-    nonlocal
+    nonlocal,
+    geometry
 );
 criterion_main!(benches);

@@ -449,7 +449,7 @@ fn sample_initial(grid: &Grid, m0: &[f64], ax: &[AxisUnits], seed: u64, pos: &mu
 /// displacement per step in grid units.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn step_chunk<const D: usize, const PERIODIC: bool>(
+fn step_chunk<const D: usize, const PERIODIC: bool, const GEO: bool>(
     corners: Corners<D>,
     geo: Option<Geo<'_, D>>,
     ax: &[AxisUnits; D],
@@ -470,14 +470,16 @@ fn step_chunk<const D: usize, const PERIODIC: bool>(
     let mut cell = [(0usize, 0usize, 0.0f64); D];
     // With exits a particle that has left still draws its numbers (D normals a sub-step):
     // whether one particle leaves does not shift the stream of the others.
-    let exits = geo.is_some_and(|g| g.exits);
+    // `GEO`: the grid has exits or obstacles (compiled apart: the plain loop has none of it).
+    let geo = if GEO { geo } else { None };
+    let exits = GEO && geo.is_some_and(|g| g.exits);
     let burn = |rng: &mut Xoshiro256PlusPlus, steps: usize| {
         for _ in 0..steps * D {
             let _: f64 = StandardNormal.sample(rng);
         }
     };
     'particles: for (j, p) in xs.chunks_exact_mut(D).enumerate() {
-        if p[0] < 0.0 {
+        if GEO && p[0] < 0.0 {
             // Left through an exit.
             if exits {
                 burn(&mut rng, substeps);
@@ -667,9 +669,11 @@ fn step_all<const D: usize>(
     let step = |(c, part): (usize, Chunk<'_>)| {
         let rng = stream(seed, c, k as u64);
         if periodic {
-            step_chunk::<D, true>(corners, geo, ax, drift, noise, substeps, rng, part)
+            step_chunk::<D, true, false>(corners, geo, ax, drift, noise, substeps, rng, part)
+        } else if geo.is_some() {
+            step_chunk::<D, false, true>(corners, geo, ax, drift, noise, substeps, rng, part)
         } else {
-            step_chunk::<D, false>(corners, geo, ax, drift, noise, substeps, rng, part)
+            step_chunk::<D, false, false>(corners, geo, ax, drift, noise, substeps, rng, part)
         }
     };
     if chunks > 1 {
