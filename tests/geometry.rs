@@ -299,3 +299,100 @@ fn particles_never_enter_an_obstacle_and_leave_through_the_doors() {
         "{left} vs {right}"
     );
 }
+
+/// A channel: periodic in x, walls in y. Data that depend on y only give, at every x, the
+/// 1D solution with walls; data that depend on x only give, at every y, the 1D periodic one
+/// (the per-axis walls of `Grid::tensor`: Laplacian, upwind rates, the sparse matrix and its
+/// ADI lines, the FFT of a nonlocal cost).
+#[test]
+fn a_channel_reduces_to_its_one_dimensional_problems() {
+    let build = |grid: Grid, f: &dyn Fn(&[f64]) -> f64, m0: &dyn Fn(&[f64]) -> f64| {
+        Problem::builder(grid, TimeGrid::new(0.5, 20).unwrap())
+            .sigma(0.4)
+            .coupling(Coupling::Linear { strength: 1.0 })
+            .terminal_cost_fn(f)
+            .initial_density_fn(m0)
+            .build()
+            .unwrap()
+    };
+    let (nx, ny) = (24, 30);
+    let channel = Grid::tensor(&[
+        ([0.0, 1.0], nx, Boundary::Periodic),
+        ([0.0, 1.0], ny, Boundary::NoFlux),
+    ])
+    .unwrap();
+    assert!(channel.is_mixed());
+    let g_y = |x: &[f64]| (x[x.len() - 1] - 0.8).powi(2);
+    let m_y = |x: &[f64]| (-20.0 * (x[x.len() - 1] - 0.3).powi(2)).exp();
+    let g_x = |x: &[f64]| (2.0 * PI * x[0]).sin();
+    let m_x = |x: &[f64]| 1.0 + 0.5 * (2.0 * PI * x[0]).cos();
+    for (label, f, m0, line) in [
+        (
+            "walls in y",
+            &g_y as &dyn Fn(&[f64]) -> f64,
+            &m_y as &dyn Fn(&[f64]) -> f64,
+            Grid::line(0.0, 1.0, ny, Boundary::NoFlux).unwrap(),
+        ),
+        (
+            "periodic in x",
+            &g_x,
+            &m_x,
+            Grid::line(0.0, 1.0, nx, Boundary::Periodic).unwrap(),
+        ),
+    ] {
+        let two = common::solve(&build(channel.clone(), f, m0), 1e-11);
+        let one = common::solve(&build(line.clone(), f, m0), 1e-11);
+        let (mut du, mut dm) = (0.0_f64, 0.0_f64);
+        for k in 0..21 {
+            for i in 0..channel.len() {
+                let j = if label == "walls in y" {
+                    channel.axis_index(i, 1)
+                } else {
+                    channel.axis_index(i, 0)
+                };
+                du = du.max((two.u[[k, i]] - one.u[[k, j]]).abs());
+                dm = dm.max((two.m[[k, i]] - one.m[[k, j]]).abs());
+            }
+        }
+        eprintln!("{label}: u {du:e}, m {dm:e}");
+        assert!(du < 1e-7 && dm < 1e-7, "{label}: u {du:e}, m {dm:e}");
+        // The same with WENO (each axis its own ghosts) and the FDM FP, against the same 2D
+        // grid with the walls of the axis the data depend on everywhere (WENO's sub-steps
+        // depend on the dimension, so not against the 1D solve).
+        let weno = |p: &Problem| {
+            let settings = IterationSettings {
+                tolerance: 1e-10,
+                anderson_depth: 5,
+                ..Default::default()
+            };
+            let mut hjb = mfg_rs::hjb::WenoHjb::new(Default::default()).unwrap();
+            mfg_rs::core::FixedPointIterator::new(settings)
+                .unwrap()
+                .solve(p, &mut hjb, &mut mfg_rs::fp::FdmFp::new())
+                .unwrap()
+        };
+        let walls = if label == "walls in y" {
+            Boundary::NoFlux
+        } else {
+            Boundary::Periodic
+        };
+        let uniform = Grid::tensor(&[([0.0, 1.0], nx, walls), ([0.0, 1.0], ny, walls)]).unwrap();
+        let (a, b) = (
+            weno(&build(channel.clone(), f, m0)),
+            weno(&build(uniform.clone(), f, m0)),
+        );
+        // The points both grids have (a periodic axis has no last point).
+        let mut du = 0.0_f64;
+        for i in 0..channel.len() {
+            let idx = [channel.axis_index(i, 0), channel.axis_index(i, 1)];
+            if idx[1] < uniform.axis(1).len() {
+                let j = uniform.flat_index(&idx);
+                for k in 0..21 {
+                    du = du.max((a.u[[k, i]] - b.u[[k, j]]).abs());
+                }
+            }
+        }
+        assert!(du < 1e-9, "{label}, WENO: u {du:e}");
+        drop(line);
+    }
+}

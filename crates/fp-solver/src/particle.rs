@@ -160,6 +160,18 @@ impl AxisUnits {
         }
     }
 
+    /// [`AxisUnits::fold`] by a wall mode known at compile time: 0 reflect (every axis has
+    /// walls), 1 wrap (every axis is periodic), 2 this axis's own (a channel).
+    #[inline(always)]
+    fn fold_as<const WRAP: u8>(&self, y: f64) -> f64 {
+        match WRAP {
+            0 => self.fold::<false>(y),
+            1 => self.fold::<true>(y),
+            _ if self.periodic => self.fold::<true>(y),
+            _ => self.fold::<false>(y),
+        }
+    }
+
     /// The cell's lower node, its upper node (wrapping) and the fraction.
     #[inline(always)]
     fn locate(&self, s: f64) -> (usize, usize, f64) {
@@ -180,6 +192,8 @@ struct Geo<'a, const D: usize> {
     exits: bool,
     strides: [usize; D],
     last: [f64; D],
+    /// Periodic axes.
+    wrap: [bool; D],
 }
 
 impl<const D: usize> Geo<'_, D> {
@@ -187,7 +201,16 @@ impl<const D: usize> Geo<'_, D> {
     #[inline(always)]
     fn node(&self, q: &[f64]) -> usize {
         (0..D)
-            .map(|d| ((q[d] + 0.5).floor().clamp(0.0, self.last[d]) as usize) * self.strides[d])
+            .map(|d| {
+                let k = (q[d] + 0.5).floor();
+                // Past the last node of a periodic axis: the first.
+                let k = if self.wrap[d] && k > self.last[d] {
+                    0.0
+                } else {
+                    k.clamp(0.0, self.last[d])
+                };
+                k as usize * self.strides[d]
+            })
             .sum()
     }
 
@@ -281,7 +304,7 @@ fn exited_at(node: usize) -> f64 {
 /// Work arrays, kept while the key (sizes, seed, geometry, m0) is unchanged.
 #[derive(Debug, Clone)]
 struct Work {
-    key: (usize, u64, usize, Boundary, u64, u64),
+    key: (usize, u64, usize, u8, u64, u64),
     /// Positions in grid units, interleaved per particle (`dim` values each).
     pos: Vec<f64>,
     pos0: Vec<f64>,
@@ -449,7 +472,7 @@ fn sample_initial(grid: &Grid, m0: &[f64], ax: &[AxisUnits], seed: u64, pos: &mu
 /// displacement per step in grid units.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn step_chunk<const D: usize, const PERIODIC: bool, const GEO: bool>(
+fn step_chunk<const D: usize, const WRAP: u8, const GEO: bool>(
     corners: Corners<D>,
     geo: Option<Geo<'_, D>>,
     ax: &[AxisUnits; D],
@@ -501,14 +524,14 @@ fn step_chunk<const D: usize, const PERIODIC: bool, const GEO: bool>(
             let rest = substeps - step - 1;
             let mut predicted = cell;
             for d in 0..D {
-                predicted[d] = ax[d].locate(ax[d].fold::<PERIODIC>(p[d] + b0[d] + noise[d] * z[d]));
+                predicted[d] = ax[d].locate(ax[d].fold_as::<WRAP>(p[d] + b0[d] + noise[d] * z[d]));
             }
             let b1 = corners.interpolate(&predicted, drift);
             match &geo {
                 None => {
                     for d in 0..D {
                         let b = 0.5 * (b0[d] + b1[d]);
-                        p[d] = ax[d].fold::<PERIODIC>(p[d] + b + noise[d] * z[d]);
+                        p[d] = ax[d].fold_as::<WRAP>(p[d] + b + noise[d] * z[d]);
                     }
                 }
                 Some(g) => {
@@ -530,7 +553,7 @@ fn step_chunk<const D: usize, const PERIODIC: bool, const GEO: bool>(
                             p[d] = from;
                         }
                         // Axis by axis, so that no coordinate move enters an obstacle.
-                        g.move_axis(p, d, ax[d].fold::<PERIODIC>(raw));
+                        g.move_axis(p, d, ax[d].fold_as::<WRAP>(raw));
                     }
                     if exits && g.leave(&start, p, ax, noise, &mut weights[j], exited) {
                         p[0] = exited_at(g.node(p));
@@ -565,9 +588,9 @@ struct Chunk<'a> {
 /// At a no-flux wall the drift's normal component is set to zero (the reflection), a jump that
 /// is not a rate of the flow: pairs with a wall point are left out.
 fn drift_rate(grid: &Grid, drift: &[Vec<f64>]) -> f64 {
-    let periodic = grid.boundary() == Boundary::Periodic;
     let mut rate = 0.0_f64;
     for (d, b) in drift.iter().enumerate() {
+        let periodic = grid.axis(d).boundary() == Boundary::Periodic;
         let inv_dx = 1.0 / grid.axis(d).dx();
         for line in grid.lines(d) {
             let (first, last) = if periodic {
@@ -633,13 +656,19 @@ fn step_all<const D: usize>(
         exits: !grid.exit_points().is_empty(),
         strides: std::array::from_fn(|d| grid.stride(d)),
         last: std::array::from_fn(|d| (grid.axis(d).len() - 1) as f64),
+        wrap: std::array::from_fn(|d| grid.axis(d).boundary() == Boundary::Periodic),
     });
     let ax: &[AxisUnits; D] = ax.try_into().expect("one unit per axis");
     let noise: &[f64; D] = noise.try_into().expect("one noise per axis");
     let (drift, _) = drift.as_chunks::<D>();
     let n = grid.len();
-    // The wall treatment as a constant, so the fold's branch leaves the particle loop.
-    let periodic = grid.boundary() == Boundary::Periodic;
+    // The wall treatment as a constant, so the fold's branch leaves the particle loop: every
+    // axis periodic, every axis walled, or (a channel, or exits and obstacles) the general
+    // loop.
+    let (periodic, general) = (
+        grid.boundary() == Boundary::Periodic,
+        grid.is_mixed() || geo.is_some(),
+    );
     // Per chunk: positions, histogram, and with exits the particles' weights and the mass
     // that left per node (empty slices without exits).
     let chunks = pos.len().div_ceil(D * CHUNK);
@@ -668,12 +697,12 @@ fn step_all<const D: usize>(
         .collect();
     let step = |(c, part): (usize, Chunk<'_>)| {
         let rng = stream(seed, c, k as u64);
-        if periodic {
-            step_chunk::<D, true, false>(corners, geo, ax, drift, noise, substeps, rng, part)
-        } else if geo.is_some() {
-            step_chunk::<D, false, true>(corners, geo, ax, drift, noise, substeps, rng, part)
+        if general {
+            step_chunk::<D, 2, true>(corners, geo, ax, drift, noise, substeps, rng, part)
+        } else if periodic {
+            step_chunk::<D, 1, false>(corners, geo, ax, drift, noise, substeps, rng, part)
         } else {
-            step_chunk::<D, false, false>(corners, geo, ax, drift, noise, substeps, rng, part)
+            step_chunk::<D, 0, false>(corners, geo, ax, drift, noise, substeps, rng, part)
         }
     };
     if chunks > 1 {
@@ -746,7 +775,7 @@ impl FpSolver for ParticleFp {
             n,
             seed,
             np,
-            grid.boundary(),
+            grid.periodic_axes(),
             ax.iter().fold(splitmix(grid.geometry_id()), |h, a| {
                 splitmix(h ^ a.lo.to_bits() ^ a.dx.to_bits().rotate_left(7) ^ a.n as u64)
             }),

@@ -116,7 +116,8 @@ impl HjEvolver {
             grid.axes().iter().all(|a| a.len() >= MIN_POINTS),
             "HjEvolver needs at least {MIN_POINTS} points per axis"
         );
-        let ghosts = match grid.boundary() {
+        // Each axis its own ghosts (a channel: periodic along one, walls along another).
+        let ghosts = |a: &mfg_core::Axis| match a.boundary() {
             Boundary::Periodic => Ghosts::Periodic,
             Boundary::NoFlux => Ghosts::Reflect,
         };
@@ -130,7 +131,7 @@ impl HjEvolver {
             hj: grid
                 .axes()
                 .iter()
-                .map(|a| HjWeno::new(a.len(), settings.weights, ghosts))
+                .map(|a| HjWeno::new(a.len(), settings.weights, ghosts(a)))
                 .collect(),
             minus: vec![vec![0.0; n]; dim],
             plus: vec![vec![0.0; n]; dim],

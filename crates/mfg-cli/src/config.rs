@@ -835,13 +835,18 @@ impl Config {
             }
         }
         if self.hjb.method != HjbMethod::Fdm {
-            let min =
-                hjb_solver::MIN_POINTS - usize::from(self.grid.boundary == BoundaryKind::NoFlux);
-            for (key, n) in [
+            let faces = self.faces();
+            for (d, (key, n)) in [
                 ("grid.nx", Some(self.grid.nx)),
                 ("grid.ny", self.grid.ny),
                 ("grid.nz", self.grid.nz),
-            ] {
+            ]
+            .into_iter()
+            .enumerate()
+            .take(faces.len())
+            {
+                // Points per axis: intervals + 1 with walls, intervals when periodic.
+                let min = hjb_solver::MIN_POINTS - usize::from(faces[d][0] != FaceKind::Periodic);
                 if n.is_some_and(|n| n < min) {
                     return Err(invalid(
                         key,
@@ -936,35 +941,31 @@ impl Config {
             }
         }
         let faces = self.faces();
-        let periodic = faces
-            .iter()
-            .flatten()
-            .filter(|f| **f == FaceKind::Periodic)
-            .count();
-        if periodic > 0 && periodic < 2 * faces.len() {
-            let (d, side) = faces
-                .iter()
-                .enumerate()
-                .find_map(|(d, pair)| {
-                    pair.iter()
-                        .position(|f| *f == FaceKind::Periodic)
-                        .map(|side| (d, side))
-                })
-                .expect("a periodic face");
-            let key = if set[d][side].is_some() {
-                FACE_KEYS[d][side]
-            } else {
-                "grid.boundary"
-            };
-            return Err(invalid(
-                key,
-                "periodic faces and walls in one box are not supported: make every face periodic (grid.boundary = \"periodic\", no face keys) or none (grid.boundary = \"no-flux\" and exit, dirichlet or no-flux faces)",
-            ));
+        for (d, pair) in faces.iter().enumerate() {
+            if (pair[0] == FaceKind::Periodic) != (pair[1] == FaceKind::Periodic) {
+                // Name a face key that was set (else grid.boundary made the faces).
+                let side = usize::from(pair[1] == FaceKind::Periodic);
+                let key = if set[d][side].is_some() {
+                    FACE_KEYS[d][side]
+                } else if set[d][1 - side].is_some() {
+                    FACE_KEYS[d][1 - side]
+                } else {
+                    "grid.boundary"
+                };
+                return Err(invalid(
+                    key,
+                    format!(
+                        "periodic faces come in pairs: set both {} and {} to \"periodic\" (a channel), or neither",
+                        FACE_KEYS[d][0], FACE_KEYS[d][1]
+                    ),
+                ));
+            }
         }
-        if periodic > 0 && self.geometry.obstacle.is_some() {
+        if self.dim() == 1 && faces[0][0] == FaceKind::Periodic && self.geometry.obstacle.is_some()
+        {
             return Err(invalid(
                 "geometry.obstacle",
-                "obstacles need walls: set grid.boundary = \"no-flux\" (the box is periodic here)",
+                "obstacles on a periodic line are not supported: give it no-flux walls (grid.boundary = \"no-flux\")",
             ));
         }
         Ok(())
@@ -1110,20 +1111,24 @@ impl Config {
                 ),
             ));
         }
-        let boundary = if self.faces()[0][0] == FaceKind::Periodic {
-            Boundary::Periodic
-        } else {
-            Boundary::NoFlux
-        };
+        // Each axis's walls from its faces (periodic in pairs, checked on resolve).
+        let walls: Vec<Boundary> = self
+            .faces()
+            .iter()
+            .map(|pair| match pair[0] {
+                FaceKind::Periodic => Boundary::Periodic,
+                _ => Boundary::NoFlux,
+            })
+            .collect();
         let g = &self.grid;
-        let grid = match (g.y, g.ny, g.z, g.nz) {
-            (Some(y), Some(ny), Some(z), Some(nz)) => {
-                Grid::cuboid(g.x, g.nx, y, ny, z, nz, boundary)
+        let mut axes = vec![(g.x, g.nx, walls[0])];
+        if let (Some(y), Some(ny)) = (g.y, g.ny) {
+            axes.push((y, ny, walls[1]));
+            if let (Some(z), Some(nz)) = (g.z, g.nz) {
+                axes.push((z, nz, walls[2]));
             }
-            (Some(y), Some(ny), _, _) => Grid::rectangle(g.x, g.nx, y, ny, boundary),
-            _ => Grid::line(g.x[0], g.x[1], g.nx, boundary),
         }
-        .map_err(from_problem(Section::Problem))?;
+        let grid = Grid::tensor(&axes).map_err(from_problem(Section::Problem))?;
         let (grid, exit_values) = if self.has_geometry() {
             let (kinds, values) = self.point_kinds(&grid)?;
             let grid = grid.with_geometry(kinds).map_err(|e| {

@@ -485,6 +485,9 @@ fn model_summary(problem: &Problem) -> serde_json::Value {
 }
 
 fn quadrature_name(grid: &mfg_core::Grid) -> &'static str {
+    if grid.is_mixed() {
+        return "trapezoid along walled axes (dx/2 at the walls), uniform along periodic ones";
+    }
     match grid.boundary() {
         mfg_core::Boundary::NoFlux => "trapezoid (weights dx/2 at the walls, dx inside)",
         mfg_core::Boundary::Periodic => "uniform (weight dx at every point)",
@@ -503,7 +506,8 @@ fn grid_summary(grid: &mfg_core::Grid, time: Option<&mfg_core::TimeGrid>) -> ser
         "dz": (grid.dim() == 3).then(|| grid.axis(2).dx()),
         "nt": time.map(|t| t.nt()),
         "dt": time.map(|t| t.dt()),
-        "boundary": grid.boundary().name(),
+        "boundary": if grid.is_mixed() { "mixed" } else { grid.boundary().name() },
+        "walls": grid.axes().iter().map(|a| a.boundary().name()).collect::<Vec<_>>(),
     })
 }
 

@@ -1874,11 +1874,16 @@ fn exits_and_obstacles_solve_from_their_presets_and_their_keys_are_checked() {
     let refused: &[(&[&str], &str)] = &[
         (&["preset=exit-1d", "grid.y_max=exit"], "grid.y_max"),
         (&["preset=exit-1d", "grid.x_min=periodic"], "grid.x_min"),
-        (&["preset=torus-2d", "grid.x_max=exit"], "grid.boundary"),
+        (&["preset=torus-2d", "grid.x_max=exit"], "grid.x_max"),
         (
-            &["preset=torus-2d", "geometry.obstacle=x-0.5"],
+            &[
+                "preset=crowd",
+                "grid.boundary=periodic",
+                "geometry.obstacle=x-0.5",
+            ],
             "geometry.obstacle",
         ),
+        (&["preset=crowd-2d", "grid.y_max=periodic"], "grid.y_max"),
         (&["preset=exit-1d", "hjb.method=weno5"], "hjb.method"),
         (&["preset=exit-1d", "problem=stationary"], "problem"),
         (
@@ -1912,6 +1917,30 @@ fn exits_and_obstacles_solve_from_their_presets_and_their_keys_are_checked() {
         let o = solve_in(tmp.path(), "refused", &["--quiet"], sets);
         assert_refused(&o, key, &out);
     }
+    // A channel: periodic in x (the torus's faces), a wall at y = 0 and an exit at y = 1.
+    let o = solve_in(
+        tmp.path(),
+        "channel",
+        &["--quiet"],
+        &[
+            "preset=torus-2d",
+            "grid.nx=30",
+            "grid.ny=30",
+            "grid.y_min=no-flux",
+            "grid.y_max=exit",
+            "model.potential=1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&tmp.path().join("channel"));
+    assert_eq!(
+        s["grid"]["walls"],
+        serde_json::json!(["periodic", "no-flux"])
+    );
+    assert_eq!(s["grid"]["boundary"], "mixed");
+    assert_eq!(s["geometry"]["exit_points"], 30);
+    let last = s["grid"]["nt"].as_u64().unwrap() as usize;
+    assert!(s["mass_exited"][last].as_f64().unwrap() > 0.1, "{s}");
     // A Dirichlet face: u takes the given value there at every time.
     let o = solve_in(
         tmp.path(),

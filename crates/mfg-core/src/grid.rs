@@ -335,25 +335,48 @@ impl Grid {
         ]))
     }
 
+    /// A grid from per-axis `(bounds, intervals, walls)`, 1 to [`MAX_DIM`] of them, the first
+    /// the slowest in the flat index; errors name the axis. Each axis has its own walls (a
+    /// channel: periodic along x, walls along y).
+    pub fn tensor(axes: &[([f64; 2], usize, Boundary)]) -> Result<Self, ProblemError> {
+        if !(1..=MAX_DIM).contains(&axes.len()) {
+            return Err(ProblemError::InvalidParameter {
+                field: "axes",
+                value: axes.len() as f64,
+                hint: "a grid has 1 to 3 axes",
+            });
+        }
+        let axes = axes
+            .iter()
+            .enumerate()
+            .map(|(d, &(bounds, n, b))| axis(d, bounds, n, b))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::from_axes(axes))
+    }
+
     /// A grid from 1 to [`MAX_DIM`] axes, the first the slowest in the flat index.
     ///
+    /// Each axis has its own walls: periodic along some axes and no-flux along the others (a
+    /// channel) is allowed.
+    ///
     /// # Panics
-    /// With no axis, more than [`MAX_DIM`], or axes whose walls differ.
+    /// With no axis or more than [`MAX_DIM`].
     pub fn new(axes: Vec<Axis>) -> Self {
         assert!(
             (1..=MAX_DIM).contains(&axes.len()),
             "a grid has 1 to {MAX_DIM} axes, got {}",
             axes.len()
         );
-        assert!(
-            axes.iter().all(|a| a.boundary() == axes[0].boundary()),
-            "all axes of a grid have the same walls"
-        );
         Self::from_axes(axes)
     }
 
     fn from_axes(axes: Vec<Axis>) -> Self {
-        let boundary = axes[0].boundary();
+        // Periodic only when every axis is.
+        let boundary = if axes.iter().all(|a| a.boundary() == Boundary::Periodic) {
+            Boundary::Periodic
+        } else {
+            Boundary::NoFlux
+        };
         let len: usize = axes.iter().map(Axis::len).product();
         let dim = axes.len();
         let mut weights = vec![1.0; len];
@@ -399,8 +422,8 @@ impl Grid {
     /// quadrature weight along that axis is halved (the half cell of a wall), so the upwind
     /// scheme is the finite-volume scheme of a domain whose walls pass through the last open
     /// points. Exit and solid points have no neighbours (their rows of the generator are
-    /// zero). Needs walls (`Boundary::NoFlux`): the exits and Dirichlet walls of a box are
-    /// points of its boundary faces marked [`PointKind::Exit`].
+    /// zero). The exits and Dirichlet walls of a box are points of its walled faces marked
+    /// [`PointKind::Exit`]; a periodic line (1D) takes no geometry.
     pub fn with_geometry(mut self, kinds: Vec<PointKind>) -> Result<Self, ProblemError> {
         let n = self.len();
         if kinds.len() != n {
@@ -410,9 +433,9 @@ impl Grid {
                 expected: n,
             });
         }
-        if self.boundary == Boundary::Periodic {
+        if self.dim() == 1 && self.boundary == Boundary::Periodic {
             return Err(ProblemError::Geometry {
-                hint: "exits and obstacles need walls: give the box no-flux walls".into(),
+                hint: "exits and obstacles on a periodic line are not supported: give it no-flux walls".into(),
             });
         }
         if !kinds.contains(&PointKind::Open) {
@@ -654,9 +677,25 @@ impl Grid {
         &self.axes[d]
     }
 
-    /// Boundary condition.
+    /// [`Boundary::Periodic`] when every axis is periodic, else [`Boundary::NoFlux`] (some axis
+    /// has walls; see [`Grid::is_mixed`] and each [`Axis::boundary`]).
     pub fn boundary(&self) -> Boundary {
         self.boundary
+    }
+
+    /// Whether some axes are periodic and others have walls.
+    pub fn is_mixed(&self) -> bool {
+        let first = self.axes[0].boundary();
+        self.axes.iter().any(|a| a.boundary() != first)
+    }
+
+    /// Bit `d` set when axis `d` is periodic (a key for storage built for a grid's walls).
+    pub fn periodic_axes(&self) -> u8 {
+        self.axes
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.boundary() == Boundary::Periodic)
+            .fold(0, |bits, (d, _)| bits | 1 << d)
     }
 
     /// Total number of grid points.

@@ -48,9 +48,9 @@ pub fn apply_laplacian(grid: &Grid, nu: f64, u: &[f64], out: &mut [f64]) {
         grid.zero_fixed(out);
         return;
     }
-    let periodic = grid.boundary() == Boundary::Periodic;
     let parallel = u.len() >= kernels::PARALLEL_MIN;
     for d in 0..grid.dim() {
+        let periodic = grid.axis(d).boundary() == Boundary::Periodic;
         let dx = grid.axis(d).dx();
         let c = nu / (dx * dx);
         let (n, s) = (grid.axis(d).len(), grid.stride(d));
@@ -123,7 +123,7 @@ pub struct UpwindOperator {
     to_prev: Vec<Vec<f64>>,
     to_next: Vec<Vec<f64>>,
     backend: Box<dyn LinearBackend>,
-    key: (usize, usize, Boundary, Option<PreconditionerKind>, u64),
+    key: (usize, usize, u8, Option<PreconditionerKind>, u64),
 }
 
 impl UpwindOperator {
@@ -138,7 +138,13 @@ impl UpwindOperator {
             to_prev: vec![vec![0.0; n]; dim],
             to_next: vec![vec![0.0; n]; dim],
             backend: backend_for(grid, preconditioner, max_iterations),
-            key: (n, dim, grid.boundary(), preconditioner, grid.geometry_id()),
+            key: (
+                n,
+                dim,
+                grid.periodic_axes(),
+                preconditioner,
+                grid.geometry_id(),
+            ),
         }
     }
 
@@ -149,7 +155,7 @@ impl UpwindOperator {
             == (
                 grid.len(),
                 grid.dim(),
-                grid.boundary(),
+                grid.periodic_axes(),
                 preconditioner,
                 grid.geometry_id(),
             )

@@ -40,9 +40,9 @@ pub struct GridMatrix {
     tri: Vec<Vec<f64>>,
     /// `[plain, transposed][axis][point]`: where in `tri[axis]` the point's jump rates land.
     tri_slots: [Vec<Vec<[u32; 2]>>; 2],
-    /// The grid's shape and whether its walls are periodic (for the multigrid hierarchy).
+    /// The grid's shape and which axes are periodic (for the multigrid hierarchy).
     shape: Vec<usize>,
-    periodic: bool,
+    periodic: Vec<bool>,
 }
 
 /// The lines of a tensor grid along one axis.
@@ -225,7 +225,11 @@ impl GridMatrix {
             tri: (0..dim).map(|_| vec![0.0; 3 * n + 1]).collect(),
             tri_slots,
             shape: grid.shape(),
-            periodic: grid.boundary() == crate::grid::Boundary::Periodic,
+            periodic: grid
+                .axes()
+                .iter()
+                .map(|a| a.boundary() == crate::grid::Boundary::Periodic)
+                .collect(),
         }
     }
 
@@ -281,9 +285,9 @@ impl GridMatrix {
         &self.shape
     }
 
-    /// Whether the grid's walls are periodic.
-    pub fn periodic(&self) -> bool {
-        self.periodic
+    /// Whether each axis of the grid is periodic.
+    pub fn periodic(&self) -> &[bool] {
+        &self.periodic
     }
 
     /// The diagonal entry of row `i`.

@@ -129,7 +129,7 @@ impl Multigrid {
     /// The hierarchy of `a`'s grid (the pattern only; [`Multigrid::factor`] fills the values).
     pub fn new(a: &GridMatrix) -> Self {
         let (width, cols, _) = a.ell();
-        let periodic = a.periodic();
+        let periodic = a.periodic().to_vec();
         let mut shape = a.shape().to_vec();
         let mut ops = vec![Operator {
             width,
@@ -143,7 +143,8 @@ impl Multigrid {
             // other's both neighbours); a walled one at least two.
             let axes: Vec<(usize, Vec<usize>)> = shape
                 .iter()
-                .map(|&n| {
+                .zip(&periodic)
+                .map(|(&n, &periodic)| {
                     if n >= if periodic { 6 } else { 3 } {
                         coarsen_axis(n, periodic)
                     } else {
