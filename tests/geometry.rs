@@ -167,18 +167,22 @@ fn assert_mass_balance(p: &Problem, sol: &MfgSolution, label: &str) {
     );
 }
 
-#[test]
-fn the_mass_that_left_and_the_mass_inside_add_up_to_one_on_every_level() {
-    // The corridor without sources: a crowd near the wall walks to the exit.
-    let grid = corridor(100);
-    let p = Problem::builder(grid, TimeGrid::new(1.0, 50).unwrap())
-        .sigma(0.2)
+/// The corridor without sources, `n` intervals and `n / 2` steps to T = 1: a crowd around
+/// `start` pays 1 per unit of time inside, m for crowding and 2 if still inside at T.
+fn leaving_crowd(n: usize, sigma: f64, start: f64) -> Problem {
+    Problem::builder(corridor(n), TimeGrid::new(1.0, n / 2).unwrap())
+        .sigma(sigma)
         .coupling(Coupling::Linear { strength: 1.0 })
         .potential_fn(|_| 1.0)
         .terminal_cost_fn(|_| 2.0)
-        .initial_density_fn(|x| (-50.0 * (x[0] - 0.3).powi(2)).exp())
+        .initial_density_fn(|x| (-50.0 * (x[0] - start).powi(2)).exp())
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn the_mass_that_left_and_the_mass_inside_add_up_to_one_on_every_level() {
+    let p = leaving_crowd(100, 0.2, 0.3);
     let sol = common::solve(&p, 1e-10);
     assert_mass_balance(&p, &sol, "corridor");
     let left = *sol.mass_exited.last().unwrap();
@@ -206,15 +210,7 @@ fn a_symmetric_room_with_symmetric_doors_has_a_symmetric_solution() {
 
 #[test]
 fn newton_anderson_and_picard_find_the_same_fixed_point_with_an_exit() {
-    let grid = corridor(80);
-    let p = Problem::builder(grid, TimeGrid::new(1.0, 40).unwrap())
-        .sigma(0.3)
-        .coupling(Coupling::Linear { strength: 1.0 })
-        .potential_fn(|_| 1.0)
-        .terminal_cost_fn(|_| 2.0)
-        .initial_density_fn(|x| (-50.0 * (x[0] - 0.4).powi(2)).exp())
-        .build()
-        .unwrap();
+    let p = leaving_crowd(80, 0.3, 0.4);
     let run = |method, anderson_depth| {
         let s = IterationSettings {
             method,

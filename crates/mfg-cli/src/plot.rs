@@ -331,7 +331,7 @@ fn animation(path: &Path, r: &Results) -> Result<(), CliError> {
                 field.row(k),
                 kinds.as_deref(),
                 (lo, hi),
-                &caption,
+                (&caption, "m"),
             )
             .map_err(draw_err(path))?,
         }
@@ -448,19 +448,20 @@ fn map_panel(
     Ok(())
 }
 
-/// One frame of a 1D animation: the profile of a level, exits red, obstacles grey.
+/// A 1D profile (a frame of the animation, or a stationary solution), exits red, obstacles
+/// grey.
 fn profile_frame(
     area: &Area<'_>,
     x: &Array1<f64>,
     level: ndarray::ArrayView1<'_, f64>,
     kinds: Option<&[f64]>,
     (lo, hi): (f64, f64),
-    caption: &str,
+    (caption, symbol): (&str, &str),
 ) -> Result<(), Box<dyn std::error::Error + 'static>> {
     let n = x.len();
     let pad = 0.05 * (hi - lo);
     let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 24))
+        .caption(caption, ("sans-serif", 26))
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(80)
@@ -469,7 +470,7 @@ fn profile_frame(
     chart
         .configure_mesh()
         .x_desc("x")
-        .y_desc("m")
+        .y_desc(symbol)
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 20))
         .draw()
@@ -571,37 +572,11 @@ fn profile(
     title: &str,
     symbol: &str,
 ) -> Result<(), CliError> {
-    let err = draw_err(path);
     let root = BitMapBackend::new(path, (960, 640)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err(path))?;
-    let (lo, hi) = value_range(&f.to_owned().insert_axis(ndarray::Axis(0)));
-    let pad = 0.05 * (hi - lo);
-    let n = x.len();
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 26))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(80)
-        .build_cartesian_2d(x[0]..x[n - 1], (lo - pad)..(hi + pad))
-        .map_err(draw_err(path))?;
-    chart
-        .configure_mesh()
-        .x_desc("x")
-        .y_desc(symbol)
-        .label_style(("sans-serif", 16))
-        .axis_desc_style(("sans-serif", 20))
-        .draw()
-        .map_err(draw_err(path))?;
-    let points: Vec<(f64, f64)> = x
-        .iter()
-        .zip(f.iter())
-        .filter(|(_, v)| v.is_finite())
-        .map(|(&a, &v)| (a, v.clamp(-PLOT_LIMIT, PLOT_LIMIT)))
-        .collect();
-    chart
-        .draw_series(LineSeries::new(points, BLUE.stroke_width(2)))
-        .map_err(draw_err(path))?;
-    root.present().map_err(err)
+    let range = value_range(&f.to_owned().insert_axis(ndarray::Axis(0)));
+    profile_frame(&root, x, f, None, range, (title, symbol)).map_err(draw_err(path))?;
+    root.present().map_err(draw_err(path))
 }
 
 /// Draw into a temporary `.png` beside `path`, then rename it into place.

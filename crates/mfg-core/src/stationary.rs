@@ -162,35 +162,22 @@ impl StationarySolver {
     /// Solve `problem`'s stationary system (its time grid, terminal cost and forcing are not
     /// read; its initial density is Newton's first guess for `m`, with `u = 0`, `λ = 0`).
     pub fn solve(&self, problem: &Problem) -> Result<StationarySolution, MfgError> {
+        let refuse = |what| MfgError::Iteration {
+            iteration: 0,
+            solver: "stationary",
+            source: SolveError::Unsupported {
+                solver: "the stationary Newton solver",
+                what,
+            },
+        };
         if problem.hamiltonian().depends_on_density() {
-            return Err(MfgError::Iteration {
-                iteration: 0,
-                solver: "stationary",
-                source: SolveError::Unsupported {
-                    solver: "the stationary Newton solver",
-                    what: "a Hamiltonian that depends on the density (congestion): its Jacobian terms in m are not built; solve a long horizon time-dependent problem instead",
-                },
-            });
+            return Err(refuse("a Hamiltonian that depends on the density (congestion): its Jacobian terms in m are not built; solve a long horizon time-dependent problem instead"));
         }
         if problem.grid().has_geometry() {
-            return Err(MfgError::Iteration {
-                iteration: 0,
-                solver: "stationary",
-                source: SolveError::Unsupported {
-                    solver: "the stationary Newton solver",
-                    what: "exits and obstacles (an exit drains the mass a stationary density must keep); solve a time-dependent problem instead",
-                },
-            });
+            return Err(refuse("exits and obstacles (an exit drains the mass a stationary density must keep); solve a time-dependent problem instead"));
         }
         if !problem.coupling().is_local() {
-            return Err(MfgError::Iteration {
-                iteration: 0,
-                solver: "stationary",
-                source: SolveError::Unsupported {
-                    solver: "the stationary Newton solver",
-                    what: "a nonlocal running cost (its Jacobian block is dense: the sparse LU cannot hold it); solve a long horizon time-dependent problem instead",
-                },
-            });
+            return Err(refuse("a nonlocal running cost (its Jacobian block is dense: the sparse LU cannot hold it); solve a long horizon time-dependent problem instead"));
         }
         let start = Instant::now();
         let n = problem.grid().len();
