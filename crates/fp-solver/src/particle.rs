@@ -669,32 +669,6 @@ fn step_all<const D: usize>(
         grid.boundary() == Boundary::Periodic,
         grid.is_mixed() || geo.is_some(),
     );
-    // Per chunk: positions, histogram, and with exits the particles' weights and the mass
-    // that left per node (empty slices without exits).
-    let chunks = pos.len().div_ceil(D * CHUNK);
-    let exits = geo.is_some_and(|g| g.exits);
-    let (mut wts, mut ehs): (Vec<&mut [f64]>, Vec<&mut [f64]>) = if exits {
-        (
-            weights.chunks_mut(CHUNK).collect(),
-            exit_hist.chunks_mut(n).collect(),
-        )
-    } else {
-        (
-            (0..chunks).map(|_| <&mut [f64]>::default()).collect(),
-            (0..chunks).map(|_| <&mut [f64]>::default()).collect(),
-        )
-    };
-    let parts: Vec<_> = pos
-        .chunks_mut(D * CHUNK)
-        .zip(hist.chunks_mut(n))
-        .zip(wts.drain(..).zip(ehs.drain(..)))
-        .map(|((xs, h), (w, e))| Chunk {
-            xs,
-            hist: h,
-            weights: w,
-            exited: e,
-        })
-        .collect();
     let step = |(c, part): (usize, Chunk<'_>)| {
         let rng = stream(seed, c, k as u64);
         if general {
@@ -705,10 +679,47 @@ fn step_all<const D: usize>(
             step_chunk::<D, 0, false>(corners, geo, ax, drift, noise, substeps, rng, part)
         }
     };
-    if chunks > 1 {
-        parts.into_par_iter().enumerate().for_each(step);
-    } else {
-        parts.into_iter().enumerate().for_each(step);
+    // Per chunk: positions, histogram, and with exits the particles' weights and the mass
+    // that left per node (empty slices without exits); no allocation per step.
+    let chunk = |((xs, hist), (weights, exited))| Chunk {
+        xs,
+        hist,
+        weights,
+        exited,
+    };
+    let exits = geo.is_some_and(|g| g.exits);
+    let parallel = pos.len() > D * CHUNK;
+    match (exits, parallel) {
+        (true, true) => pos
+            .par_chunks_mut(D * CHUNK)
+            .zip(hist.par_chunks_mut(n))
+            .zip(
+                weights
+                    .par_chunks_mut(CHUNK)
+                    .zip(exit_hist.par_chunks_mut(n)),
+            )
+            .map(chunk)
+            .enumerate()
+            .for_each(step),
+        (true, false) => pos
+            .chunks_mut(D * CHUNK)
+            .zip(hist.chunks_mut(n))
+            .zip(weights.chunks_mut(CHUNK).zip(exit_hist.chunks_mut(n)))
+            .map(chunk)
+            .enumerate()
+            .for_each(step),
+        (false, true) => pos
+            .par_chunks_mut(D * CHUNK)
+            .zip(hist.par_chunks_mut(n))
+            .map(|(xs, hist)| chunk(((xs, hist), (&mut [][..], &mut [][..]))))
+            .enumerate()
+            .for_each(step),
+        (false, false) => pos
+            .chunks_mut(D * CHUNK)
+            .zip(hist.chunks_mut(n))
+            .map(|(xs, hist)| chunk(((xs, hist), (&mut [][..], &mut [][..]))))
+            .enumerate()
+            .for_each(step),
     }
 }
 
