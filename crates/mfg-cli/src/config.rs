@@ -512,7 +512,27 @@ pub struct IterationConfig {
     /// Threads of the solves' parallel kernels (0 = one per core). The results are the same
     /// for any number.
     pub threads: usize,
+    /// Nested iteration: start from the solution on the grid with half the intervals (and
+    /// so on down), interpolated: `auto` (where measured faster), `on`, `off`.
+    pub coarse_start: CoarseStartMode,
 }
+
+/// `iteration.coarse_start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CoarseStartMode {
+    /// Where it was measured to pay: three-dimensional grids of at least
+    /// [`COARSE_START_MIN_POINTS`] points.
+    Auto,
+    /// Always (when the grid can be coarsened).
+    On,
+    /// Never.
+    Off,
+}
+
+/// `iteration.coarse_start = "auto"` starts from a coarse solve on 3D grids from this many
+/// points per level (measured, docs/PERFORMANCE.md).
+pub const COARSE_START_MIN_POINTS: usize = 100_000;
 
 impl Default for IterationConfig {
     fn default() -> Self {
@@ -528,6 +548,7 @@ impl Default for IterationConfig {
             inner_accuracy: s.inner_accuracy,
             warm_start: None,
             threads: 0,
+            coarse_start: CoarseStartMode::Auto,
         }
     }
 }
@@ -1278,8 +1299,25 @@ impl Config {
                 ),
             ));
         }
-        FixedPointIterator::new(self.iteration.settings(self.default_method()))
-            .map_err(from_problem(Section::Iteration))
+        let settings = IterationSettings {
+            coarse_start: self.coarse_start(),
+            ..self.iteration.settings(self.default_method())
+        };
+        FixedPointIterator::new(settings).map_err(from_problem(Section::Iteration))
+    }
+
+    /// Whether the solve starts from a coarse solve (`iteration.coarse_start`; `auto`: 3D
+    /// grids of at least [`COARSE_START_MIN_POINTS`] points per level).
+    pub fn coarse_start(&self) -> bool {
+        match self.iteration.coarse_start {
+            CoarseStartMode::On => true,
+            CoarseStartMode::Off => false,
+            CoarseStartMode::Auto => {
+                let g = &self.grid;
+                let points = (g.nx + 1) * (g.ny.unwrap_or(0) + 1) * (g.nz.unwrap_or(0) + 1);
+                g.nz.is_some() && points >= COARSE_START_MIN_POINTS
+            }
+        }
     }
 
     /// The particle settings (for `fp.method = "particle"`).

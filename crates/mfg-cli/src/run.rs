@@ -663,6 +663,12 @@ fn time_dependent_summary(
         },
         "grid": grid_summary(grid, Some(problem.time())),
         "model": model_summary(problem),
+        "coarse_start": sol.coarse.iter().map(|c| json!({
+            "shape": c.shape,
+            "iterations": c.iterations,
+            "outcome": c.outcome,
+            "time_s": c.time_s,
+        })).collect::<Vec<_>>(),
         "continuation": sol.continuation.iter().map(|c| json!({
             "lambda": c.lambda,
             "sigma": c.sigma,

@@ -1956,3 +1956,42 @@ fn exits_and_obstacles_solve_from_their_presets_and_their_keys_are_checked() {
     let u: Array2<f64> = read_npy(tmp.path().join("dirichlet/u.npy")).unwrap();
     assert!(u.column(u.ncols() - 1).iter().all(|v| *v == 0.5));
 }
+
+/// `iteration.coarse_start`: `on` solves the grid with half the intervals first (reported in
+/// summary.json), `auto` does on large 3D grids only, a bad value exits 2 naming the key.
+#[test]
+fn the_coarse_start_is_a_key_and_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sets = [
+        "preset=crowd-2d",
+        "grid.nx=128",
+        "grid.ny=128",
+        "grid.nt=10",
+        "iteration.coarse_start=on",
+    ];
+    let o = solve_in(tmp.path(), "nested", &["--quiet"], &sets);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = summary(&tmp.path().join("nested"));
+    assert_eq!(s["coarse_start"][0]["shape"], serde_json::json!([65, 65]));
+    assert_eq!(s["coarse_start"][0]["outcome"], "converged");
+    let o = solve_in(tmp.path(), "auto", &["--quiet"], &["preset=crowd-3d"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        summary(&tmp.path().join("auto"))["coarse_start"],
+        serde_json::json!([])
+    );
+    let out = tmp.path().join("bad");
+    let o = solve_in(
+        tmp.path(),
+        "bad",
+        &["--quiet"],
+        &["iteration.coarse_start=maybe"],
+    );
+    assert_refused(&o, "iteration.coarse_start", &out);
+    let config = mfg_cli::config::resolve(
+        None,
+        &["preset=crowd-3d", "grid.nx=63", "grid.ny=63", "grid.nz=63"].map(String::from),
+    )
+    .unwrap();
+    assert!(config.coarse_start(), "auto: on for 64^3");
+}

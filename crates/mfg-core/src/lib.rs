@@ -73,6 +73,8 @@ pub use picard::{Continuation, FixedPointIterator, Run, EASY_SIGMA};
 pub use problem::{Coupling, Forcing, Problem, ProblemBuilder, RunningCost, LOG_DENSITY_FLOOR};
 pub use radial::{Bounded, Power};
 pub use settings::{AndersonTarget, IterationMethod, IterationSettings};
-pub use solution::{ContinuationStep, IterationRecord, MfgSolution, TerminationReason, Timings};
+pub use solution::{
+    CoarseSolve, ContinuationStep, IterationRecord, MfgSolution, TerminationReason, Timings,
+};
 pub use solver::{Description, FpSolver, FpStats, HjbSolver, HjbStats, Setting, Stop};
 pub use stationary::{StationaryRecord, StationarySettings, StationarySolution, StationarySolver};

@@ -38,7 +38,9 @@ use crate::linalg;
 use crate::newton::NewtonStepper;
 use crate::problem::Problem;
 use crate::settings::{AndersonTarget, IterationMethod, IterationSettings};
-use crate::solution::{ContinuationStep, IterationRecord, MfgSolution, TerminationReason, Timings};
+use crate::solution::{
+    CoarseSolve, ContinuationStep, IterationRecord, MfgSolution, TerminationReason, Timings,
+};
 use crate::solver::{FpSolver, HjbSolver, Stop};
 
 /// Runs the coupling iteration with a given pair of solvers.
@@ -257,6 +259,14 @@ impl<'a> Run<'a> {
             stop,
             limit_s: time_limit_s,
         };
+        // Nested iteration: the density of the coarser problems as the first guess.
+        let mut coarse = Vec::new();
+        let guess = if s.coarse_start && initial.is_none() {
+            driver.coarse_guess(s, problem, &mut coarse)?
+        } else {
+            None
+        };
+        let initial = initial.or(guess.as_ref().map(|g| g.view()));
         let mode = continuation.unwrap_or(s.continuation);
         let outcome = match mode {
             Continuation::Off => driver.solve(s, problem, initial),
@@ -288,6 +298,7 @@ impl<'a> Run<'a> {
         driver.hjb.set_stop(Stop::never());
         driver.fp.set_stop(Stop::never());
         let mut sol = outcome?;
+        sol.coarse = coarse;
         sol.timings.total = start.elapsed().as_secs_f64();
         info!(
             termination = sol.termination.name(),
@@ -334,6 +345,12 @@ const CONTINUATION_WINDOW: usize = 10;
 /// The smallest homotopy step before the continuation gives up.
 const MIN_HOMOTOPY_STEP: f64 = 1.0 / 256.0;
 
+/// The nested iteration stops coarsening below this many points per level.
+pub const COARSE_MIN_POINTS: usize = 4096;
+/// The coarse problems of a nested iteration are solved to this tolerance (or the target's,
+/// if coarser): their densities differ from the fine one by their discretisation error.
+const COARSE_TOLERANCE: f64 = 1e-3;
+
 /// The borrowed solvers and reporting of one [`Run::solve`], shared by its solves.
 struct Driver<'a, 'o> {
     hjb: &'a mut dyn HjbSolver,
@@ -344,6 +361,69 @@ struct Driver<'a, 'o> {
 }
 
 impl Driver<'_, '_> {
+    /// The first guess of a nested iteration: `problem` on [`Grid::coarsened`] (itself from
+    /// its own coarser guess), solved to [`COARSE_TOLERANCE`] without reports, its density
+    /// interpolated to `problem`'s grid; `None` when the grid is too small to coarsen or the
+    /// coarse solve fails (the fine solve then starts from m0). Each coarse solve is recorded
+    /// in `done`, coarsest first.
+    fn coarse_guess(
+        &mut self,
+        s: &IterationSettings,
+        problem: &Problem,
+        done: &mut Vec<CoarseSolve>,
+    ) -> Result<Option<Array2<f64>>, MfgError> {
+        let Some(grid) = problem.grid().coarsened() else {
+            return Ok(None);
+        };
+        if grid.len() < COARSE_MIN_POINTS {
+            return Ok(None);
+        }
+        let Ok(coarse) = problem.on_grid(grid) else {
+            return Ok(None);
+        };
+        let inner = self.coarse_guess(s, &coarse, done)?;
+        let settings = IterationSettings {
+            tolerance: s.tolerance.max(COARSE_TOLERANCE),
+            ..s.clone()
+        };
+        let start = Instant::now();
+        let mut quiet = |_: &IterationRecord| {};
+        let mut driver = Driver {
+            hjb: &mut *self.hjb,
+            fp: &mut *self.fp,
+            observer: &mut quiet,
+            stop: self.stop.clone(),
+            limit_s: self.limit_s,
+        };
+        let sol = match driver.solve(&settings, &coarse, inner.as_ref().map(|g| g.view())) {
+            Ok(sol) => sol,
+            Err(e @ (MfgError::Interrupted { .. } | MfgError::TimeLimit { .. })) => return Err(e),
+            Err(e) => {
+                info!(error = %e, "the coarse solve failed: starting from m0");
+                return Ok(None);
+            }
+        };
+        done.push(CoarseSolve {
+            shape: coarse.grid().shape(),
+            iterations: sol.iterations(),
+            outcome: sol.termination.name(),
+            time_s: start.elapsed().as_secs_f64(),
+        });
+        let fine = problem.grid();
+        let mut guess = Array2::zeros((sol.m.nrows(), fine.len()));
+        for (mut to, from) in guess.rows_mut().into_iter().zip(sol.m.rows()) {
+            let values = fine.resample(coarse.grid(), from.as_slice().expect("contiguous"));
+            to.as_slice_mut()
+                .expect("contiguous")
+                .copy_from_slice(&values);
+        }
+        // Exits and obstacles hold no density in a guess.
+        for mut row in guess.rows_mut() {
+            fine.zero_fixed(row.as_slice_mut().expect("contiguous"));
+        }
+        Ok(Some(guess))
+    }
+
     /// One coupling iteration on `problem` to its termination.
     fn solve(
         &mut self,
@@ -834,6 +914,7 @@ impl IterationState {
             mass_final,
             mass_exited,
             continuation: Vec::new(),
+            coarse: Vec::new(),
         }
     }
 }

@@ -390,6 +390,48 @@ impl Problem {
         })
     }
 
+    /// The same problem on `grid` (the same box, e.g. [`Grid::coarsened`]): the potential,
+    /// terminal cost, initial density and sources resampled (multilinear), the model shared.
+    /// The first problem of a nested iteration ([`crate::picard::Run::coarse_start`]).
+    pub fn on_grid(&self, grid: Grid) -> Result<Problem, ProblemError> {
+        let from = &self.grid;
+        let resample = |v: &[f64]| grid.resample(from, v);
+        let forcing = self.forcing.as_ref().map(|f| {
+            let rows = |a: &Array2<f64>| {
+                let levels: Vec<Vec<f64>> = a
+                    .rows()
+                    .into_iter()
+                    .map(|r| resample(r.as_slice().expect("contiguous row")))
+                    .collect();
+                Array2::from_shape_fn((levels.len(), grid.len()), |(k, i)| levels[k][i])
+            };
+            Forcing {
+                hjb: rows(&f.hjb),
+                fp: rows(&f.fp),
+            }
+        });
+        let mut builder = Problem::builder(grid.clone(), self.time)
+            .sigma(self.sigma)
+            .potential(resample(&self.potential))
+            .terminal_cost(resample(&self.terminal_cost))
+            .initial_density(resample(&self.initial_density));
+        builder.hamiltonian = self.hamiltonian.clone();
+        builder.coupling = self.coupling.clone();
+        if let Some(f) = forcing {
+            builder = builder.forcing(f);
+        }
+        // Exit values: the fine terminal cost at the nearest fine point (no interpolation
+        // across an exit's edge).
+        if !grid.exit_points().is_empty() {
+            let mut g = builder.terminal_values().to_vec();
+            for &i in grid.exit_points() {
+                g[i] = self.terminal_cost[from.nearest(grid.point(i))];
+            }
+            builder = builder.terminal_cost(g);
+        }
+        builder.build()
+    }
+
     /// The same problem with the density-dependent cost `F` multiplied by `scale` (a
     /// continuation step; `0` decouples the equations).
     pub fn with_coupling_scale(&self, scale: f64) -> Problem {

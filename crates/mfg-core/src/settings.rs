@@ -80,6 +80,11 @@ pub struct IterationSettings {
     /// times more accurately than the tolerance. Solvers with direct inner solves (all 1D ones)
     /// ignore it. 0 disables (every solver keeps its own tolerance). Default 1e-3.
     pub inner_accuracy: f64,
+    /// Nested iteration: first solve the problem on the grid with half the intervals
+    /// ([`crate::Grid::coarsened`], recursively down to [`crate::picard::COARSE_MIN_POINTS`]
+    /// points, each to `max(tolerance, 1e-4)`), and start from its density, interpolated.
+    /// Ignored with an initial guess. Default false.
+    pub coarse_start: bool,
 }
 
 impl Default for IterationSettings {
@@ -98,6 +103,7 @@ impl Default for IterationSettings {
             time_limit_s: None,
             divergence_threshold: 1e6,
             inner_accuracy: 1e-3,
+            coarse_start: false,
         }
     }
 }

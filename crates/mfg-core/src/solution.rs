@@ -91,6 +91,22 @@ pub struct MfgSolution {
     /// The continuation path, when the solve went along one ([`crate::Continuation`]): every
     /// problem tried, in order (`history` is the last one's). Empty otherwise.
     pub continuation: Vec<ContinuationStep>,
+    /// The coarse solves of a nested iteration
+    /// ([`crate::IterationSettings::coarse_start`]), coarsest first. Empty otherwise.
+    pub coarse: Vec<CoarseSolve>,
+}
+
+/// One coarse solve of a nested iteration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoarseSolve {
+    /// Points per axis.
+    pub shape: Vec<usize>,
+    /// Its coupling iterations.
+    pub iterations: usize,
+    /// How it ended (`converged`, ...).
+    pub outcome: &'static str,
+    /// Wall-clock seconds.
+    pub time_s: f64,
 }
 
 /// One problem of a continuation path.

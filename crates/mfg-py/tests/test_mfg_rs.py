@@ -401,3 +401,13 @@ def test_exits_and_obstacles_from_python():
         mfg_rs.solve(preset="exit-1d", **{"grid.x_max": "door"})
     with pytest.raises(mfg_rs.ConfigError, match="hjb.method"):
         mfg_rs.solve(preset="exit-1d", **{"hjb.method": "weno5"})
+
+
+def test_the_coarse_start_key():
+    sol = mfg_rs.solve(
+        preset="crowd-2d",
+        **{"grid.nx": 128, "grid.ny": 128, "grid.nt": 10, "iteration.coarse_start": "on"},
+    )
+    assert sol.converged and sol.summary["coarse_start"][0]["shape"] == [65, 65]
+    with pytest.raises(mfg_rs.ConfigError, match="iteration.coarse_start"):
+        mfg_rs.solve(preset="crowd", **{"iteration.coarse_start": "maybe"})
