@@ -583,6 +583,21 @@ fn solve<'py>(
     Ok(d)
 }
 
+/// Draw the command line's pictures of a result directory (`mfg-cli plot DIR [--animate]`):
+/// `{"files": [paths]}` or an error dict.
+#[pyfunction]
+fn plot<'py>(py: Python<'py>, dir: PathBuf, animate: bool) -> PyResult<Bound<'py, PyDict>> {
+    match py.detach(|| mfg_cli::plot::plot_dir(&dir, animate)) {
+        Ok(files) => {
+            let d = PyDict::new(py);
+            let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            d.set_item("files", files)?;
+            Ok(d)
+        }
+        Err(e) => error_dict(py, &e),
+    }
+}
+
 /// The built-in presets as `(name, description)` pairs.
 #[pyfunction]
 fn presets() -> Vec<(String, String)> {
@@ -597,6 +612,7 @@ fn presets() -> Vec<(String, String)> {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(solve, m)?)?;
     m.add_function(wrap_pyfunction!(presets, m)?)?;
+    m.add_function(wrap_pyfunction!(plot, m)?)?;
     m.add_function(wrap_pyfunction!(resolve, m)?)?;
     m.add_function(wrap_pyfunction!(hjb_solve, m)?)?;
     m.add_function(wrap_pyfunction!(fp_solve, m)?)?;

@@ -411,3 +411,14 @@ def test_the_coarse_start_key():
     assert sol.converged and sol.summary["coarse_start"][0]["shape"] == [65, 65]
     with pytest.raises(mfg_rs.ConfigError, match="iteration.coarse_start"):
         mfg_rs.solve(preset="crowd", **{"iteration.coarse_start": "maybe"})
+
+
+def test_the_command_line_pictures_from_python(tmp_path):
+    out = tmp_path / "room"
+    mfg_rs.solve(preset="evacuation-2d", out=out, **{"grid.nx": 29, "grid.ny": 29, "grid.nt": 10})
+    files = mfg_rs.plot(out, animate=True)
+    names = sorted(os.path.basename(f) for f in files)
+    assert names == ["convergence.png", "density.gif", "density.png", "exited.png", "value.png"]
+    assert (out / "density.gif").read_bytes().startswith(b"GIF89a")
+    with pytest.raises(mfg_rs.ConfigError, match="DIR"):
+        mfg_rs.plot(tmp_path / "nothing")

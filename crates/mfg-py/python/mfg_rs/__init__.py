@@ -30,6 +30,7 @@ from . import _core
 __all__ = [
     "solve",
     "presets",
+    "plot",
     "Problem",
     "hjb",
     "fp",
@@ -233,6 +234,16 @@ def _call_args(
         sets.append(f'preset="{preset}"')
     dotted = {key.replace("__", "."): value for key, value in overrides.items()}
     return dict(config=config, path=path, sets=sets, overrides=dotted)
+
+
+def plot(out: Union[str, "os.PathLike[str]"], animate: bool = False) -> List[str]:
+    """Draw the command line's pictures of a result directory written by :func:`solve` with
+    ``out`` (or by ``mfg-cli solve``): ``density.png``, ``value.png``, ``convergence.png``,
+    with exits ``exited.png`` (the mass that has left over time), and with ``animate``
+    ``density.gif`` (the density over time, obstacles and doors drawn). Returns the paths."""
+    result = _core.plot(os.fspath(out), bool(animate))
+    _raise_error(result)
+    return list(result["files"])
 
 
 def _raise_error(result: Mapping[str, Any]) -> None:
