@@ -1067,7 +1067,7 @@ impl Config {
         if on_exit_faces > 0 && !kinds.contains(&PointKind::Exit) {
             return Err(invalid(
                 "geometry.exit",
-                "selects no grid point of the exit faces: widen the intervals or the expression's positive part (at least one grid point)",
+                "selects no open grid point of the exit faces (none, or only points inside geometry.obstacle): widen the intervals or the expression's positive part, or move the obstacle off the doors",
             ));
         }
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
