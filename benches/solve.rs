@@ -191,12 +191,21 @@ fn scale(c: &mut Criterion) {
 
 /// The matrix-vector product of the assembled upwind operator (the inner kernel of BiCGSTAB):
 /// sprs's CSR product against the padded fixed-width (ELLPACK) kernel, on 2D (crowd-2d,
-/// 100 × 100) and 3D (crowd-3d, 25³) grids. The kernel the solvers use is the winner.
+/// 100 × 100) and 3D (crowd-3d, 25³ and 64³) grids. The kernel the solvers use is the winner.
+/// Also the assembly of `I − dt L` and of its transpose from the jump rates (once per time
+/// level in every HJB Newton step and FP step).
 fn linear_kernels(c: &mut Criterion) {
     let mut g = c.benchmark_group("linear-kernels");
     g.sample_size(50).measurement_time(Duration::from_secs(3));
-    for preset in ["crowd-2d", "crowd-3d"] {
-        let config = mfg_cli::config::resolve(None, &[format!("preset={preset}")]).unwrap();
+    let cases: [(&str, &[&str]); 3] = [
+        ("crowd-2d", &[]),
+        ("crowd-3d", &[]),
+        ("crowd-3d-64", &["grid.nx=63", "grid.ny=63", "grid.nz=63"]),
+    ];
+    for (preset, extra) in cases {
+        let mut sets = vec![format!("preset={}", preset.trim_end_matches("-64"))];
+        sets.extend(extra.iter().map(|s| s.to_string()));
+        let config = mfg_cli::config::resolve(None, &sets).unwrap();
         let p = config.problem().unwrap();
         let grid = p.grid();
         let n = grid.len();
@@ -218,6 +227,11 @@ fn linear_kernels(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("matvec-ell", preset), |b| {
             b.iter(|| a.apply_ell(&x, &mut y))
         });
+        for (name, transpose) in [("assemble", false), ("assemble-transposed", true)] {
+            g.bench_function(BenchmarkId::new(name, preset), |b| {
+                b.iter(|| a.assemble(0.02, &rates, &rates, transpose))
+            });
+        }
     }
     g.finish();
 }

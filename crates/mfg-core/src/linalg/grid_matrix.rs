@@ -1,6 +1,7 @@
 //! The implicit upwind operator `I − dt L` on a grid of any dimension as a sparse matrix with
 //! a fixed pattern (built once, refilled with new values at every assembly).
 
+use rayon::prelude::*;
 use sprs::CsMat;
 
 use crate::grid::Grid;
@@ -28,9 +29,8 @@ pub struct GridMatrix {
     ell_vals: Vec<f64>,
     /// The slot of every diagonal entry in `ell_vals`.
     ell_diag: Vec<u32>,
-    /// `[plain, transposed][axis][point]`: the slots in `ell_vals` that the point's jump rates
-    /// to its previous and next neighbour land in.
-    rate_slots: [Vec<Vec<[u32; 2]>>; 2],
+    /// `[plain, transposed]`: every row's jump-rate contributions (see [`Gather`]).
+    gather: [Gather; 2],
     /// Per axis: the lines along it.
     lines: Vec<LineSet>,
     /// Per axis: the entries of the axis's own factor `I − dt L_d` (or its transpose) as
@@ -38,8 +38,8 @@ pub struct GridMatrix {
     /// each a field over the grid (the ADI preconditioner's tridiagonals; wrap-around entries
     /// of periodic lines go to the one-entry sink and are left out).
     tri: Vec<Vec<f64>>,
-    /// `[plain, transposed][axis][point]`: where in `tri[axis]` the point's jump rates land.
-    tri_slots: [Vec<Vec<[u32; 2]>>; 2],
+    /// The flat-index distance between neighbours along every axis.
+    strides: Vec<usize>,
     /// The grid's shape and which axes are periodic (for the multigrid hierarchy).
     shape: Vec<usize>,
     periodic: Vec<bool>,
@@ -54,6 +54,47 @@ pub(crate) struct LineSet {
     pub(crate) stride: usize,
     /// The lines, in batches whose recurrences advance together.
     pub(crate) batches: Vec<LineBatch>,
+}
+
+/// The jump rates that land in each row of `I − dt L` (or of its transpose), so that the rows
+/// can be assembled independently (on the pool): row `i` of the plain operator holds point
+/// `i`'s own rates, row `j` of the transpose the rates of the points that jump to `j`.
+///
+/// Most rows are *regular*: along every axis `d` the row's neighbours are `i ∓ s_d` (`s_d` the
+/// axis's stride) and nothing else lands in it, so its entries follow from the strides alone
+/// (the padded row is `[i − s_0, …, i − s_{D−1}, i, i + s_{D−1}, …, i + s_0]`). The others
+/// (walls, periodic wrap-around, exits and obstacles) list their contributions.
+#[derive(Debug, Clone, Default)]
+struct Gather {
+    /// Whether each row is regular.
+    regular: Vec<bool>,
+    /// The contributions of row `i` are `entries[start[i]..start[i + 1]]` (none for regular
+    /// rows).
+    start: Vec<u32>,
+    /// Sorted by (axis, source point, side) in every row: the order in which a serial pass
+    /// over the rates would add them, so the sums are the same bits.
+    entries: Vec<Contribution>,
+}
+
+/// One jump rate's share of a row: `−dt · rate` at an entry of the padded row and, unless it
+/// is a periodic line's wrap-around, of the axis's line tridiagonal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Contribution {
+    /// The point whose rate it is.
+    source: u32,
+    /// `2 · axis + side` (side 0: the rate to the previous point along the axis, 1: to the
+    /// next).
+    rate: u8,
+    /// The entry's position in the padded row (low nibble) and in the axis's tridiagonal
+    /// (high nibble: 0 the lower entry, 2 the upper one, 1 none).
+    place: u8,
+}
+
+/// Where a regular row's entries sit: the rate to the previous point along axis `d` (of the
+/// row's point, or of the previous point itself in the transpose) at `d`, to the next at
+/// `2D − d`, the diagonal at `D`.
+const fn regular_places(dim: usize, d: usize) -> [u8; 2] {
+    [d as u8, (2 * dim - d) as u8 | (2 << 4)]
 }
 
 /// Lines along one axis that a line solver sweeps together, point `k` of every lane before
@@ -175,43 +216,86 @@ impl GridMatrix {
         }
         let ell_diag = (0..n).map(|i| slot(i, i)).collect();
         // Point i's rate to neighbour j is entry (i, j) of I − dt L, entry (j, i) of its
-        // transpose.
-        let rate_slots = [false, true].map(|transpose| {
-            (0..dim)
-                .map(|d| {
-                    (0..n)
-                        .map(|i| {
-                            let (p, q) = grid.neighbours(i, d);
-                            [p, q].map(|j| if transpose { slot(j, i) } else { slot(i, j) })
-                        })
-                        .collect()
-                })
-                .collect()
-        });
-        // The same in the axis's tridiagonal: entry (a, b) sits at a's lower entry if b is
-        // a's previous point on the line, at its upper entry if b is the next one, else (a
-        // wrap-around neighbour) in the sink.
-        let tri_slots = [false, true].map(|transpose| {
-            (0..dim)
-                .map(|d| {
-                    (0..n)
-                        .map(|i| {
-                            let (p, q) = grid.neighbours(i, d);
-                            [p, q].map(|j| {
-                                let (a, b) = if transpose { (j, i) } else { (i, j) };
-                                let (pa, pb) = (grid.axis_index(a, d), grid.axis_index(b, d));
-                                u32_of(if pb + 1 == pa {
-                                    a
-                                } else if pb == pa + 1 {
-                                    2 * n + a
-                                } else {
-                                    3 * n
-                                })
-                            })
-                        })
-                        .collect()
-                })
-                .collect()
+        // transpose; in the axis's tridiagonal, entry (a, b) is a's lower entry if b is a's
+        // previous point on the line, its upper entry if b is the next one, else (a
+        // wrap-around neighbour) left out.
+        let gather = [false, true].map(|transpose| {
+            let mut rows: Vec<Vec<Contribution>> = vec![Vec::with_capacity(2 * dim); n];
+            for d in 0..dim {
+                for i in 0..n {
+                    let (p, q) = grid.neighbours(i, d);
+                    for (side, j) in [p, q].into_iter().enumerate() {
+                        let (a, b) = if transpose { (j, i) } else { (i, j) };
+                        let (pa, pb) = (grid.axis_index(a, d), grid.axis_index(b, d));
+                        let tri = if pb + 1 == pa {
+                            0
+                        } else if pb == pa + 1 {
+                            2
+                        } else {
+                            1
+                        };
+                        let offset = slot(a, b) as usize - a * width;
+                        rows[a].push(Contribution {
+                            source: u32_of(i),
+                            rate: (2 * d + side) as u8,
+                            place: offset as u8 | (tri << 4),
+                        });
+                    }
+                }
+            }
+            // A regular row's contributions, in the sorted order.
+            let regular = |a: usize| -> Option<Vec<Contribution>> {
+                let mut out = Vec::with_capacity(2 * dim);
+                for d in 0..dim {
+                    let s = grid.stride(d);
+                    let [lo, up] = regular_places(dim, d);
+                    let (prev, next) = (a.checked_sub(s)?, a + s);
+                    let (r0, r1) = ((2 * d) as u8, (2 * d + 1) as u8);
+                    if transpose {
+                        // From the previous point's rate to its next, the next one's to its
+                        // previous.
+                        out.push(Contribution {
+                            source: u32::try_from(prev).ok()?,
+                            rate: r1,
+                            place: lo,
+                        });
+                        out.push(Contribution {
+                            source: u32::try_from(next).ok()?,
+                            rate: r0,
+                            place: up,
+                        });
+                    } else {
+                        let own = u32::try_from(a).ok()?;
+                        out.push(Contribution {
+                            source: own,
+                            rate: r0,
+                            place: lo,
+                        });
+                        out.push(Contribution {
+                            source: own,
+                            rate: r1,
+                            place: up,
+                        });
+                    }
+                }
+                Some(out)
+            };
+            let mut g = Gather {
+                regular: Vec::with_capacity(n),
+                start: Vec::with_capacity(n + 1),
+                entries: Vec::new(),
+            };
+            g.start.push(0);
+            for (a, mut row) in rows.into_iter().enumerate() {
+                row.sort_by_key(|c| (c.rate / 2, c.source, c.rate % 2));
+                let is_regular = regular(a).is_some_and(|r| r == row);
+                if !is_regular {
+                    g.entries.extend(row);
+                }
+                g.regular.push(is_regular);
+                g.start.push(u32_of(g.entries.len()));
+            }
+            g
         });
         Self {
             indptr,
@@ -220,10 +304,10 @@ impl GridMatrix {
             ell_cols,
             ell_vals: vec![0.0; n * width],
             ell_diag,
-            rate_slots,
+            gather,
             lines: (0..dim).map(|d| LineSet::new(grid, d)).collect(),
             tri: (0..dim).map(|_| vec![0.0; 3 * n + 1]).collect(),
-            tri_slots,
+            strides: (0..dim).map(|d| grid.stride(d)).collect(),
             shape: grid.shape(),
             periodic: grid
                 .axes()
@@ -315,7 +399,9 @@ impl GridMatrix {
         &self.lines[d]
     }
 
-    /// Fill with `I − dt L` (or its transpose) from the jump rates of every axis.
+    /// Fill with `I − dt L` (or its transpose) from the jump rates of every axis: row by row
+    /// (on the pool from [`kernels::PARALLEL_MIN`] points), each row gathering the rates that
+    /// land in it, in a fixed order (the same bits on any pool).
     pub fn assemble(
         &mut self,
         dt: f64,
@@ -323,30 +409,114 @@ impl GridMatrix {
         to_next: &[Vec<f64>],
         transpose: bool,
     ) {
-        let n = self.len();
-        let o = usize::from(transpose);
-        let vals = &mut self.ell_vals;
-        vals.fill(0.0);
-        for &k in &self.ell_diag {
-            vals[k as usize] = 1.0;
+        match self.tri.len() {
+            1 => self.assemble_fixed::<1>(dt, to_prev, to_next, transpose),
+            2 => self.assemble_fixed::<2>(dt, to_prev, to_next, transpose),
+            3 => self.assemble_fixed::<3>(dt, to_prev, to_next, transpose),
+            _ => unreachable!("grids have 1 to 3 dimensions"),
         }
-        for (d, tri) in self.tri.iter_mut().enumerate() {
-            let (tp, tn) = (&to_prev[d][..n], &to_next[d][..n]);
-            let (slots, tslots) = (&self.rate_slots[o][d][..n], &self.tri_slots[o][d][..n]);
-            tri.fill(0.0);
-            tri[n..2 * n].fill(1.0);
-            for i in 0..n {
-                let (a, b) = (dt * tp[i], dt * tn[i]);
-                let [sp, sn] = slots[i];
-                vals[sp as usize] -= a;
-                vals[sn as usize] -= b;
-                let s = dt * (tp[i] + tn[i]);
-                vals[self.ell_diag[i] as usize] += s;
-                tri[n + i] += s;
-                let [tp_slot, tn_slot] = tslots[i];
-                tri[tp_slot as usize] -= a;
-                tri[tn_slot as usize] -= b;
+    }
+
+    fn assemble_fixed<const D: usize>(
+        &mut self,
+        dt: f64,
+        to_prev: &[Vec<f64>],
+        to_next: &[Vec<f64>],
+        transpose: bool,
+    ) {
+        let (n, width) = (self.len(), self.width);
+        let gather = &self.gather[usize::from(transpose)];
+        let diag = &self.ell_diag;
+        let rates: [[&[f64]; 2]; D] = std::array::from_fn(|d| [&to_prev[d][..n], &to_next[d][..n]]);
+        let flat = rates.as_flattened();
+        // Every block of rows: its padded values and its share of the axes' tridiagonals
+        // ([lower, diagonal, upper]).
+        type TriRows<'a, const D: usize> = [[&'a mut [f64]; 3]; D];
+        let mut tri_chunks: Vec<TriRows<'_, D>> = Vec::with_capacity(n.div_ceil(kernels::BLOCK));
+        {
+            let mut per_axis: Vec<_> = self
+                .tri
+                .iter_mut()
+                .map(|t| {
+                    let (lower, rest) = t.split_at_mut(n);
+                    let (di, rest) = rest.split_at_mut(n);
+                    let upper = &mut rest[..n];
+                    [lower, di, upper].map(|f| f.chunks_mut(kernels::BLOCK))
+                })
+                .collect();
+            for _ in 0..n.div_ceil(kernels::BLOCK) {
+                let mut rows: TriRows<'_, D> = std::array::from_fn(|_| Default::default());
+                for (r, chunks) in rows.iter_mut().zip(per_axis.iter_mut()) {
+                    for (f, c) in r.iter_mut().zip(chunks.iter_mut()) {
+                        *f = c.next().expect("a block of every field");
+                    }
+                }
+                tri_chunks.push(rows);
             }
+        }
+        let strides: [usize; D] = std::array::from_fn(|d| self.strides[d]);
+        let fill = |(b, (vals, mut tri)): (usize, (&mut [f64], TriRows<'_, D>))| {
+            let start = b * kernels::BLOCK;
+            // Axis d's tridiagonal has the diagonal 1 + dt (rates along d).
+            for (d, [tp, tn]) in rates.iter().enumerate() {
+                for ((v, p), q) in tri[d][1].iter_mut().zip(&tp[start..]).zip(&tn[start..]) {
+                    *v = 1.0 + dt * (p + q);
+                }
+            }
+            for (r, row) in vals.chunks_exact_mut(width).enumerate() {
+                let i = start + r;
+                // The diagonal: 1 + dt Σ_d (the point's rates along d).
+                let mut v = 1.0;
+                for [tp, tn] in &rates {
+                    v += dt * (tp[i] + tn[i]);
+                }
+                if gather.regular[i] {
+                    row[D] = v;
+                    for d in 0..D {
+                        let [lo, up] = regular_places(D, d).map(|p| usize::from(p & 15));
+                        let (a, c) = if transpose {
+                            (rates[d][1][i - strides[d]], rates[d][0][i + strides[d]])
+                        } else {
+                            (rates[d][0][i], rates[d][1][i])
+                        };
+                        let (a, c) = (0.0 - dt * a, 0.0 - dt * c);
+                        row[lo] = a;
+                        row[up] = c;
+                        tri[d][0][r] = a;
+                        tri[d][2][r] = c;
+                    }
+                } else {
+                    row.fill(0.0);
+                    row[diag[i] as usize - i * width] = v;
+                    for t in tri.iter_mut() {
+                        t[0][r] = 0.0;
+                        t[2][r] = 0.0;
+                    }
+                    let range = gather.start[i] as usize..gather.start[i + 1] as usize;
+                    for c in &gather.entries[range] {
+                        let a = dt * flat[usize::from(c.rate)][c.source as usize];
+                        row[usize::from(c.place & 15)] -= a;
+                        let t = usize::from(c.place >> 4);
+                        if t != 1 {
+                            tri[usize::from(c.rate / 2)][t][r] -= a;
+                        }
+                    }
+                }
+            }
+        };
+        let block = kernels::BLOCK * width;
+        if n >= kernels::PARALLEL_MIN {
+            self.ell_vals
+                .par_chunks_mut(block)
+                .zip(tri_chunks)
+                .enumerate()
+                .for_each(fill);
+        } else {
+            self.ell_vals
+                .chunks_mut(block)
+                .zip(tri_chunks)
+                .enumerate()
+                .for_each(fill);
         }
     }
 
@@ -450,6 +620,105 @@ pub(crate) mod tests {
                         "{b:?} {}D",
                         g.dim()
                     );
+                }
+            }
+        }
+    }
+
+    /// `I − dt L` (or its transpose) by a plain scatter of every rate, and every axis's line
+    /// tridiagonal (lower, diagonal, upper as full fields).
+    fn reference(
+        g: &Grid,
+        dt: f64,
+        tp: &[Vec<f64>],
+        tn: &[Vec<f64>],
+        transpose: bool,
+    ) -> (Vec<Vec<f64>>, Vec<[Vec<f64>; 3]>) {
+        let n = g.len();
+        let mut a = vec![vec![0.0; n]; n];
+        let mut tri: Vec<[Vec<f64>; 3]> = (0..g.dim())
+            .map(|_| [vec![0.0; n], vec![1.0; n], vec![0.0; n]])
+            .collect();
+        for (i, row) in a.iter_mut().enumerate() {
+            row[i] = 1.0;
+        }
+        for d in 0..g.dim() {
+            for i in 0..n {
+                let s = dt * (tp[d][i] + tn[d][i]);
+                a[i][i] += s;
+                tri[d][1][i] += s;
+                let (p, q) = g.neighbours(i, d);
+                for (j, rate) in [(p, tp[d][i]), (q, tn[d][i])] {
+                    let (r, c) = if transpose { (j, i) } else { (i, j) };
+                    a[r][c] -= dt * rate;
+                    let (pr, pc) = (g.axis_index(r, d), g.axis_index(c, d));
+                    if pc + 1 == pr {
+                        tri[d][0][r] -= dt * rate;
+                    } else if pc == pr + 1 {
+                        tri[d][2][r] -= dt * rate;
+                    }
+                }
+            }
+        }
+        (a, tri)
+    }
+
+    #[test]
+    fn the_gathered_assembly_equals_a_scatter_of_the_rates() {
+        use crate::grid::PointKind;
+        let b = Boundary::NoFlux;
+        let room = Grid::rectangle([0.0, 1.0], 7, [0.0, 1.0], 6, b).unwrap();
+        let kinds = (0..room.len())
+            .map(|i| match (room.axis_index(i, 0), room.axis_index(i, 1)) {
+                (3, 2) | (3, 3) => PointKind::Solid,
+                (6, 1) | (0, 4) => PointKind::Exit,
+                _ => PointKind::Open,
+            })
+            .collect();
+        let grids = [
+            Grid::rectangle([0.0, 1.0], 6, [0.0, 2.0], 5, b).unwrap(),
+            Grid::rectangle([0.0, 1.0], 6, [0.0, 2.0], 5, Boundary::Periodic).unwrap(),
+            Grid::cuboid([0.0, 1.0], 4, [0.0, 2.0], 5, [0.0, 1.0], 6, b).unwrap(),
+            Grid::cuboid(
+                [0.0, 1.0],
+                4,
+                [0.0, 2.0],
+                3,
+                [0.0, 1.0],
+                5,
+                Boundary::Periodic,
+            )
+            .unwrap(),
+            Grid::tensor(&[
+                ([0.0, 1.0], 7, Boundary::Periodic),
+                ([0.0, 1.0], 5, Boundary::NoFlux),
+            ])
+            .unwrap(),
+            room.with_geometry(kinds).unwrap(),
+        ];
+        for g in grids {
+            let (mut tp, mut tn) = rates(&g);
+            if g.has_geometry() {
+                g.mask_rates(&mut tp, &mut tn);
+            }
+            let n = g.len();
+            let mut m = GridMatrix::new(&g);
+            for transpose in [false, true] {
+                m.assemble(0.3, &tp, &tn, transpose);
+                let (a, tri) = reference(&g, 0.3, &tp, &tn, transpose);
+                let csr = m.to_csr();
+                for (i, row) in a.iter().enumerate() {
+                    for (j, want) in row.iter().enumerate() {
+                        let got = csr.get(i, j).copied().unwrap_or(0.0);
+                        assert_eq!(got.to_bits(), (want + 0.0).to_bits(), "{g:?} ({i}, {j})");
+                    }
+                }
+                for (d, t) in tri.iter().enumerate() {
+                    for (k, field) in m.axis_factor(d).iter().enumerate() {
+                        for i in 0..n {
+                            assert_eq!(field[i], t[k][i], "axis {d} field {k} point {i}");
+                        }
+                    }
                 }
             }
         }
