@@ -3,6 +3,7 @@
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
+use mfg_core::linalg::kernels;
 use mfg_core::solver::{check_shape, work_for, Stop};
 use mfg_core::upwind::UpwindOperator;
 use mfg_core::PreconditionerKind;
@@ -19,6 +20,8 @@ struct Work {
     rhs: Vec<f64>,
     mass: Vec<f64>,
     inv_weights: Vec<f64>,
+    /// Block sums of the mass sums.
+    partials: Vec<f64>,
     /// The previous solve's μ on every level: the initial guess of the next solve's iterative
     /// linear solve at the same level (successive Picard solves differ little).
     previous: Vec<f64>,
@@ -34,6 +37,7 @@ impl Work {
             rhs: vec![0.0; n],
             mass: vec![0.0; n],
             inv_weights: grid.weights().iter().map(|w| 1.0 / w).collect(),
+            partials: kernels::partials_for(n),
             previous: vec![0.0; problem.time().levels() * n],
             warm: false,
         }
@@ -199,17 +203,21 @@ impl FpSolver for FdmFp {
             let mk = m.row(k);
             w.op.linearise(h, grid, nu, uk, mk.as_slice(), None);
             w.op.assemble(dt, true);
-            w.rhs.copy_from_slice(&w.mass);
+            let mass = &w.mass;
+            let mut expected = kernels::update_sum(&mut w.rhs, &mut w.partials, |i, r| {
+                r.copy_from_slice(&mass[i..i + r.len()]);
+                r.iter().sum()
+            });
             if let Some(fc) = problem.forcing() {
                 for ((r, s), wi) in w.rhs.iter_mut().zip(fc.fp.row(k + 1)).zip(weights) {
                     *r += dt * wi * s;
                 }
+                expected = sum(&w.rhs, &mut w.partials);
             }
             // The initial guess of an iterative solve: this level from the previous solve,
             // else the previous level (already in `mass`).
             if w.warm && !direct {
-                w.mass
-                    .copy_from_slice(&w.previous[(k + 1) * n..(k + 2) * n]);
+                kernels::copy(&mut w.mass, &w.previous[(k + 1) * n..(k + 2) * n]);
             }
             let out =
                 w.op.solve(&w.rhs, &mut w.mass, tol)
@@ -219,27 +227,39 @@ impl FpSolver for FdmFp {
                         residual: e.relative_residual(),
                     })?;
             stats.linear_iterations += out.iterations;
-            let scale = if direct {
-                // The exact solve keeps m ≥ 0 (an M-matrix): only its round-off drift is
-                // undone, the scale applied in the copy below (two sums, no extra pass).
-                let (expected, got): (f64, f64) = (w.rhs.iter().sum(), w.mass.iter().sum());
-                if got.is_finite() && got > 0.0 {
-                    expected / got
-                } else {
-                    1.0
-                }
+            // The exact solve keeps m ≥ 0 (an M-matrix): only its round-off drift is undone.
+            // After an inexact solve, values below zero are cut first. Either way the mass is
+            // rescaled to the right-hand side's, which the exact solve conserves (a level that
+            // is not finite is left as it is, and reported below).
+            let got = if direct {
+                sum(&w.mass, &mut w.partials)
             } else {
-                project(&w.rhs, &mut w.mass);
+                kernels::update_sum(&mut w.mass, &mut w.partials, |_, mu| {
+                    mu.iter_mut().fold(0.0, |acc, v| {
+                        *v = v.max(0.0);
+                        acc + *v
+                    })
+                })
+            };
+            let scale = if got.is_finite() && got > 0.0 {
+                expected / got
+            } else {
                 1.0
             };
+            let mass = kernels::update_sum(&mut w.mass, &mut w.partials, |_, mu| {
+                mu.iter_mut().fold(0.0, |acc, v| {
+                    *v *= scale;
+                    acc + *v
+                })
+            });
             let mut next = m.row_mut(k + 1);
             let next = next.as_slice_mut().expect("contiguous row");
-            let mut mass = 0.0;
-            for ((mi, mu), iw) in next.iter_mut().zip(w.mass.iter_mut()).zip(&w.inv_weights) {
-                *mu *= scale;
-                *mi = *mu * iw;
-                mass += *mu;
-            }
+            let (mu, iw) = (&w.mass, &w.inv_weights);
+            kernels::update(next, |i, out| {
+                for ((mi, mu), iw) in out.iter_mut().zip(&mu[i..]).zip(&iw[i..]) {
+                    *mi = mu * iw;
+                }
+            });
             if !mass.is_finite() {
                 let index = next.iter().position(|v| !v.is_finite()).unwrap_or(0);
                 return Err(SolveError::NonFinite {
@@ -250,7 +270,7 @@ impl FpSolver for FdmFp {
             }
             stats.max_mass_drift = stats.max_mass_drift.max((mass - mass0).abs() / mass0);
             if !direct {
-                w.previous[(k + 1) * n..(k + 2) * n].copy_from_slice(&w.mass);
+                kernels::copy(&mut w.previous[(k + 1) * n..(k + 2) * n], &w.mass);
             }
         }
         w.warm = true;
@@ -258,17 +278,13 @@ impl FpSolver for FdmFp {
     }
 }
 
-/// After an inexact solve: cut values below zero and rescale to the mass of the right-hand
-/// side, which the exact solve would conserve. A non-finite level is left as it is (reported
-/// by the caller).
-fn project(rhs: &[f64], mass: &mut [f64]) {
-    let expected: f64 = rhs.iter().sum();
-    mass.iter_mut().for_each(|v| *v = v.max(0.0));
-    let got: f64 = mass.iter().sum();
-    if got.is_finite() && got > 0.0 {
-        let scale = expected / got;
-        mass.iter_mut().for_each(|v| *v *= scale);
+/// `Σ aᵢ` in the fixed blocks of [`kernels`] (the same bits on any pool).
+fn sum(a: &[f64], partials: &mut [f64]) -> f64 {
+    let partials = &mut partials[..a.len().div_ceil(kernels::BLOCK)];
+    for (p, block) in partials.iter_mut().zip(a.chunks(kernels::BLOCK)) {
+        *p = block.iter().sum();
     }
+    partials.iter().sum()
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! `FdmHjb`: implicit Euler, monotone upwind Hamiltonian, Newton at every time level, in any
 //! dimension.
 
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 use tracing::trace;
 
+use mfg_core::linalg::kernels;
 use mfg_core::solver::{check_shape, work_for, Stop};
 use mfg_core::upwind::{apply_laplacian, UpwindOperator};
 use mfg_core::PreconditionerKind;
@@ -96,7 +97,6 @@ struct Work {
     op: UpwindOperator,
     ham: Vec<f64>,
     cost: Vec<f64>,
-    u_next: Vec<f64>,
     rhs: Vec<f64>,
     step: Vec<f64>,
     /// The previous solve's u (all levels), Newton's initial guess when `warm` is set.
@@ -111,7 +111,6 @@ impl Work {
             op: UpwindOperator::new(problem.grid(), preconditioner, LINEAR_MAX_ITER),
             ham: vec![0.0; n],
             cost: vec![0.0; n],
-            u_next: vec![0.0; n],
             rhs: vec![0.0; n],
             step: vec![0.0; n],
             previous: vec![0.0; problem.time().levels() * n],
@@ -289,14 +288,14 @@ impl HjbSolver for FdmHjb {
                 m.row(k + 1).as_slice().expect("contiguous row"),
                 &mut w.cost,
             );
-            w.u_next
-                .copy_from_slice(u.row(k + 1).as_slice().expect("contiguous row"));
-            let mut row = u.row_mut(k);
+            let (mut now, next) = u.view_mut().split_at(Axis(0), k + 1);
+            let u_next = next.row(0).to_slice().expect("contiguous row");
+            let mut row = now.row_mut(k);
             let uk = row.as_slice_mut().expect("contiguous row");
             if w.warm {
-                uk.copy_from_slice(&w.previous[k * n..(k + 1) * n]);
+                kernels::copy(uk, &w.previous[k * n..(k + 1) * n]);
             } else {
-                uk.copy_from_slice(&w.u_next);
+                kernels::copy(uk, u_next);
             }
             // A density-dependent H: its factor at the density f sees (m^{k+1}).
             let next_density = m.row(k + 1);
@@ -310,25 +309,33 @@ impl HjbSolver for FdmHjb {
                 w.op.linearise(h, grid, nu, uk, density, Some(&mut w.ham));
                 // −G(u) = −(u − u^{k+1} − dt (ν Δ_h u − H_h + f)) into rhs.
                 apply_laplacian(grid, nu, uk, &mut w.rhs);
-                let (mut gmax, mut umax) = (0.0_f64, 0.0_f64);
-                for ((((r, ui), un), ham), cost) in w
-                    .rhs
-                    .iter_mut()
-                    .zip(&*uk)
-                    .zip(&w.u_next)
-                    .zip(&w.ham)
-                    .zip(&w.cost)
-                {
-                    let g = ui - un - dt * (*r - ham + cost);
-                    *r = -g;
-                    gmax = gmax.max(g.abs());
-                    umax = umax.max(ui.abs());
-                }
+                let (ham, cost, ukr) = (&w.ham, &w.cost, &*uk);
+                let [gmax, umax] = kernels::update_max(&mut w.rhs, |i, rhs| {
+                    let (mut gmax, mut umax) = (0.0_f64, 0.0_f64);
+                    let end = i + rhs.len();
+                    for ((((r, ui), un), ham), cost) in rhs
+                        .iter_mut()
+                        .zip(&ukr[i..end])
+                        .zip(&u_next[i..end])
+                        .zip(&ham[i..end])
+                        .zip(&cost[i..end])
+                    {
+                        let g = ui - un - dt * (*r - ham + cost);
+                        *r = -g;
+                        gmax = gmax.max(g.abs());
+                        umax = umax.max(ui.abs());
+                    }
+                    [gmax, umax]
+                });
                 last_residual = gmax;
                 let floor = || {
                     *level_floor.get_or_insert_with(|| {
-                        let hmax = w.ham.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
-                        let fmax = w.cost.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+                        let abs_max = |v: &[f64]| {
+                            kernels::max_over(v.len(), |r| {
+                                v[r].iter().fold(0.0_f64, |a, x| a.max(x.abs()))
+                            })
+                        };
+                        let (hmax, fmax) = (abs_max(&w.ham), abs_max(&w.cost));
                         umax * (1.0 + dt * w.op.max_total_rate()) + dt * (hmax + fmax)
                     })
                 };
@@ -339,7 +346,7 @@ impl HjbSolver for FdmHjb {
                 iterations += 1;
                 w.op.assemble(dt, false);
                 if !w.op.is_direct() {
-                    w.step.iter_mut().for_each(|v| *v = 0.0);
+                    kernels::update(&mut w.step, |_, s| s.fill(0.0));
                 }
                 let out = w.op.solve(&w.rhs, &mut w.step, linear_tol).map_err(|e| {
                     SolveError::LinearSolve {
@@ -349,16 +356,22 @@ impl HjbSolver for FdmHjb {
                     }
                 })?;
                 stats.linear_iterations += out.iterations;
-                for (ui, di) in uk.iter_mut().zip(&w.step) {
-                    *ui += di;
-                }
+                let step = &w.step;
+                kernels::update(uk, |i, u| {
+                    for (ui, di) in u.iter_mut().zip(&step[i..]) {
+                        *ui += di;
+                    }
+                });
             }
             trace!(level = k, newton = iterations, residual = last_residual);
             stats.newton_iterations += iterations;
             stats.max_newton_per_level = stats.max_newton_per_level.max(iterations);
         }
         for (k, row) in u.rows().into_iter().enumerate() {
-            w.previous[k * n..(k + 1) * n].copy_from_slice(row.as_slice().expect("contiguous row"));
+            kernels::copy(
+                &mut w.previous[k * n..(k + 1) * n],
+                row.as_slice().expect("contiguous row"),
+            );
         }
         w.warm = true;
         Ok(stats)

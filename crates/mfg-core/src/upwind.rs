@@ -34,7 +34,7 @@ use crate::linalg::{backend_for, LinearBackend, LinearError, LinearInfo, Precond
 /// row at a time (contiguous). Lines and rows on the pool for large grids (each output entry
 /// is written by one task in a fixed order: the same bits on any number of threads).
 pub fn apply_laplacian(grid: &Grid, nu: f64, u: &[f64], out: &mut [f64]) {
-    out.iter_mut().for_each(|v| *v = 0.0);
+    kernels::update(out, |_, o| o.fill(0.0));
     if grid.has_geometry() {
         // Exits and obstacles: the neighbour tables (reflections at the obstacles), zero at
         // the fixed points.
@@ -241,15 +241,19 @@ impl UpwindOperator {
     /// `‖L‖∞ / 2`, the scale of the round-off in `L u`.
     pub fn max_total_rate(&self) -> f64 {
         let n = self.to_prev.first().map_or(0, Vec::len);
-        (0..n)
-            .map(|i| {
-                self.to_prev
-                    .iter()
-                    .zip(&self.to_next)
-                    .map(|(p, q)| p[i] + q[i])
-                    .sum::<f64>()
-            })
-            .fold(0.0, f64::max)
+        let (to_prev, to_next) = (&self.to_prev, &self.to_next);
+        kernels::max_over(n, |range| {
+            range
+                .map(|i| {
+                    to_prev
+                        .iter()
+                        .zip(to_next)
+                        .map(|(p, q)| p[i] + q[i])
+                        .sum::<f64>()
+                })
+                .fold(0.0, f64::max)
+        })
+        .max(0.0)
     }
 
     /// Assemble `I − dt L` (or its transpose) for the last linearisation.

@@ -68,12 +68,14 @@ impl BiCgStab {
             return Ok(LinearInfo::default());
         }
         a.apply(x, &mut self.r);
-        for (r, bi) in self.r.iter_mut().zip(b) {
-            *r = bi - *r;
-        }
-        self.r0.copy_from_slice(&self.r);
-        self.p.iter_mut().for_each(|v| *v = 0.0);
-        self.v.iter_mut().for_each(|v| *v = 0.0);
+        update(&mut self.r, |i, r| {
+            for (r, bi) in r.iter_mut().zip(&b[i..]) {
+                *r = bi - *r;
+            }
+        });
+        kernels::copy(&mut self.r0, &self.r);
+        update(&mut self.p, |_, p| p.fill(0.0));
+        update(&mut self.v, |_, v| v.fill(0.0));
         let (mut rho, mut alpha, mut omega) = (1.0, 1.0, 1.0);
         let mut res = dot(&self.r, &self.r).sqrt() / bnorm;
         let mut it = 0;
@@ -104,9 +106,12 @@ impl BiCgStab {
             });
             let snorm = dot(&self.s, &self.s).sqrt() / bnorm;
             if snorm <= tol {
-                for (xi, yi) in x.iter_mut().zip(&self.y) {
-                    *xi += alpha * yi;
-                }
+                let y = &self.y;
+                update(x, |i, x| {
+                    for (xi, yi) in x.iter_mut().zip(&y[i..]) {
+                        *xi += alpha * yi;
+                    }
+                });
                 res = snorm;
                 break;
             }

@@ -98,6 +98,74 @@ where
     }
 }
 
+/// `f(start, block)` for every block of `out`, returning one number per block; the numbers
+/// are summed in block order (`partials` from [`partials_for`] as scratch): the same bits on
+/// any pool.
+pub fn update_sum<F>(out: &mut [f64], partials: &mut [f64], f: F) -> f64
+where
+    F: Fn(usize, &mut [f64]) -> f64 + Sync + Send,
+{
+    let partials = &mut partials[..out.len().div_ceil(BLOCK)];
+    if out.len() >= PARALLEL_MIN {
+        out.par_chunks_mut(BLOCK)
+            .zip(partials.par_iter_mut())
+            .enumerate()
+            .for_each(|(b, (chunk, p))| *p = f(b * BLOCK, chunk));
+    } else {
+        for (b, (chunk, p)) in out.chunks_mut(BLOCK).zip(partials.iter_mut()).enumerate() {
+            *p = f(b * BLOCK, chunk);
+        }
+    }
+    partials.iter().sum()
+}
+
+/// `f(start, block)` for every block of `out`, returning numbers whose elementwise maximum
+/// over the blocks is returned (a maximum does not depend on the order: the same bits on any
+/// pool).
+pub fn update_max<const K: usize, F>(out: &mut [f64], f: F) -> [f64; K]
+where
+    F: Fn(usize, &mut [f64]) -> [f64; K] + Sync + Send,
+{
+    let max = |a: [f64; K], b: [f64; K]| std::array::from_fn(|k| a[k].max(b[k]));
+    if out.len() >= PARALLEL_MIN {
+        out.par_chunks_mut(BLOCK)
+            .enumerate()
+            .map(|(b, chunk)| f(b * BLOCK, chunk))
+            .reduce(|| [f64::NEG_INFINITY; K], max)
+    } else {
+        out.chunks_mut(BLOCK)
+            .enumerate()
+            .map(|(b, chunk)| f(b * BLOCK, chunk))
+            .fold([f64::NEG_INFINITY; K], max)
+    }
+}
+
+/// The largest of `f(range)` over blocks of the indices `0..n` (on the pool for large `n`).
+pub fn max_over<F>(n: usize, f: F) -> f64
+where
+    F: Fn(std::ops::Range<usize>) -> f64 + Sync + Send,
+{
+    let block = |b: usize| f(b * BLOCK..((b + 1) * BLOCK).min(n));
+    let blocks = n.div_ceil(BLOCK);
+    if n >= PARALLEL_MIN {
+        (0..blocks)
+            .into_par_iter()
+            .map(block)
+            .reduce(|| f64::NEG_INFINITY, f64::max)
+    } else {
+        (0..blocks).map(block).fold(f64::NEG_INFINITY, f64::max)
+    }
+}
+
+/// `dst = src`, by blocks on the pool for long vectors.
+///
+/// # Panics
+/// If the lengths differ.
+pub fn copy(dst: &mut [f64], src: &[f64]) {
+    assert_eq!(dst.len(), src.len(), "copy: lengths differ");
+    update(dst, |i, d| d.copy_from_slice(&src[i..i + d.len()]));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -234,28 +234,31 @@ impl Adi {
         let shift = self.shift - 1.0;
         for (d, [lo, cp, inv]) in self.factors.iter_mut().enumerate() {
             let [lower, di, up] = a.axis_factor(d);
-            lo.copy_from_slice(lower);
             let ls = &self.lines[d];
             let n = lo.len();
             let parts: Vec<_> = line_parts(cp, ls)
                 .into_iter()
                 .zip(line_parts(inv, ls))
+                .zip(line_parts(lo, ls))
                 .zip(&ls.batches)
                 .collect();
-            let one = |((cp, inv), b): ((LinePart<'_>, LinePart<'_>), &LineBatch)| {
+            type Parts<'p> = ((LinePart<'p>, LinePart<'p>), LinePart<'p>);
+            let one = |(((cp, inv), lo), b): (Parts<'_>, &LineBatch)| {
                 // Thomas: inv = 1 / (d − l c'_prev), c' = u · inv; the first point of a line
-                // has no lower entry.
+                // has no lower entry. The lower entries are kept for the solves.
                 let at = |i: usize| (di[i] + shift, lower[i], up[i]);
-                match (cp, inv) {
-                    (LinePart::Rows(mut cp), LinePart::Rows(mut inv)) => {
+                match (cp, inv, lo) {
+                    (LinePart::Rows(mut cp), LinePart::Rows(mut inv), LinePart::Rows(mut lo)) => {
                         let (s, w) = (ls.stride, b.lanes);
                         let mut prev: Option<ArrayViewMut1<'_, f64>> = None;
-                        for (k, (mut c, mut iv)) in cp
+                        for (k, ((mut c, mut iv), mut lr)) in cp
                             .axis_iter_mut(Axis(0))
                             .zip(inv.axis_iter_mut(Axis(0)))
+                            .zip(lo.axis_iter_mut(Axis(0)))
                             .enumerate()
                         {
                             let g = b.base + k * s;
+                            row_slice(&mut lr).copy_from_slice(&lower[g..g + w]);
                             let (c_s, iv_s) = (row_slice(&mut c), row_slice(&mut iv));
                             match prev.as_ref() {
                                 None => {
@@ -279,8 +282,9 @@ impl Adi {
                             prev = Some(c);
                         }
                     }
-                    (LinePart::Lines(cp), LinePart::Lines(inv)) => {
+                    (LinePart::Lines(cp), LinePart::Lines(inv), LinePart::Lines(lo)) => {
                         let (len, lanes) = (ls.len, b.lanes);
+                        lo.copy_from_slice(&lower[b.base..b.base + lo.len()]);
                         for k in 0..len {
                             for j in 0..lanes {
                                 let i = j * len + k;
@@ -348,7 +352,7 @@ fn line_parts<'a>(field: &'a mut [f64], ls: &LineSet) -> Vec<LinePart<'a>> {
 
 impl Preconditioner for Adi {
     fn apply(&self, x: &[f64], out: &mut [f64]) {
-        out.copy_from_slice(x);
+        kernels::copy(out, x);
         let n = out.len();
         for ([lo, cp, inv], ls) in self.factors.iter().zip(&self.lines) {
             let parts: Vec<_> = line_parts(out, ls).into_iter().zip(&ls.batches).collect();
