@@ -201,7 +201,10 @@ fn the_mass_that_left_and_the_mass_inside_add_up_to_one_on_every_level() {
 #[test]
 fn a_symmetric_room_with_symmetric_doors_has_a_symmetric_solution() {
     let p = room(40, 20);
-    let sol = common::solve(&p, 1e-11);
+    // To 1e-10: below that the coupling residual sits at the inner solves' own accuracy
+    // (Newton 1e-11, BiCGSTAB 1e-11), and whether the iteration creeps under 1e-11 depends on
+    // round-off.
+    let sol = common::solve(&p, 1e-10);
     let n = p.grid().axis(0).intervals();
     common::assert_symmetric(&p, &sol, |idx| vec![n - idx[0], idx[1]]);
     // Not trivially symmetric: the crowd moves, and it has left by both doors.
