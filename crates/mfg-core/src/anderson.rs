@@ -77,7 +77,10 @@ impl StepKind {
 pub struct Anderson {
     depth: usize,
     regularization: f64,
+    /// The quadrature weights, repeated over the vectors (period `weights.len()`).
     weights: Vec<f64>,
+    /// Length of the vectors.
+    len: usize,
     /// Rings of `depth + 1` residuals and damped iterates; logical iterate j (oldest first) is
     /// slot (start + j) % (depth + 1).
     f: Vec<Vec<f64>>,
@@ -112,12 +115,39 @@ type BlockParts<'a> = ((&'a mut [f64], &'a mut [f64]), &'a mut [f64]);
 /// same bits on any number of threads).
 const BLOCK: usize = kernels::BLOCK;
 
+/// The weights of the flat range `r` of vectors whose weights repeat with period
+/// `weights.len()`: a slice of `weights` when `r` lies within one period, else copied into
+/// `buffer`.
+fn repeated<'b>(weights: &'b [f64], r: std::ops::Range<usize>, buffer: &'b mut [f64]) -> &'b [f64] {
+    let p = weights.len();
+    let start = r.start % p;
+    if start + r.len() <= p {
+        return &weights[start..start + r.len()];
+    }
+    let out = &mut buffer[..r.len()];
+    let (mut k, mut i) = (0, start);
+    while k < out.len() {
+        let take = (p - i).min(out.len() - k);
+        out[k..k + take].copy_from_slice(&weights[i..i + take]);
+        k += take;
+        i = 0;
+    }
+    out
+}
+
 impl Anderson {
     /// A mixer of the given depth (≥ 1) for vectors with quadrature `weights` (all > 0).
     /// `regularization` is λ_reg relative to the largest squared column norm (e.g. 1e-12).
     pub fn new(depth: usize, weights: Vec<f64>, regularization: f64) -> Self {
+        Self::repeating(depth, weights, 1, regularization)
+    }
+
+    /// As [`Anderson::new`] for vectors of `copies` consecutive parts that share the
+    /// quadrature `weights` (the time levels of a space–time field): the weights are not
+    /// repeated in memory (a block's share is copied into a buffer the size of a cache).
+    pub fn repeating(depth: usize, weights: Vec<f64>, copies: usize, regularization: f64) -> Self {
         assert!(depth >= 1, "Anderson depth must be >= 1");
-        let n = weights.len();
+        let n = weights.len() * copies;
         let slots = depth + 1;
         Self {
             depth,
@@ -136,17 +166,18 @@ impl Anderson {
             coef: vec![0.0; slots],
             partials: vec![0.0; n.div_ceil(BLOCK).max(1) * slots],
             weights,
+            len: n,
         }
     }
 
     /// Length of the vectors.
     pub fn len(&self) -> usize {
-        self.weights.len()
+        self.len
     }
 
     /// Whether the vectors are empty.
     pub fn is_empty(&self) -> bool {
-        self.weights.is_empty()
+        self.len == 0
     }
 
     /// Forget the history (the next step is damped).
@@ -238,7 +269,8 @@ impl Anderson {
                 *fi = gi - xi;
                 *hi = xi + beta * *fi;
             }
-            let wb = &w[r.clone()];
+            let mut buffer = [0.0; BLOCK];
+            let wb = repeated(w, r.clone(), &mut buffer);
             for (j, &s) in live.iter().enumerate() {
                 let other: &[f64] = if s == new { fb } else { &f[s][r.clone()] };
                 pb[j] = kernels::weighted_block_dot(wb, fb, other);
