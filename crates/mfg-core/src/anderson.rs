@@ -117,14 +117,19 @@ const BLOCK: usize = kernels::BLOCK;
 
 /// The weights of the flat range `r` of vectors whose weights repeat with period
 /// `weights.len()`: a slice of `weights` when `r` lies within one period, else copied into
-/// `buffer`.
-fn repeated<'b>(weights: &'b [f64], r: std::ops::Range<usize>, buffer: &'b mut [f64]) -> &'b [f64] {
+/// `buffer` (allocated only then).
+fn repeated<'b>(
+    weights: &'b [f64],
+    r: std::ops::Range<usize>,
+    buffer: &'b mut Vec<f64>,
+) -> &'b [f64] {
     let p = weights.len();
     let start = r.start % p;
     if start + r.len() <= p {
         return &weights[start..start + r.len()];
     }
-    let out = &mut buffer[..r.len()];
+    buffer.resize(r.len(), 0.0);
+    let out = &mut buffer[..];
     let (mut k, mut i) = (0, start);
     while k < out.len() {
         let take = (p - i).min(out.len() - k);
@@ -269,7 +274,7 @@ impl Anderson {
                 *fi = gi - xi;
                 *hi = xi + beta * *fi;
             }
-            let mut buffer = [0.0; BLOCK];
+            let mut buffer = Vec::new();
             let wb = repeated(w, r.clone(), &mut buffer);
             for (j, &s) in live.iter().enumerate() {
                 let other: &[f64] = if s == new { fb } else { &f[s][r.clone()] };

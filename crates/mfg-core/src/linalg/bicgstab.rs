@@ -33,7 +33,7 @@ impl BiCgStab {
             s: vec![0.0; n],
             z: vec![0.0; n],
             t: vec![0.0; n],
-            partials: kernels::partials_for(n),
+            partials: vec![0.0; 2 * n.div_ceil(kernels::BLOCK).max(1)],
         }
     }
 
@@ -78,11 +78,13 @@ impl BiCgStab {
         update(&mut self.v, |_, v| v.fill(0.0));
         let (mut rho, mut alpha, mut omega) = (1.0, 1.0, 1.0);
         let mut res = dot(&self.r, &self.r).sqrt() / bnorm;
+        // r0ᵀ r for the next iteration (computed with the residual's update).
+        let mut r0r = dot(&self.r0, &self.r);
         let mut it = 0;
         let mut breakdown = false;
         while res > tol && it < params.max_iterations {
             it += 1;
-            let rho_new = dot(&self.r0, &self.r);
+            let rho_new = r0r;
             if rho_new == 0.0 || omega == 0.0 {
                 breakdown = true;
                 break;
@@ -97,14 +99,22 @@ impl BiCgStab {
             });
             pc.apply(&self.p, &mut self.y);
             a.apply(&self.y, &mut self.v);
-            alpha = rho / dot(&self.r0, &self.v);
+            alpha = rho / kernels::dot(&self.r0, &self.v, &mut self.partials);
+            // s = r − α v and ‖s‖² in one pass (each block's dot while it is in cache: the
+            // same bits as a separate dot).
             let (r, v) = (&self.r, &self.v);
-            update(&mut self.s, |i, s| {
-                for ((s, r), v) in s.iter_mut().zip(&r[i..]).zip(&v[i..]) {
-                    *s = r - alpha * v;
-                }
-            });
-            let snorm = dot(&self.s, &self.s).sqrt() / bnorm;
+            let [ss] = kernels::blocks_sum(
+                self.s.chunks_mut(kernels::BLOCK).collect(),
+                &mut self.partials,
+                |b, s: &mut [f64]| {
+                    let i = b * kernels::BLOCK;
+                    for ((s, r), v) in s.iter_mut().zip(&r[i..]).zip(&v[i..]) {
+                        *s = r - alpha * v;
+                    }
+                    [kernels::block_dot(s, s)]
+                },
+            );
+            let snorm = ss.sqrt() / bnorm;
             if snorm <= tol {
                 let y = &self.y;
                 update(x, |i, x| {
@@ -117,20 +127,38 @@ impl BiCgStab {
             }
             pc.apply(&self.s, &mut self.z);
             a.apply(&self.z, &mut self.t);
-            omega = dot(&self.t, &self.s) / dot(&self.t, &self.t);
-            let (y, z) = (&self.y, &self.z);
-            update(x, |i, x| {
-                for ((xi, yi), zi) in x.iter_mut().zip(&y[i..]).zip(&z[i..]) {
-                    *xi += alpha * yi + omega * zi;
-                }
-            });
+            // tᵀs and tᵀt in one pass.
             let (s, t) = (&self.s, &self.t);
-            update(&mut self.r, |i, r| {
-                for ((r, s), t) in r.iter_mut().zip(&s[i..]).zip(&t[i..]) {
-                    *r = s - omega * t;
-                }
+            let blocks: Vec<usize> = (0..n.div_ceil(kernels::BLOCK)).collect();
+            let [ts, tt] = kernels::blocks_sum(blocks, &mut self.partials, |b, _| {
+                let i = b * kernels::BLOCK..((b + 1) * kernels::BLOCK).min(n);
+                let tb = &t[i.clone()];
+                [kernels::block_dot(tb, &s[i]), kernels::block_dot(tb, tb)]
             });
-            res = dot(&self.r, &self.r).sqrt() / bnorm;
+            omega = ts / tt;
+            // x += α y + ω z, r = s − ω t, ‖r‖² and r0ᵀ r in one pass.
+            let (y, z, r0) = (&self.y, &self.z, &self.r0);
+            let parts: Vec<_> = x
+                .chunks_mut(kernels::BLOCK)
+                .zip(self.r.chunks_mut(kernels::BLOCK))
+                .collect();
+            let [rr, rr0] = kernels::blocks_sum(
+                parts,
+                &mut self.partials,
+                |b, (xb, rb): (&mut [f64], &mut [f64])| {
+                    let i = b * kernels::BLOCK;
+                    for ((xi, yi), zi) in xb.iter_mut().zip(&y[i..]).zip(&z[i..]) {
+                        *xi += alpha * yi + omega * zi;
+                    }
+                    for ((r, s), t) in rb.iter_mut().zip(&s[i..]).zip(&t[i..]) {
+                        *r = s - omega * t;
+                    }
+                    let r0b = &r0[i..i + rb.len()];
+                    [kernels::block_dot(rb, rb), kernels::block_dot(r0b, rb)]
+                },
+            );
+            res = rr.sqrt() / bnorm;
+            r0r = rr0;
         }
         let info = LinearInfo {
             iterations: it,

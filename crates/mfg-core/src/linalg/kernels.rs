@@ -27,7 +27,7 @@ pub fn partials_for(n: usize) -> Vec<f64> {
 
 /// `Σ aᵢ bᵢ` of one block, eight lanes at a time.
 #[inline]
-fn block_dot(a: &[f64], b: &[f64]) -> f64 {
+pub fn block_dot(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ra, rb) = (ca.remainder(), cb.remainder());
@@ -155,6 +155,31 @@ where
     } else {
         (0..blocks).map(block).fold(f64::NEG_INFINITY, f64::max)
     }
+}
+
+/// `f(block)` for every block index of vectors of length `n`, returning `K` numbers per
+/// block (into `partials`, at least `K` per block), summed per number in block order: the
+/// same bits as [`dot`] when each number is a [`block_dot`] of the block. `f` writes its
+/// own blocks of any outputs through `parts` (one item per block, e.g. zipped chunks).
+pub fn blocks_sum<const K: usize, P, F>(parts: Vec<P>, partials: &mut [f64], f: F) -> [f64; K]
+where
+    P: Send,
+    F: Fn(usize, P) -> [f64; K] + Sync + Send,
+{
+    let blocks = parts.len();
+    let partials = &mut partials[..blocks * K];
+    if blocks * BLOCK >= PARALLEL_MIN {
+        parts
+            .into_par_iter()
+            .zip(partials.par_chunks_mut(K))
+            .enumerate()
+            .for_each(|(b, (part, out))| out.copy_from_slice(&f(b, part)));
+    } else {
+        for (b, (part, out)) in parts.into_iter().zip(partials.chunks_mut(K)).enumerate() {
+            out.copy_from_slice(&f(b, part));
+        }
+    }
+    std::array::from_fn(|k| partials.iter().skip(k).step_by(K).sum())
 }
 
 /// `dst = src`, by blocks on the pool for long vectors.
