@@ -104,6 +104,7 @@ impl BiCgStab {
             // same bits as a separate dot).
             let (r, v) = (&self.r, &self.v);
             let [ss] = kernels::blocks_sum(
+                n,
                 self.s.chunks_mut(kernels::BLOCK).collect(),
                 &mut self.partials,
                 |b, s: &mut [f64]| {
@@ -130,7 +131,7 @@ impl BiCgStab {
             // tᵀs and tᵀt in one pass.
             let (s, t) = (&self.s, &self.t);
             let blocks: Vec<usize> = (0..n.div_ceil(kernels::BLOCK)).collect();
-            let [ts, tt] = kernels::blocks_sum(blocks, &mut self.partials, |b, _| {
+            let [ts, tt] = kernels::blocks_sum(n, blocks, &mut self.partials, |b, _| {
                 let i = b * kernels::BLOCK..((b + 1) * kernels::BLOCK).min(n);
                 let tb = &t[i.clone()];
                 [kernels::block_dot(tb, &s[i]), kernels::block_dot(tb, tb)]
@@ -143,6 +144,7 @@ impl BiCgStab {
                 .zip(self.r.chunks_mut(kernels::BLOCK))
                 .collect();
             let [rr, rr0] = kernels::blocks_sum(
+                n,
                 parts,
                 &mut self.partials,
                 |b, (xb, rb): (&mut [f64], &mut [f64])| {

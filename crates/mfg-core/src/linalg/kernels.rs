@@ -157,18 +157,24 @@ where
     }
 }
 
-/// `f(block)` for every block index of vectors of length `n`, returning `K` numbers per
-/// block (into `partials`, at least `K` per block), summed per number in block order: the
-/// same bits as [`dot`] when each number is a [`block_dot`] of the block. `f` writes its
-/// own blocks of any outputs through `parts` (one item per block, e.g. zipped chunks).
-pub fn blocks_sum<const K: usize, P, F>(parts: Vec<P>, partials: &mut [f64], f: F) -> [f64; K]
+/// `f(block)` for every block of vectors of length `n`, returning `K` numbers per block (into
+/// `partials`, at least `K` per block), summed per number in block order: the same bits as
+/// [`dot`] when each number is a [`block_dot`] of the block. `f` writes its own blocks of any
+/// outputs through `parts` (one item per block, e.g. zipped chunks).
+pub fn blocks_sum<const K: usize, P, F>(
+    n: usize,
+    parts: Vec<P>,
+    partials: &mut [f64],
+    f: F,
+) -> [f64; K]
 where
     P: Send,
     F: Fn(usize, P) -> [f64; K] + Sync + Send,
 {
     let blocks = parts.len();
+    debug_assert_eq!(blocks, n.div_ceil(BLOCK));
     let partials = &mut partials[..blocks * K];
-    if blocks * BLOCK >= PARALLEL_MIN {
+    if n >= PARALLEL_MIN {
         parts
             .into_par_iter()
             .zip(partials.par_chunks_mut(K))
