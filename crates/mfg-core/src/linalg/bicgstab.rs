@@ -1,6 +1,8 @@
 //! Preconditioned BiCGSTAB (van der Vorst 1992), written once against [`LinearOperator`] and
 //! [`Preconditioner`], with its work vectors allocated once.
 
+use rayon::prelude::*;
+
 use crate::linalg::kernels::{self, update};
 use crate::linalg::operator::{
     KrylovParams, LinearError, LinearInfo, LinearOperator, Preconditioner,
@@ -105,7 +107,7 @@ impl BiCgStab {
             let (r, v) = (&self.r, &self.v);
             let [ss] = kernels::blocks_sum(
                 n,
-                self.s.chunks_mut(kernels::BLOCK).collect(),
+                self.s.par_chunks_mut(kernels::BLOCK),
                 &mut self.partials,
                 |b, s: &mut [f64]| {
                     let i = b * kernels::BLOCK;
@@ -130,19 +132,18 @@ impl BiCgStab {
             a.apply(&self.z, &mut self.t);
             // tᵀs and tᵀt in one pass.
             let (s, t) = (&self.s, &self.t);
-            let blocks: Vec<usize> = (0..n.div_ceil(kernels::BLOCK)).collect();
-            let [ts, tt] = kernels::blocks_sum(n, blocks, &mut self.partials, |b, _| {
-                let i = b * kernels::BLOCK..((b + 1) * kernels::BLOCK).min(n);
-                let tb = &t[i.clone()];
-                [kernels::block_dot(tb, &s[i]), kernels::block_dot(tb, tb)]
+            let parts = t
+                .par_chunks(kernels::BLOCK)
+                .zip(s.par_chunks(kernels::BLOCK));
+            let [ts, tt] = kernels::blocks_sum(n, parts, &mut self.partials, |_, (tb, sb)| {
+                [kernels::block_dot(tb, sb), kernels::block_dot(tb, tb)]
             });
             omega = ts / tt;
             // x += α y + ω z, r = s − ω t, ‖r‖² and r0ᵀ r in one pass.
             let (y, z, r0) = (&self.y, &self.z, &self.r0);
-            let parts: Vec<_> = x
-                .chunks_mut(kernels::BLOCK)
-                .zip(self.r.chunks_mut(kernels::BLOCK))
-                .collect();
+            let parts = x
+                .par_chunks_mut(kernels::BLOCK)
+                .zip(self.r.par_chunks_mut(kernels::BLOCK));
             let [rr, rr0] = kernels::blocks_sum(
                 n,
                 parts,

@@ -157,34 +157,25 @@ where
     }
 }
 
-/// `f(block)` for every block of vectors of length `n`, returning `K` numbers per block (into
-/// `partials`, at least `K` per block), summed per number in block order: the same bits as
-/// [`dot`] when each number is a [`block_dot`] of the block. `f` writes its own blocks of any
-/// outputs through `parts` (one item per block, e.g. zipped chunks).
-pub fn blocks_sum<const K: usize, P, F>(
-    n: usize,
-    parts: Vec<P>,
-    partials: &mut [f64],
-    f: F,
-) -> [f64; K]
+/// `f(block, part)` for every block of vectors of length `n`, returning `K` numbers per block
+/// (into `partials`, at least `K` per block), summed per number in block order: the same bits
+/// as [`dot`] when each number is a [`block_dot`] of the block. `f` writes its own blocks of
+/// any outputs through `parts` (one item per block, e.g. zipped `par_chunks_mut`); below
+/// [`PARALLEL_MIN`] elements the blocks run in order on the calling thread (no fork).
+pub fn blocks_sum<const K: usize, I, F>(n: usize, parts: I, partials: &mut [f64], f: F) -> [f64; K]
 where
-    P: Send,
-    F: Fn(usize, P) -> [f64; K] + Sync + Send,
+    I: IndexedParallelIterator,
+    F: Fn(usize, I::Item) -> [f64; K] + Sync + Send,
 {
-    let blocks = parts.len();
-    debug_assert_eq!(blocks, n.div_ceil(BLOCK));
+    let blocks = n.div_ceil(BLOCK);
+    debug_assert_eq!(parts.len(), blocks);
     let partials = &mut partials[..blocks * K];
-    if n >= PARALLEL_MIN {
-        parts
-            .into_par_iter()
-            .zip(partials.par_chunks_mut(K))
-            .enumerate()
-            .for_each(|(b, (part, out))| out.copy_from_slice(&f(b, part)));
-    } else {
-        for (b, (part, out)) in parts.into_iter().zip(partials.chunks_mut(K)).enumerate() {
-            out.copy_from_slice(&f(b, part));
-        }
-    }
+    let min_len = if n >= PARALLEL_MIN { 1 } else { usize::MAX };
+    parts
+        .zip(partials.par_chunks_mut(K))
+        .enumerate()
+        .with_min_len(min_len)
+        .for_each(|(b, (part, out))| out.copy_from_slice(&f(b, part)));
     std::array::from_fn(|k| partials.iter().skip(k).step_by(K).sum())
 }
 
