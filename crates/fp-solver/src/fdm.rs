@@ -212,7 +212,7 @@ impl FpSolver for FdmFp {
                 for ((r, s), wi) in w.rhs.iter_mut().zip(fc.fp.row(k + 1)).zip(weights) {
                     *r += dt * wi * s;
                 }
-                expected = sum(&w.rhs, &mut w.partials);
+                expected = kernels::sum(&w.rhs, &mut w.partials);
             }
             // The initial guess of an iterative solve: this level from the previous solve,
             // else the previous level (already in `mass`).
@@ -232,7 +232,7 @@ impl FpSolver for FdmFp {
             // rescaled to the right-hand side's, which the exact solve conserves (a level that
             // is not finite is left as it is, and reported below).
             let got = if direct {
-                sum(&w.mass, &mut w.partials)
+                kernels::sum(&w.mass, &mut w.partials)
             } else {
                 kernels::update_sum(&mut w.mass, &mut w.partials, |_, mu| {
                     mu.iter_mut().fold(0.0, |acc, v| {
@@ -276,15 +276,6 @@ impl FpSolver for FdmFp {
         w.warm = true;
         Ok(stats)
     }
-}
-
-/// `Σ aᵢ` in the fixed blocks of [`kernels`] (the same bits on any pool).
-fn sum(a: &[f64], partials: &mut [f64]) -> f64 {
-    let partials = &mut partials[..a.len().div_ceil(kernels::BLOCK)];
-    for (p, block) in partials.iter_mut().zip(a.chunks(kernels::BLOCK)) {
-        *p = block.iter().sum();
-    }
-    partials.iter().sum()
 }
 
 #[cfg(test)]

@@ -84,6 +84,22 @@ pub fn dot(a: &[f64], b: &[f64], partials: &mut [f64]) -> f64 {
     partials.iter().sum()
 }
 
+/// `Σ aᵢ` in the fixed blocks of [`dot`] (block sums in block order: the same bits on any
+/// pool), with `partials` from [`partials_for`] as scratch.
+pub fn sum(a: &[f64], partials: &mut [f64]) -> f64 {
+    let partials = &mut partials[..a.len().div_ceil(BLOCK)];
+    if a.len() >= PARALLEL_MIN {
+        a.par_chunks(BLOCK)
+            .zip(partials.par_iter_mut())
+            .for_each(|(x, p)| *p = x.iter().sum());
+    } else {
+        for (x, p) in a.chunks(BLOCK).zip(partials.iter_mut()) {
+            *p = x.iter().sum();
+        }
+    }
+    partials.iter().sum()
+}
+
 /// `f(start, block)` for every block of `out` (`start` the global index of its first element).
 pub fn update<F>(out: &mut [f64], f: F)
 where
