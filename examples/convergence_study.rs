@@ -1,12 +1,12 @@
 //! Grid-refinement study of the finite-difference MFG solver on the problems with known
-//! solutions (`mfg_core::test_problems`): prints errors and observed orders.
+//! solutions (`mfg_test_problems`): prints errors and observed orders.
 //!
 //! Run with `cargo run --release --example convergence_study`.
 
-use mfg_rs::core::test_problems::{LqGaussian, Manufactured};
 use mfg_rs::core::{FixedPointIterator, IterationSettings, MfgSolution, Problem};
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::FdmHjb;
+use mfg_test_problems::{LqGaussian, Manufactured};
 
 fn solve(p: &Problem) -> MfgSolution {
     let settings = IterationSettings {

@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use mfg_rs::{core::{FixedPointIterator, IterationSettings}, hjb::FdmHjb, fp::FdmFp};
-//! use mfg_rs::core::test_problems::LqGaussian;
+//! use mfg_test_problems::LqGaussian;
 //! let p = LqGaussian::default().problem(100, 20);
 //! let sol = FixedPointIterator::new(IterationSettings::default()).unwrap()
 //!     .solve(&p, &mut FdmHjb::default(), &mut FdmFp::new())

@@ -4,12 +4,12 @@
 mod common;
 
 use common::{assert_mass_and_positivity_for_both_walls, assert_symmetric, rel_l2, solve};
-use mfg_rs::core::test_problems::LqGaussian;
 use mfg_rs::core::{
     Boundary, Coupling, FixedPointIterator, Grid, IterationSettings, Problem, TimeGrid,
 };
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::FdmHjb;
+use mfg_test_problems::LqGaussian;
 
 fn orders(e: &[f64]) -> Vec<f64> {
     e.windows(2).map(|w| (w[0] / w[1]).log2()).collect()

@@ -5,9 +5,9 @@
 mod common;
 
 use common::{assert_mass_and_positivity_for_both_walls, assert_symmetric, on_threads, solve};
-use mfg_rs::core::test_problems::LqGaussian;
 use mfg_rs::core::{Boundary, Coupling, FpSolver, Grid, Problem, TimeGrid};
 use mfg_rs::fp::{ParticleFp, ParticleSettings};
+use mfg_test_problems::LqGaussian;
 use ndarray::Array2;
 
 /// Mean and variance of coordinate `d` of the density `row`.

@@ -3,12 +3,12 @@
 //! Each assertion fails if the scheme is wrong (a wrong drift sign, a missing factor, a
 //! non-conservative boundary, a pairing error in time all break one of them).
 
-use mfg_rs::core::test_problems::{LqGaussian, Manufactured};
 use mfg_rs::core::{
     Boundary, Coupling, FixedPointIterator, Grid, IterationSettings, MfgSolution, Problem, TimeGrid,
 };
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::FdmHjb;
+use mfg_test_problems::{LqGaussian, Manufactured};
 
 fn solve(p: &Problem) -> MfgSolution {
     let settings = IterationSettings {

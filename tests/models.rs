@@ -1,15 +1,15 @@
 //! The Hamiltonian families (`power`, `bounded`) against the exact stationary wave of
-//! `mfg_core::test_problems::StationaryWave`: measured orders in u and m (time-dependent, by
+//! `mfg_test_problems::StationaryWave`: measured orders in u and m (time-dependent, by
 //! the FDM pair, in 1D and 2D; stationary, by Newton, in u, m and λ), mass and positivity on
 //! every level. A wrong upwind speed, drift or Godunov flux breaks the order or the mass.
 
 mod common;
 
-use mfg_rs::core::test_problems::StationaryWave;
 use mfg_rs::core::{
     Bounded, Coupling, Hamiltonian, IterationMethod, IterationSettings, Power, Problem, Quadratic,
     StationarySettings, StationarySolver,
 };
+use mfg_test_problems::StationaryWave;
 
 use common::{assert_mass_and_positivity, solve};
 
@@ -177,7 +177,7 @@ fn newton_handles_the_nonlocal_coupling() {
 fn a_running_cost_expression_in_t_x_and_m_converges_at_first_order() {
     let w = wave(Quadratic::new(1.0), 1);
     let (eps, nu) = (0.25, 0.5);
-    let z = mfg_rs::core::test_problems::bessel_i0(eps / nu);
+    let z = mfg_test_problems::bessel_i0(eps / nu);
     let u_star = format!("{eps}*cos(2*pi*x)");
     let m_star = format!("exp(-{eps}*cos(2*pi*x)/{nu})");
     // V = −ν u*'' + u*'²/2 − m*: HJB holds with F = m.
@@ -215,8 +215,8 @@ fn a_running_cost_expression_in_t_x_and_m_converges_at_first_order() {
 }
 
 /// The congestion wave of the tests: λ = 1, c₀ = 0.5, α = 1, ε = 0.5, σ = 1, `F = m`.
-fn congestion_wave(dim: usize) -> mfg_rs::core::test_problems::CongestionWave {
-    mfg_rs::core::test_problems::CongestionWave::new(
+fn congestion_wave(dim: usize) -> mfg_test_problems::CongestionWave {
+    mfg_test_problems::CongestionWave::new(
         1.0,
         0.5,
         1.0,
@@ -227,7 +227,7 @@ fn congestion_wave(dim: usize) -> mfg_rs::core::test_problems::CongestionWave {
     )
 }
 
-/// Congestion `H = |p|²/(2λ (c₀ + m)^α)` on its exact wave (`test_problems::CongestionWave`):
+/// Congestion `H = |p|²/(2λ (c₀ + m)^α)` on its exact wave (`mfg_test_problems::CongestionWave`):
 /// first order in u and m in 1D and 2D, mass and positivity on every level.
 #[test]
 fn congestion_converges_at_first_order_in_1d_and_2d() {

@@ -1,9 +1,9 @@
 //! The particle FP on the LQ Gaussian game: moments of m(T) against the closed form.
 
-use mfg_rs::core::test_problems::LqGaussian;
 use mfg_rs::core::{FixedPointIterator, IterationSettings, MfgSolution, Problem};
 use mfg_rs::fp::{ParticleFp, ParticleSettings};
 use mfg_rs::hjb::FdmHjb;
+use mfg_test_problems::LqGaussian;
 
 /// FDM HJB and 10⁵ particles, Anderson depth 5; asserts convergence. Returns the particle
 /// solver too (its particles at T).

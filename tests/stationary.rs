@@ -1,8 +1,8 @@
 //! Stationary (ergodic) games by Newton: measured convergence orders in u, m and λ against
 //! exact solutions, mass, positivity, and the turnpike property.
 
-use mfg_rs::core::test_problems::{LqErgodic, StationaryLog};
 use mfg_rs::core::{Problem, StationarySettings, StationarySolution, StationarySolver};
+use mfg_test_problems::{LqErgodic, StationaryLog};
 
 fn solve(p: &Problem) -> StationarySolution {
     let sol = StationarySolver::new(StationarySettings::default())
@@ -134,10 +134,10 @@ fn the_linear_quadratic_ergodic_solution_converges_at_first_order() {
 /// to the exact Gaussian), and its λ-free part of u has the same shape.
 #[test]
 fn the_stationary_solution_is_the_middle_of_a_long_horizon_solve() {
-    use mfg_rs::core::test_problems::LqGaussian;
     use mfg_rs::core::{FixedPointIterator, IterationSettings};
     use mfg_rs::fp::FdmFp;
     use mfg_rs::hjb::FdmHjb;
+    use mfg_test_problems::LqGaussian;
     let n = 160;
     let lq = LqGaussian {
         t_final: 12.0,

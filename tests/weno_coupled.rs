@@ -1,10 +1,10 @@
 //! WENO5 HJB coupled with the finite-difference FP: convergence under refinement on the
 //! problems with known solutions, and a u error no larger than the FDM HJB's at equal grids.
 
-use mfg_rs::core::test_problems::{LqGaussian, Manufactured};
 use mfg_rs::core::{FixedPointIterator, HjbSolver, IterationSettings, MfgSolution, Problem};
 use mfg_rs::fp::FdmFp;
 use mfg_rs::hjb::{FdmHjb, WenoHjb, WenoSettings};
+use mfg_test_problems::{LqGaussian, Manufactured};
 
 fn solve(p: &Problem, hjb: &mut dyn HjbSolver) -> MfgSolution {
     // Anderson keeps the number of (explicit, many-sub-step) WENO solves small.

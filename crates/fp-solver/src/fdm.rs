@@ -4,8 +4,8 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use mfg_core::linalg::kernels;
+use mfg_core::scheme::UpwindOperator;
 use mfg_core::solver::{check_shape, work_for, Stop};
-use mfg_core::upwind::UpwindOperator;
 use mfg_core::PreconditionerKind;
 use mfg_core::{backend_name, Description, FpSolver, FpStats, Grid, Problem, Setting, SolveError};
 
@@ -65,7 +65,7 @@ impl Work {
 /// (I − dt L(u^k)ᵀ) μ^{k+1} = μ^k
 /// ```
 ///
-/// where `L(u)` is the upwind generator of [`mfg_core::upwind`], the linearisation of the HJB
+/// where `L(u)` is the upwind generator of [`mfg_core::scheme::upwind`], the linearisation of the HJB
 /// scheme with the problem's Hamiltonian. The columns of `I − dt Lᵀ` sum to one and it is an
 /// M-matrix, so the mass `Σ w_i m_i` is conserved and `m ≥ 0` on every level, for any `dt`.
 ///
@@ -81,7 +81,8 @@ impl Work {
 ///
 /// ```
 /// use fp_solver::FdmFp;
-/// use mfg_core::{FpSolver, test_problems::LqGaussian};
+/// use mfg_core::FpSolver;
+/// use mfg_test_problems::LqGaussian;
 /// use ndarray::Array2;
 /// let lq = LqGaussian::default();
 /// let p = lq.problem(200, 40);

@@ -5,8 +5,8 @@ use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 use tracing::trace;
 
 use mfg_core::linalg::kernels;
+use mfg_core::scheme::{apply_laplacian, UpwindOperator};
 use mfg_core::solver::{check_shape, work_for, Stop};
-use mfg_core::upwind::{apply_laplacian, UpwindOperator};
 use mfg_core::PreconditionerKind;
 use mfg_core::{
     backend_name, Description, Grid, HjbSolver, HjbStats, Problem, Setting, SolveError,
@@ -132,7 +132,7 @@ impl Work {
 /// (u^k_i − u^{k+1}_i)/dt − ν (Δ_h u^k)_i + H_h(x_i, D⁻u^k_i, D⁺u^k_i) = f(x_i, m^{k+1}_i)
 /// ```
 ///
-/// solved by Newton's method, whose Jacobian `I − dt L(u)` (see [`mfg_core::upwind`]) is an
+/// solved by Newton's method, whose Jacobian `I − dt L(u)` (see [`mfg_core::scheme::upwind`]) is an
 /// M-matrix, solved by the grid's [`mfg_core::LinearBackend`]: the Thomas algorithm in 1D, BiCGSTAB with
 /// ADI line solves (no-flux walls) or ILU(0) (periodic) in 2D and 3D, to an inexact-Newton
 /// tolerance. First order in `dt` and `dx`; unconditionally stable (no CFL restriction).
@@ -146,7 +146,8 @@ impl Work {
 ///
 /// ```
 /// use hjb_solver::FdmHjb;
-/// use mfg_core::{HjbSolver, test_problems::LqGaussian};
+/// use mfg_core::HjbSolver;
+/// use mfg_test_problems::LqGaussian;
 /// use ndarray::Array2;
 /// let lq = LqGaussian::default();
 /// let p = lq.problem(200, 50);

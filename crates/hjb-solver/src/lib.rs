@@ -21,7 +21,8 @@
 //!
 //! ```
 //! use hjb_solver::FdmHjb;
-//! use mfg_core::{HjbSolver, test_problems::LqGaussian};
+//! use mfg_core::HjbSolver;
+//! use mfg_test_problems::LqGaussian;
 //! use ndarray::Array2;
 //! let p = LqGaussian::default().problem(100, 20);
 //! let (m, mut u) = (Array2::zeros((21, 101)), Array2::zeros((21, 101)));

@@ -4,8 +4,8 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 use tracing::trace;
 
+use mfg_core::scheme::apply_laplacian;
 use mfg_core::solver::{check_shape, Stop};
-use mfg_core::upwind::apply_laplacian;
 use mfg_core::{
     Boundary, Description, Grid, Hamiltonian, HjbSolver, HjbStats, Problem, ProblemError, Setting,
     SolveError, MAX_DIM,
@@ -319,7 +319,8 @@ impl HjEvolver {
 ///
 /// ```
 /// use hjb_solver::{WenoHjb, WenoSettings};
-/// use mfg_core::{HjbSolver, test_problems::LqGaussian};
+/// use mfg_core::HjbSolver;
+/// use mfg_test_problems::LqGaussian;
 /// use ndarray::Array2;
 /// let lq = LqGaussian::default();
 /// let p = lq.problem(200, 50);

@@ -2,8 +2,8 @@
 //! with the 1D closed form, and agreement with the 1D solver line by line.
 
 use hjb_solver::{WenoHjb, WenoSettings};
-use mfg_core::test_problems::LqGaussian;
 use mfg_core::HjbSolver;
+use mfg_test_problems::LqGaussian;
 use ndarray::Array2;
 
 #[test]

@@ -177,7 +177,7 @@ pub enum MfgError {
     /// The iteration settings are invalid.
     #[error(transparent)]
     Settings(#[from] ProblemError),
-    /// The initial guess handed to [`crate::picard::Run::initial_guess`] cannot be used.
+    /// The initial guess handed to [`crate::coupling::Run::initial_guess`] cannot be used.
     #[error("the initial guess {problem}: pass a density on all time levels, shape (nt + 1, grid points), finite and >= 0 (for example the m of an earlier solve of the same grid)")]
     InitialGuess {
         /// What is wrong with it.
@@ -203,7 +203,7 @@ pub enum MfgError {
         /// The time level being computed when it passed.
         time_level: usize,
     },
-    /// The cancel flag ([`crate::picard::Run::cancel_on`]) was set: the solve stopped and
+    /// The cancel flag ([`crate::coupling::Run::cancel_on`]) was set: the solve stopped and
     /// returned nothing.
     #[error("interrupted in coupling iteration {iteration}")]
     Interrupted {

@@ -2,7 +2,7 @@
 //!
 //! The shared core of mfg-rs: grids, the validated [`Problem`], the [`HjbSolver`] and
 //! [`FpSolver`] traits, the coupling iteration [`FixedPointIterator`], results
-//! ([`MfgSolution`]), errors, and [`test_problems`] with exact solutions.
+//! ([`MfgSolution`]) and errors, in layers (see the crate's folders).
 //!
 //! ## The equations
 //!
@@ -31,11 +31,16 @@
 //! ## Example
 //!
 //! ```
-//! use mfg_core::{Boundary, Grid, Problem, TimeGrid, test_problems::LqGaussian};
-//! let lq = LqGaussian::default();
-//! let p: Problem = lq.problem(80, 10);
+//! use mfg_core::{Boundary, Coupling, Grid, Problem, TimeGrid};
+//! let grid = Grid::line(0.0, 1.0, 80, Boundary::NoFlux).unwrap();
+//! let p = Problem::builder(grid, TimeGrid::new(1.0, 10).unwrap())
+//!     .sigma(0.3)
+//!     .coupling(Coupling::Linear { strength: 1.0 })
+//!     .initial_density_fn(|x| (-50.0 * (x[0] - 0.3).powi(2)).exp())
+//!     .build()
+//!     .unwrap();
 //! assert_eq!(p.grid().len(), 81);
-//! assert!((lq.mean(1.0) - 0.315698).abs() < 1e-6);
+//! assert!((p.grid().integrate(p.initial_density()) - 1.0).abs() < 1e-14);
 //! ```
 //!
 //! The concrete solvers live in `hjb-solver` and `fp-solver`; the command line in `mfg-cli`.
@@ -44,37 +49,28 @@
 //! Y. Achdou, I. Capuzzo-Dolcetta, *Mean field games: numerical methods*, SIAM J. Numer.
 //! Anal. 48 (2010) 1136–1162.
 
-pub mod anderson;
-pub mod congestion;
+pub mod coupling;
 pub mod error;
 pub mod grid;
-pub mod hamiltonian;
 pub mod linalg;
-pub mod newton;
-pub mod nonlocal;
-pub mod picard;
-pub mod problem;
-pub mod radial;
-pub mod settings;
-pub mod solution;
+pub mod model;
+pub mod nonlinear;
+pub mod scheme;
 pub mod solver;
 pub mod stationary;
-pub mod test_problems;
-pub mod upwind;
 
-pub use anderson::{Anderson, Safeguard, StepKind};
-pub use congestion::Congestion;
+pub use coupling::{
+    Anderson, AndersonTarget, CoarseSolve, ContinuationStep, FixedPointIterator, IterationMethod,
+    IterationRecord, IterationSettings, MfgSolution, Run, Safeguard, StepKind, TerminationReason,
+    Timings,
+};
 pub use error::{MfgError, ProblemError, SolveError};
 pub use grid::{Axis, Boundary, Grid, Line, PointKind, TimeGrid, MAX_DIM};
-pub use hamiltonian::{Hamiltonian, Quadratic};
 pub use linalg::{backend_for, backend_name, LinearBackend, PreconditionerKind};
-pub use nonlocal::Nonlocal;
-pub use picard::{Continuation, FixedPointIterator, Run, EASY_SIGMA};
-pub use problem::{Coupling, Forcing, Problem, ProblemBuilder, RunningCost, LOG_DENSITY_FLOOR};
-pub use radial::{Bounded, Power};
-pub use settings::{AndersonTarget, IterationMethod, IterationSettings};
-pub use solution::{
-    CoarseSolve, ContinuationStep, IterationRecord, MfgSolution, TerminationReason, Timings,
+pub use model::{
+    Bounded, Congestion, Coupling, Forcing, Hamiltonian, Nonlocal, Power, Problem, ProblemBuilder,
+    Quadratic, RunningCost, LOG_DENSITY_FLOOR,
 };
+pub use nonlinear::{Continuation, EASY_SIGMA};
 pub use solver::{Description, FpSolver, FpStats, HjbSolver, HjbStats, Setting, Stop};
 pub use stationary::{StationaryRecord, StationarySettings, StationarySolution, StationarySolver};

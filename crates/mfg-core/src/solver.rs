@@ -8,7 +8,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::error::SolveError;
 use crate::grid::Grid;
-use crate::problem::Problem;
+use crate::model::Problem;
 
 /// One setting in a solver's self-description.
 #[derive(Debug, Clone, PartialEq)]

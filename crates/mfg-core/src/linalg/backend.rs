@@ -1,6 +1,6 @@
 //! The linear solves of the implicit upwind schemes behind one trait, [`LinearBackend`]:
 //! `(I − dt L) x = b` for Newton's step in HJB and `(I − dt Lᵀ) μ = b` for the FP step, with
-//! `L` the upwind generator of [`crate::upwind`] assembled from its per-axis jump rates.
+//! `L` the upwind generator of [`crate::scheme::upwind`] assembled from its per-axis jump rates.
 //!
 //! * [`TridiagonalBackend`] (one dimension): the (cyclic) tridiagonal matrix solved directly by
 //!   the Thomas algorithm (Sherman–Morrison when periodic), O(n).

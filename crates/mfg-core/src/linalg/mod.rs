@@ -1,7 +1,7 @@
 //! The linear algebra of the implicit upwind schemes.
 //!
 //! Every FDM step solves `(I − dt L) x = b` (Newton in HJB) or `(I − dt Lᵀ) μ = b` (FP), with
-//! `L` the upwind generator of [`crate::upwind`]: an M-matrix on the grid's `(2d + 1)`-point
+//! `L` the upwind generator of [`crate::scheme::upwind`]: an M-matrix on the grid's `(2d + 1)`-point
 //! pattern.
 //!
 //! * [`LinearOperator`] and [`Preconditioner`]: what a Krylov method needs of a matrix and of

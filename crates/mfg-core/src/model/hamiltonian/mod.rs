@@ -66,6 +66,11 @@ use std::fmt;
 
 use crate::grid::{Grid, MAX_DIM};
 
+mod quadratic;
+mod sweeps;
+
+pub use quadratic::Quadratic;
+
 /// A Hamiltonian `H(x, p)`, convex in `p`, with the discretisations the solvers need.
 ///
 /// `x` is a grid point's coordinates and `p`, `back`, `fwd`, `minus`, `plus`, `out` have one
@@ -99,7 +104,7 @@ pub trait Hamiltonian: fmt::Debug + Send + Sync {
 
     /// The derivatives of [`Hamiltonian::upwind`]'s speeds with respect to its differences
     /// (second derivatives of `H_h`, for the Jacobian of the coupled system, see
-    /// [`crate::upwind::apply_transpose_derivative`]): `jac` is `2D × 2D`, row-major, rows
+    /// [`crate::scheme::apply_transpose_derivative`]): `jac` is `2D × 2D`, row-major, rows
     /// `speed_prev[0..D], speed_next[0..D]`, columns `back[0..D], fwd[0..D]`.
     ///
     /// The default differentiates `upwind` by central differences (step `1e-6 (1 + |q|)`): an
@@ -160,7 +165,7 @@ pub trait Hamiltonian: fmt::Debug + Send + Sync {
     /// `s(m) > 0` in `H(x, p, m) = s(m) H(x, p)`: a Hamiltonian that depends on the density
     /// through a factor (congestion: moving through a crowd costs more). The per-point methods
     /// above are the `m`-free part; the implicit schemes multiply the upwind speeds and `H_h`
-    /// at every point by `s(m)` (see [`crate::upwind::UpwindOperator::linearise`]). Default 1.
+    /// at every point by `s(m)` (see [`crate::scheme::UpwindOperator::linearise`]). Default 1.
     fn density_factor(&self, _m: f64) -> f64 {
         1.0
     }
@@ -178,7 +183,7 @@ pub trait Hamiltonian: fmt::Debug + Send + Sync {
     }
 
     /// Jump rates of the linearised upwind operator `L(u)` along every axis of `grid`, and
-    /// `H_h` at every point if `hamiltonian` is given (see [`crate::upwind`]): from point `i`
+    /// `H_h` at every point if `hamiltonian` is given (see [`crate::scheme::upwind`]): from point `i`
     /// to its previous neighbour along `d` at rate `ν/dx_d² + speed_prev[d]/dx_d`, to its next
     /// at `ν/dx_d² + speed_next[d]/dx_d`.
     fn upwind_rates(
@@ -273,253 +278,6 @@ pub trait Hamiltonian: fmt::Debug + Send + Sync {
                 dr[i] = -v;
             }
         }
-    }
-}
-
-/// The whole-grid loops of the provided methods, generic over the dimension so that the
-/// per-point calls see fixed-length arrays (unrolled, inlined).
-mod sweeps {
-    use rayon::prelude::*;
-
-    use super::Hamiltonian;
-    use crate::grid::Grid;
-    use crate::linalg::kernels::{BLOCK, PARALLEL_MIN};
-
-    /// See [`Hamiltonian::upwind_rates`].
-    #[inline(always)]
-    pub(super) fn rates<H: Hamiltonian + ?Sized, const D: usize>(
-        h: &H,
-        grid: &Grid,
-        nu: f64,
-        u: &[f64],
-        to_prev: &mut [Vec<f64>],
-        to_next: &mut [Vec<f64>],
-        hamiltonian: Option<&mut [f64]>,
-    ) {
-        let inv_dx: [f64; D] = std::array::from_fn(|d| 1.0 / grid.axis(d).dx());
-        let diff: [f64; D] = std::array::from_fn(|d| nu * inv_dx[d] * inv_dx[d]);
-        let tables: [&[[usize; 2]]; D] = std::array::from_fn(|d| grid.neighbour_table(d));
-        let n = grid.len();
-        // Every point on its own: blocks of points, on the pool for large grids (the same
-        // bits on any number of threads).
-        let block = |(b, (tp, tn, mut hv)): (usize, Rates<'_, D>)| {
-            let (mut back, mut fwd) = ([0.0; D], [0.0; D]);
-            let (mut sp, mut sn) = ([0.0; D], [0.0; D]);
-            let first = b * BLOCK;
-            for k in 0..tp[0].len() {
-                let i = first + k;
-                for d in 0..D {
-                    let [l, r] = tables[d][i];
-                    back[d] = (u[i] - u[l]) * inv_dx[d];
-                    fwd[d] = (u[r] - u[i]) * inv_dx[d];
-                }
-                let value = h.upwind(grid.point(i), &back, &fwd, &mut sp, &mut sn);
-                for d in 0..D {
-                    tp[d][k] = diff[d] + sp[d] * inv_dx[d];
-                    tn[d][k] = diff[d] + sn[d] * inv_dx[d];
-                }
-                if let Some(hv) = hv.as_deref_mut() {
-                    hv[k] = value;
-                }
-            }
-        };
-        let mut tps: Vec<_> = to_prev
-            .iter_mut()
-            .map(|v| v[..n].chunks_mut(BLOCK))
-            .collect();
-        let mut tns: Vec<_> = to_next
-            .iter_mut()
-            .map(|v| v[..n].chunks_mut(BLOCK))
-            .collect();
-        let mut hvs = hamiltonian.map(|v| v[..n].chunks_mut(BLOCK));
-        let parts: Vec<Rates<'_, D>> = (0..n.div_ceil(BLOCK))
-            .map(|_| {
-                (
-                    std::array::from_fn(|d| tps[d].next().expect("a block")),
-                    std::array::from_fn(|d| tns[d].next().expect("a block")),
-                    hvs.as_mut().map(|c| c.next().expect("a block")),
-                )
-            })
-            .collect();
-        if n >= PARALLEL_MIN {
-            parts.into_par_iter().enumerate().for_each(block);
-        } else {
-            parts.into_iter().enumerate().for_each(block);
-        }
-    }
-
-    /// One block's rates to the previous and next neighbour per axis, and `H_h`.
-    type Rates<'a, const D: usize> = (
-        [&'a mut [f64]; D],
-        [&'a mut [f64]; D],
-        Option<&'a mut [f64]>,
-    );
-
-    /// See [`Hamiltonian::transpose_generator_derivative`].
-    #[inline(always)]
-    pub(super) fn transpose_derivative<H: Hamiltonian + ?Sized, const D: usize>(
-        h: &H,
-        grid: &Grid,
-        u: &[f64],
-        mu: &[f64],
-        du: &[f64],
-        out: &mut [f64],
-    ) {
-        out.iter_mut().for_each(|v| *v = 0.0);
-        let inv_dx: [f64; D] = std::array::from_fn(|d| 1.0 / grid.axis(d).dx());
-        let tables: [&[[usize; 2]]; D] = std::array::from_fn(|d| grid.neighbour_table(d));
-        let (mut back, mut fwd) = ([0.0; D], [0.0; D]);
-        let (mut dback, mut dfwd) = ([0.0; D], [0.0; D]);
-        // 2D × 2D, at most 6 × 6.
-        let mut jac = [0.0; 36];
-        let n = 2 * D;
-        for (i, x) in grid.coordinates().enumerate() {
-            if mu[i] == 0.0 {
-                continue;
-            }
-            for d in 0..D {
-                let [l, r] = tables[d][i];
-                back[d] = (u[i] - u[l]) * inv_dx[d];
-                fwd[d] = (u[r] - u[i]) * inv_dx[d];
-                dback[d] = (du[i] - du[l]) * inv_dx[d];
-                dfwd[d] = (du[r] - du[i]) * inv_dx[d];
-            }
-            h.upwind_speed_jacobian(x, &back, &fwd, &mut jac[..n * n]);
-            for d in 0..D {
-                let (mut dsp, mut dsn) = (0.0, 0.0);
-                for e in 0..D {
-                    dsp += jac[d * n + e] * dback[e] + jac[d * n + D + e] * dfwd[e];
-                    dsn += jac[(D + d) * n + e] * dback[e] + jac[(D + d) * n + D + e] * dfwd[e];
-                }
-                let [l, r] = tables[d][i];
-                let (cp, cn) = (mu[i] * dsp * inv_dx[d], mu[i] * dsn * inv_dx[d]);
-                out[l] += cp;
-                out[r] += cn;
-                out[i] -= cp + cn;
-            }
-        }
-    }
-
-    /// `out_i = h(x_i, φ⁻_i, φ⁺_i, alpha)` at every point.
-    #[inline(always)]
-    pub(super) fn one_sided<const D: usize>(
-        grid: &Grid,
-        minus: &[Vec<f64>],
-        plus: &[Vec<f64>],
-        alpha: &[f64],
-        out: &mut [f64],
-        h: impl Fn(&[f64], &[f64], &[f64], &[f64]) -> f64,
-    ) {
-        let minus: [&[f64]; D] = std::array::from_fn(|d| &minus[d][..out.len()]);
-        let plus: [&[f64]; D] = std::array::from_fn(|d| &plus[d][..out.len()]);
-        let (mut a, mut b) = ([0.0; D], [0.0; D]);
-        for (i, (o, x)) in out.iter_mut().zip(grid.coordinates()).enumerate() {
-            for d in 0..D {
-                a[d] = minus[d][i];
-                b[d] = plus[d][i];
-            }
-            *o = h(x, &a, &b, alpha);
-        }
-    }
-}
-
-/// `H(x, p) = |p|² / (2λ)` with `λ = control_cost`: separable over the axes, so its upwind
-/// and Godunov Hamiltonians are sums of one-dimensional ones.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Quadratic {
-    control_cost: f64,
-    inv_control_cost: f64,
-}
-
-impl Quadratic {
-    /// The quadratic Hamiltonian with control cost `λ > 0` (validated by [`crate::Problem`]).
-    pub fn new(control_cost: f64) -> Self {
-        Self {
-            control_cost,
-            inv_control_cost: 1.0 / control_cost,
-        }
-    }
-
-    /// `λ`.
-    pub fn control_cost(&self) -> f64 {
-        self.control_cost
-    }
-
-    /// `H` of one component, `p² / (2λ)`.
-    #[inline(always)]
-    fn h1(&self, p: f64) -> f64 {
-        0.5 * p * p * self.inv_control_cost
-    }
-}
-
-impl Hamiltonian for Quadratic {
-    fn name(&self) -> &'static str {
-        "quadratic"
-    }
-
-    fn parameters(&self) -> Vec<(&'static str, f64)> {
-        vec![("control_cost", self.control_cost)]
-    }
-
-    #[inline]
-    fn value(&self, _x: &[f64], p: &[f64]) -> f64 {
-        p.iter().fold(0.0, |s, &q| s + self.h1(q))
-    }
-
-    #[inline]
-    fn dp(&self, _x: &[f64], p: &[f64], out: &mut [f64]) {
-        for (o, q) in out.iter_mut().zip(p) {
-            *o = q * self.inv_control_cost;
-        }
-    }
-
-    #[inline(always)]
-    fn upwind(
-        &self,
-        _x: &[f64],
-        back: &[f64],
-        fwd: &[f64],
-        speed_prev: &mut [f64],
-        speed_next: &mut [f64],
-    ) -> f64 {
-        let mut h = 0.0;
-        for d in 0..back.len() {
-            let a = back[d].max(0.0);
-            let b = fwd[d].min(0.0);
-            speed_prev[d] = a * self.inv_control_cost;
-            speed_next[d] = -b * self.inv_control_cost;
-            h += 0.5 * (a * a + b * b) * self.inv_control_cost;
-        }
-        h
-    }
-
-    #[inline(always)]
-    fn upwind_speed_jacobian(&self, _x: &[f64], back: &[f64], fwd: &[f64], jac: &mut [f64]) {
-        // speed_prev[d] = max(back[d], 0)/λ, speed_next[d] = −min(fwd[d], 0)/λ: diagonal.
-        let dim = back.len();
-        let n = 2 * dim;
-        jac[..n * n].iter_mut().for_each(|v| *v = 0.0);
-        for d in 0..dim {
-            if back[d] > 0.0 {
-                jac[d * n + d] = self.inv_control_cost;
-            }
-            if fwd[d] < 0.0 {
-                jac[(dim + d) * n + dim + d] = -self.inv_control_cost;
-            }
-        }
-    }
-
-    #[inline(always)]
-    fn godunov(&self, _x: &[f64], minus: &[f64], plus: &[f64]) -> f64 {
-        // Per axis, for the convex p²/(2λ) with minimiser 0: min over [a, b] if a ≤ b, max
-        // over [b, a] otherwise, i.e. max(H(max(a, 0)), H(min(b, 0))).
-        minus.iter().zip(plus).fold(0.0, |s, (&a, &b)| {
-            s + self.h1(a.max(0.0)).max(self.h1(b.min(0.0)))
-        })
-    }
-
-    fn speed_bound(&self, d: usize, lo: &[f64], hi: &[f64]) -> f64 {
-        (lo[d].abs().max(hi[d].abs())) * self.inv_control_cost
     }
 }
 

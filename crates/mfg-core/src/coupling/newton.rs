@@ -30,15 +30,15 @@
 use ndarray::Array2;
 use tracing::debug;
 
-use crate::anderson::StepKind;
+use crate::coupling::anderson::StepKind;
+use crate::coupling::settings::IterationSettings;
+use crate::coupling::solution::IterationRecord;
 use crate::error::{MfgError, SolveError};
 use crate::linalg::{
     backend_for, Gmres, KrylovParams, LinearBackend, LinearError, LinearInfo, Tridiagonal,
     TridiagonalFactors,
 };
-use crate::problem::Problem;
-use crate::settings::IterationSettings;
-use crate::solution::IterationRecord;
+use crate::model::Problem;
 
 /// When a full Newton step fails at a relative residual above this, damped Picard steps
 /// take over until the residual is below it. Measured on the tutorial (evaluations to 1e-8):

@@ -28,11 +28,12 @@ use faer::sparse::{SparseColMat, Triplet};
 use faer::Mat;
 use tracing::debug;
 
+use crate::coupling::solution::TerminationReason;
 use crate::error::{MfgError, ProblemError, SolveError};
 use crate::grid::MAX_DIM;
-use crate::problem::Problem;
-use crate::solution::TerminationReason;
-use crate::upwind::apply_laplacian;
+use crate::model::Problem;
+use crate::nonlinear::continuation::{EASY_SIGMA, MIN_HOMOTOPY_STEP};
+use crate::scheme::apply_laplacian;
 
 /// Settings of [`StationarySolver`].
 #[derive(Debug, Clone, PartialEq)]
@@ -142,10 +143,6 @@ pub struct StationarySolver {
 const STAGNATION: usize = 6;
 /// A line search never takes a step shorter than this.
 const MIN_STEP: f64 = 1.0 / 128.0;
-/// The homotopy starts at σ = max(σ, this), without coupling.
-const EASY_SIGMA: f64 = crate::picard::EASY_SIGMA;
-/// The smallest homotopy step.
-const MIN_HOMOTOPY_STEP: f64 = 1.0 / 256.0;
 
 impl StationarySolver {
     /// A solver with validated settings.

@@ -37,7 +37,7 @@ use rustfft::{Fft, FftPlanner};
 
 use crate::error::ProblemError;
 use crate::grid::{Boundary, Grid, MAX_DIM};
-use crate::problem::RunningCost;
+use crate::model::RunningCost;
 
 /// `F[m] = c K ∗ m` with the normalised Gaussian kernel
 /// `K(z) = exp(−|z|²/(2 w²)) / (2π w²)^{d/2}` of width `w` (unit mass in `R^d`).

@@ -4,7 +4,7 @@ use std::fmt;
 
 use ndarray::Array2;
 
-use crate::anderson::StepKind;
+use crate::coupling::anderson::StepKind;
 use crate::solver::{FpStats, HjbStats};
 
 /// Why the coupling iteration stopped.
@@ -68,7 +68,7 @@ pub struct Timings {
     pub fp: f64,
 }
 
-/// The result of [`crate::FixedPointIterator::solve`] and [`crate::picard::Run::solve`].
+/// The result of [`crate::FixedPointIterator::solve`] and [`crate::coupling::Run::solve`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct MfgSolution {
     /// u from the last HJB solve, shape `(nt + 1, n_space)`.

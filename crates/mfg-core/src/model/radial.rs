@@ -32,7 +32,7 @@ use std::fmt;
 
 use crate::error::ProblemError;
 use crate::grid::MAX_DIM;
-use crate::hamiltonian::Hamiltonian;
+use crate::model::hamiltonian::Hamiltonian;
 
 /// The profile `φ` of a Hamiltonian `H(p) = φ(|p|²)`, through `w(s) = 2φ'(s)`.
 trait Profile {
@@ -378,8 +378,8 @@ radial_hamiltonian!(Bounded, "bounded");
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hamiltonian::testing::ByDefault;
-    use crate::hamiltonian::Quadratic;
+    use crate::model::hamiltonian::testing::ByDefault;
+    use crate::model::hamiltonian::Quadratic;
 
     const X: [f64; 2] = [0.0, 0.0];
 

@@ -48,7 +48,7 @@ pub struct IterationSettings {
     pub method: IterationMethod,
     /// When to go along a homotopy from an easy problem. Default
     /// [`crate::Continuation::Off`].
-    pub continuation: crate::picard::Continuation,
+    pub continuation: crate::nonlinear::Continuation,
     /// Stop after this many Picard iterations (termination `max-iterations`). Default 200.
     pub max_iterations: usize,
     /// Converged when both relative residuals are below this. Default 1e-8.
@@ -81,7 +81,7 @@ pub struct IterationSettings {
     /// ignore it. 0 disables (every solver keeps its own tolerance). Default 1e-3.
     pub inner_accuracy: f64,
     /// Nested iteration: first solve the problem on the grid with half the intervals
-    /// ([`crate::Grid::coarsened`], recursively down to [`crate::picard::COARSE_MIN_POINTS`]
+    /// ([`crate::Grid::coarsened`], recursively down to [`crate::coupling::COARSE_MIN_POINTS`]
     /// points, each to `max(tolerance, 1e-4)`), and start from its density, interpolated.
     /// Ignored with an initial guess. Default false.
     pub coarse_start: bool,
@@ -91,7 +91,7 @@ impl Default for IterationSettings {
     fn default() -> Self {
         Self {
             method: IterationMethod::FixedPoint,
-            continuation: crate::picard::Continuation::Off,
+            continuation: crate::nonlinear::Continuation::Off,
             max_iterations: 200,
             tolerance: 1e-8,
             damping: 0.5,

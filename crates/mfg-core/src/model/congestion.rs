@@ -19,7 +19,7 @@
 //! ```
 
 use crate::error::ProblemError;
-use crate::hamiltonian::{Hamiltonian, Quadratic};
+use crate::model::hamiltonian::{Hamiltonian, Quadratic};
 
 /// `|p|² / (2λ (c₀ + m)^α)` (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq)]
