@@ -208,3 +208,45 @@ fn newton_with_continuation_solves_the_hard_cases_from_a_cold_start() {
         assert!(last.residual_m < 1e-8 && last.residual_u < 1e-8);
     }
 }
+
+/// Newton differentiates the implicit upwind scheme: the library refuses it with a WENO HJB or
+/// a particle FP solver (whose `Φ` is another scheme), with a typed error naming the solver,
+/// before any work; the FDM pair passes the same check.
+#[test]
+fn newton_refuses_solvers_whose_scheme_it_does_not_differentiate() {
+    use mfg_rs::core::{HjbSolver, MfgError};
+    use mfg_rs::fp::{ParticleFp, ParticleSettings};
+    use mfg_rs::hjb::{WenoHjb, WenoSettings};
+
+    let (p, s) = preset(&["grid.nx=40", "grid.nt=10"]);
+    let newton = FixedPointIterator::new(IterationSettings {
+        method: IterationMethod::Newton,
+        ..s.clone()
+    })
+    .unwrap();
+    let mut weno = WenoHjb::new(WenoSettings::default()).unwrap();
+    let mut particles = ParticleFp::new(ParticleSettings::default()).unwrap();
+    let refused = |e: Result<MfgSolution, MfgError>, name: &str| match e {
+        Err(MfgError::Incompatible {
+            method: "newton",
+            solver,
+            ..
+        }) => assert_eq!(solver, name),
+        other => panic!("expected Incompatible naming {name}, got {other:?}"),
+    };
+    let weno_name = weno.name();
+    refused(newton.solve(&p, &mut weno, &mut FdmFp::new()), weno_name);
+    refused(
+        newton.solve(&p, &mut FdmHjb::default(), &mut particles),
+        "particle",
+    );
+    assert!(newton.check(&FdmHjb::default(), &FdmFp::new()).is_ok());
+    // Picard and Anderson evaluate Φ and need no Jacobian: the same solvers are accepted.
+    let anderson = FixedPointIterator::new(IterationSettings {
+        method: IterationMethod::FixedPoint,
+        anderson_depth: 5,
+        ..s
+    })
+    .unwrap();
+    assert!(anderson.check(&weno, &particles).is_ok());
+}

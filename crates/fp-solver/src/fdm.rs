@@ -5,7 +5,7 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 
 use mfg_core::linalg::kernels;
 use mfg_core::scheme::UpwindOperator;
-use mfg_core::solver::{check_shape, work_for, Stop};
+use mfg_core::solver::{check_shape, work_for, Discretisation, Stop};
 use mfg_core::PreconditionerKind;
 use mfg_core::{backend_name, Description, FpSolver, FpStats, Grid, Problem, Setting, SolveError};
 
@@ -133,6 +133,10 @@ impl FdmFp {
 impl FpSolver for FdmFp {
     fn name(&self) -> &'static str {
         "fdm"
+    }
+
+    fn discretisation(&self) -> Discretisation {
+        Discretisation::ImplicitUpwind
     }
 
     fn describe(&self, grid: &Grid) -> Description {

@@ -6,7 +6,7 @@ use tracing::trace;
 
 use mfg_core::linalg::kernels;
 use mfg_core::scheme::{apply_laplacian, UpwindOperator};
-use mfg_core::solver::{check_shape, work_for, Stop};
+use mfg_core::solver::{check_shape, work_for, Discretisation, Stop};
 use mfg_core::PreconditionerKind;
 use mfg_core::{
     backend_name, Description, Grid, HjbSolver, HjbStats, Problem, Setting, SolveError,
@@ -209,6 +209,10 @@ impl FdmHjb {
 impl HjbSolver for FdmHjb {
     fn name(&self) -> &'static str {
         "fdm"
+    }
+
+    fn discretisation(&self) -> Discretisation {
+        Discretisation::ImplicitUpwind
     }
 
     fn describe(&self, grid: &Grid) -> Description {

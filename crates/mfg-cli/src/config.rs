@@ -12,7 +12,7 @@ use fp_solver::{FdmFp, ParticleFp};
 use hjb_solver::{FdmHjb, NewtonSettings, WenoHjb};
 use mfg_core::{
     Boundary, Bounded, Congestion, Continuation, Coupling, FixedPointIterator, FpSolver, Grid,
-    HjbSolver, IterationMethod, IterationSettings, Nonlocal, PointKind, Power, Problem,
+    HjbSolver, IterationMethod, IterationSettings, MfgError, Nonlocal, PointKind, Power, Problem,
     ProblemError, TimeGrid,
 };
 
@@ -902,10 +902,11 @@ impl Config {
             }
         }
         if self.coupling_method() == CouplingMethod::Newton {
-            self.require_fdm(
-                "iteration.method = \"newton\" differentiates the finite-difference schemes",
-                ": use them, or iteration.method = \"anderson\"",
-            )?;
+            // The library decides which solvers the method can use; the CLI names the key.
+            let (hjb, fp) = (self.hjb_solver()?, self.fp_solver()?);
+            self.iterator()?
+                .check(&*hjb, &*fp)
+                .map_err(|e| self.refusal(&e, hjb.name()))?;
         }
         if self.fp.method == FpMethod::Particle {
             // The CLI's own parsing and limits (the bandwidth rule's name, the particle count
@@ -1084,6 +1085,22 @@ impl Config {
             ));
         }
         Ok((kinds, values))
+    }
+
+    /// The library's refusal of a coupling method with a solver ([`MfgError::Incompatible`]),
+    /// named by the key of the solver it refused (`hjb_name`: the HJB solver's name).
+    pub fn refusal(&self, error: &MfgError, hjb_name: &str) -> CliError {
+        match error {
+            MfgError::Incompatible { method, solver, why } => invalid(
+                if *solver == hjb_name { "hjb.method" } else { "fp.method" },
+                format!(
+                    "iteration.method = \"{method}\" with hjb.method = \"{}\" and fp.method = \"{}\": {why}: use hjb.method = \"fdm\" and fp.method = \"fdm\", or iteration.method = \"anderson\"",
+                    serde_name(&self.hjb.method),
+                    serde_name(&self.fp.method)
+                ),
+            ),
+            other => CliError::Solve(other.clone()),
+        }
     }
 
     /// Refuse (exit 2, naming `hjb.method` or `fp.method`) anything but the finite-difference

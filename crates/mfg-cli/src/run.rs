@@ -257,6 +257,7 @@ pub fn compute(
     if let Some(out) = limits.out {
         output::check_writable(out)?;
     }
+    let hjb_name = hjb.name();
     let hjb_summary = describe(hjb.describe(problem.grid()));
     let fp_summary = describe(fp.describe(problem.grid()));
     let setup_s = start.elapsed().as_secs_f64();
@@ -275,6 +276,7 @@ pub fn compute(
     };
     let solution = with_threads(config.iteration.threads, solve).map_err(|e| match e {
         MfgError::Interrupted { .. } => interrupted(),
+        e @ MfgError::Incompatible { .. } => config.refusal(&e, hjb_name),
         MfgError::TimeLimit { limit_s, time_level } => CliError::Config {
             key: "iteration.time_limit_s".into(),
             message: format!(

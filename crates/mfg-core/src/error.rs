@@ -210,6 +210,17 @@ pub enum MfgError {
         /// The iteration being computed (1-based).
         iteration: usize,
     },
+    /// The coupling method cannot be used with these solvers (see
+    /// [`crate::FixedPointIterator::check`]).
+    #[error("{method} cannot be used with the {solver} solver: {why}")]
+    Incompatible {
+        /// The coupling method's name (`newton`).
+        method: &'static str,
+        /// The solver it cannot be used with.
+        solver: &'static str,
+        /// Why, and what to use instead.
+        why: &'static str,
+    },
     /// The residual became non-finite or exploded.
     #[error("the coupling iteration diverged at iteration {iteration} (residual_u = {residual_u:e}, residual_m = {residual_m:e}): lower the damping")]
     Diverged {

@@ -72,5 +72,7 @@ pub use model::{
     Quadratic, RunningCost, LOG_DENSITY_FLOOR,
 };
 pub use nonlinear::{Continuation, EASY_SIGMA};
-pub use solver::{Description, FpSolver, FpStats, HjbSolver, HjbStats, Setting, Stop};
+pub use solver::{
+    Description, Discretisation, FpSolver, FpStats, HjbSolver, HjbStats, Setting, Stop,
+};
 pub use stationary::{StationaryRecord, StationarySettings, StationarySolution, StationarySolver};

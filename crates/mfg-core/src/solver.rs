@@ -47,6 +47,20 @@ impl Description {
     }
 }
 
+/// The discrete scheme a solver computes, as far as a method that differentiates it needs to
+/// know: the coupled Newton ([`crate::IterationMethod::Newton`]) builds its Jacobian from the
+/// implicit upwind scheme of [`crate::scheme`], so it is consistent only with solvers whose
+/// map `Φ` is that scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Discretisation {
+    /// The implicit monotone upwind finite-difference scheme of [`crate::scheme::upwind`]
+    /// (HJB: `I − dt L(u)` with Newton per level; FP: its exact discrete adjoint).
+    ImplicitUpwind,
+    /// Any other scheme (WENO, particles, a user's solver): no Jacobian is available.
+    Other,
+}
+
 /// What an HJB solve did.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct HjbStats {
@@ -85,6 +99,12 @@ pub trait HjbSolver: Send {
     fn describe(&self, grid: &Grid) -> Description {
         let _ = grid;
         Description::named(self.name())
+    }
+
+    /// The scheme this solver computes ([`Discretisation::Other`] unless it says otherwise):
+    /// methods that differentiate the scheme refuse solvers whose scheme they do not have.
+    fn discretisation(&self) -> Discretisation {
+        Discretisation::Other
     }
 
     /// The coupling iteration's request for the accuracy of the next solve: a relative
@@ -127,6 +147,12 @@ pub trait FpSolver: Send {
     fn describe(&self, grid: &Grid) -> Description {
         let _ = grid;
         Description::named(self.name())
+    }
+
+    /// The scheme this solver computes ([`Discretisation::Other`] unless it says otherwise):
+    /// methods that differentiate the scheme refuse solvers whose scheme they do not have.
+    fn discretisation(&self) -> Discretisation {
+        Discretisation::Other
     }
 
     /// The coupling iteration's request for the accuracy of the next solve: a relative

@@ -10,13 +10,13 @@ use ndarray::ArrayView2;
 use tracing::{info, info_span};
 
 use super::driver::Driver;
-use super::settings::IterationSettings;
+use super::settings::{IterationMethod, IterationSettings};
 use super::solution::{ContinuationStep, IterationRecord, MfgSolution, TerminationReason};
 use crate::error::{MfgError, ProblemError};
 use crate::linalg;
 use crate::model::problem::Problem;
 use crate::nonlinear::continuation::Continuation;
-use crate::solver::{FpSolver, HjbSolver, Stop};
+use crate::solver::{Discretisation, FpSolver, HjbSolver, Stop};
 
 /// Runs the coupling iteration with a given pair of solvers.
 ///
@@ -83,6 +83,40 @@ impl FixedPointIterator {
     /// The settings.
     pub fn settings(&self) -> &IterationSettings {
         &self.settings
+    }
+
+    /// Whether the method can be used with these solvers: Newton on the coupled system
+    /// differentiates the implicit upwind scheme, so both solvers must compute it
+    /// ([`Discretisation::ImplicitUpwind`]); with another scheme the Jacobian would not be
+    /// the map's, and the iteration would be silently inconsistent. [`Run::solve`] checks this
+    /// before any work.
+    ///
+    /// ```
+    /// # use mfg_core::*;
+    /// # use mfg_core::solver::{HjbStats, FpStats};
+    /// # use ndarray::{ArrayView2, ArrayViewMut2};
+    /// struct Explicit;
+    /// impl HjbSolver for Explicit {
+    ///     fn name(&self) -> &'static str { "explicit" }
+    ///     fn solve_into(&mut self, _: &Problem, _: ArrayView2<f64>, _: ArrayViewMut2<f64>)
+    ///         -> Result<HjbStats, SolveError> { Ok(HjbStats::default()) }
+    /// }
+    /// # struct Still;
+    /// # impl FpSolver for Still {
+    /// #     fn name(&self) -> &'static str { "still" }
+    /// #     fn discretisation(&self) -> Discretisation { Discretisation::ImplicitUpwind }
+    /// #     fn solve_into(&mut self, _: &Problem, _: ArrayView2<f64>, _: ArrayViewMut2<f64>)
+    /// #         -> Result<FpStats, SolveError> { Ok(FpStats::default()) }
+    /// # }
+    /// let newton = IterationSettings { method: IterationMethod::Newton, ..Default::default() };
+    /// let it = FixedPointIterator::new(newton).unwrap();
+    /// assert!(matches!(
+    ///     it.check(&Explicit, &Still),
+    ///     Err(MfgError::Incompatible { method: "newton", solver: "explicit", .. })
+    /// ));
+    /// ```
+    pub fn check(&self, hjb: &dyn HjbSolver, fp: &dyn FpSolver) -> Result<(), MfgError> {
+        check_method(&self.settings, hjb, fp)
     }
 
     /// Solve the coupled system from `m0` on every level: `self.run(..).solve()`.
@@ -217,6 +251,7 @@ impl<'a> Run<'a> {
                 }));
             }
         }
+        check_method(s, hjb, fp)?;
         let mut no_observer = |_: &IterationRecord| {};
         let observer = observer.unwrap_or(&mut no_observer);
         let _span = info_span!("picard", hjb = hjb.name(), fp = fp.name()).entered();
@@ -284,4 +319,29 @@ impl<'a> Run<'a> {
         );
         Ok(sol)
     }
+}
+
+/// See [`FixedPointIterator::check`].
+fn check_method(
+    s: &IterationSettings,
+    hjb: &dyn HjbSolver,
+    fp: &dyn FpSolver,
+) -> Result<(), MfgError> {
+    if s.method != IterationMethod::Newton {
+        return Ok(());
+    }
+    let why = "Newton on the coupled system differentiates the implicit upwind finite-difference scheme, and this solver computes another one";
+    for (solver, scheme) in [
+        (hjb.name(), hjb.discretisation()),
+        (fp.name(), fp.discretisation()),
+    ] {
+        if scheme != Discretisation::ImplicitUpwind {
+            return Err(MfgError::Incompatible {
+                method: "newton",
+                solver,
+                why,
+            });
+        }
+    }
+    Ok(())
 }
