@@ -904,8 +904,7 @@ impl Config {
         if self.coupling_method() == CouplingMethod::Newton {
             // The library decides which solvers the method can use; the CLI names the key.
             let (hjb, fp) = (self.hjb_solver()?, self.fp_solver()?);
-            self.iterator()?
-                .check(&*hjb, &*fp)
+            FixedPointIterator::supports(IterationMethod::Newton, &*hjb, &*fp)
                 .map_err(|e| self.refusal(&e, hjb.name()))?;
         }
         if self.fp.method == FpMethod::Particle {

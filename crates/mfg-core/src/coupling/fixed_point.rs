@@ -116,7 +116,16 @@ impl FixedPointIterator {
     /// ));
     /// ```
     pub fn check(&self, hjb: &dyn HjbSolver, fp: &dyn FpSolver) -> Result<(), MfgError> {
-        check_method(&self.settings, hjb, fp)
+        Self::supports(self.settings.method, hjb, fp)
+    }
+
+    /// [`FixedPointIterator::check`] for a method alone, before any settings are validated.
+    pub fn supports(
+        method: IterationMethod,
+        hjb: &dyn HjbSolver,
+        fp: &dyn FpSolver,
+    ) -> Result<(), MfgError> {
+        check_method(method, hjb, fp)
     }
 
     /// Solve the coupled system from `m0` on every level: `self.run(..).solve()`.
@@ -251,7 +260,7 @@ impl<'a> Run<'a> {
                 }));
             }
         }
-        check_method(s, hjb, fp)?;
+        check_method(s.method, hjb, fp)?;
         let mut no_observer = |_: &IterationRecord| {};
         let observer = observer.unwrap_or(&mut no_observer);
         let _span = info_span!("picard", hjb = hjb.name(), fp = fp.name()).entered();
@@ -323,11 +332,11 @@ impl<'a> Run<'a> {
 
 /// See [`FixedPointIterator::check`].
 fn check_method(
-    s: &IterationSettings,
+    method: IterationMethod,
     hjb: &dyn HjbSolver,
     fp: &dyn FpSolver,
 ) -> Result<(), MfgError> {
-    if s.method != IterationMethod::Newton {
+    if method != IterationMethod::Newton {
         return Ok(());
     }
     let why = "Newton on the coupled system differentiates the implicit upwind finite-difference scheme, and this solver computes another one";
